@@ -1,0 +1,5 @@
+"""`python -m dqgate` runs the `dq` command."""
+
+from dqgate.cli import main
+
+raise SystemExit(main())

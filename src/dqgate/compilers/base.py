@@ -1,0 +1,36 @@
+"""What every compiler shares: a dispatch table from IR node class to a handler.
+
+A rule kind without a handler raises :class:`~dqgate.errors.UnsupportedRule`;
+compilers never fall back silently to a different meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Generic, TypeVar
+
+from dqgate.errors import UnsupportedRule
+from dqgate.ir.nodes import Rule
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+class Dispatch(Generic[H]):
+    """A table ``{RuleClass: handler}`` looked up along the rule's class hierarchy."""
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+        self.handlers: dict[type[Rule], H] = {}
+
+    def register(self, *kinds: type[Rule]) -> Callable[[H], H]:
+        def deco(fn: H) -> H:
+            for kind in kinds:
+                self.handlers[kind] = fn
+            return fn
+
+        return deco
+
+    def __call__(self, rule: Rule) -> H:
+        handler = self.handlers.get(type(rule))
+        if handler is None:
+            raise UnsupportedRule(self.engine, rule.id, type(rule).__name__)
+        return handler

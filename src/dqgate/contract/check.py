@@ -1,0 +1,326 @@
+"""Validate a loaded YAML document into a typed :class:`Contract`, reporting every problem.
+
+Per-field shape comes from ``model.py`` (pydantic); this module turns pydantic's
+error locations into ``file:line:col`` with "did you mean" hints, and adds the
+checks that need more than one field: unknown columns, impossible thresholds,
+regexes that RE2 (DuckDB's regex engine) cannot compile, unsafe or unknown SQL.
+All problems of a file are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dqgate.contract import model as m
+from dqgate.contract.contract import Contract
+from dqgate.contract.load import Document, Path
+from dqgate.contract.sql import Fragment, SqlProblem, vet
+from dqgate.errors import ContractError
+from dqgate.span import did_you_mean
+
+_STRING_TYPES = {"string"}
+_NUMERIC_TYPES = {t for t in m.TYPE_NAMES if t.startswith(("int", "uint", "float")) or t in ("number", "decimal", "integer")}
+_TEMPORAL_TYPES = {"date", "timestamp", "time"}
+
+
+class _Problems:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.items: list[tuple[int, int, str]] = []
+
+    def add(self, path: Path, message: str) -> None:
+        span = self.doc.span(path)
+        self.items.append((span.line, span.col, f"{span}: {message}"))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            ordered = tuple(msg for _, _, msg in sorted(set(self.items)))
+            raise ContractError(ordered[0], problems=ordered)
+
+
+def build_contract(doc: Document) -> Contract:
+    """Validate ``doc`` and return the typed contract.
+
+    Raises:
+        ContractError: with every problem in the file (``.problems``), first one as message.
+    """
+    problems = _Problems(doc)
+    if not isinstance(doc.value, dict):
+        problems.add((), "a contract is a mapping with at least 'dataset:'")
+        problems.raise_if_any()
+    model = _validate(m.ContractModel, doc.value, (), problems)
+    checks: list[tuple[str, BaseModel]] = []
+    raw_checks = doc.value.get("checks") if isinstance(doc.value, dict) else None
+    for i, raw in enumerate(raw_checks if isinstance(raw_checks, list) else []):
+        checks.append(_validate_check(raw, ("checks", i), problems))
+    if model is None:
+        problems.raise_if_any()
+    assert model is not None
+    fragments = _cross_checks(model, checks, problems)
+    problems.raise_if_any()
+    sha = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    return Contract(
+        model=model,
+        checks=tuple(c for _, c in checks if c is not None),
+        fragments=fragments,
+        path=doc.file,
+        sha256=sha,
+        doc=doc,
+    )
+
+
+def _validate(cls: type[BaseModel], value: Any, base: Path, problems: _Problems) -> Any:
+    try:
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(base) + tuple(err["loc"])
+            problems.add(loc, _describe(cls, err, loc, base))
+        return None
+
+
+def _validate_check(raw: Any, path: Path, problems: _Problems) -> tuple[str, Any]:
+    if not isinstance(raw, dict):
+        problems.add(path, "a check is a mapping with 'expect:', 'metric:' or 'column:'")
+        return ("", None)
+    kinds = [k for k in m.CHECK_MODELS if k in raw]
+    if len(kinds) != 1:
+        if not kinds:
+            hint = ""
+            for key in raw:
+                hint = hint or did_you_mean(str(key), m.CHECK_MODELS)
+            msg = f"a check needs exactly one of 'expect', 'metric' or 'column'.{hint}".rstrip(".")
+        else:
+            msg = f"a check has one of 'expect', 'metric' or 'column', not {' and '.join(kinds)}"
+        problems.add(path, msg)
+        return ("", None)
+    return (kinds[0], _validate(m.CHECK_MODELS[kinds[0]], raw, path, problems))
+
+
+def _candidates(annotation: Any) -> list[Any]:
+    """Concrete types behind Optional / Union / Annotated."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _candidates(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [c for arg in typing.get_args(annotation) for c in _candidates(arg)]
+    return [annotation]
+
+
+def _model_at(root: type[BaseModel], rel: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that validates the mapping at relative path ``rel``."""
+    current: list[Any] = [root]
+    for part in rel:
+        following: list[Any] = []
+        for cand in current:
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                field = _field_by_alias(cand, str(part))
+                if field is not None:
+                    following += _candidates(field.annotation)
+            elif typing.get_origin(cand) in (dict, list):
+                following += _candidates(typing.get_args(cand)[-1])
+        current = following
+    models = [c for c in current if isinstance(c, type) and issubclass(c, BaseModel)]
+    return models[0] if models else None
+
+
+def _field_by_alias(cls: type[BaseModel], key: str) -> Any:
+    for name, field in cls.model_fields.items():
+        if (field.alias or name) == key:
+            return field
+    return None
+
+
+def _keys(cls: type[BaseModel] | None) -> list[str]:
+    if cls is None:
+        return []
+    return [f.alias or n for n, f in cls.model_fields.items()]
+
+
+def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path) -> str:
+    kind = err["type"]
+    rel = tuple(loc[len(base) :])
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        owner = _model_at(cls, rel[:-1])
+        choices = _keys(owner)
+        hint = did_you_mean(key, choices)
+        if owner in (m.ColumnSpec, m.ColumnCheck):
+            col = loc[-2] if owner is m.ColumnSpec else "(check)"
+            return f"unknown rule '{key}' for column '{col}'.{hint}".rstrip(".") if hint else f"unknown rule '{key}' for column '{col}' (rules: {', '.join(m.COLUMN_RULES)})"
+        where = f" in '{loc[-2]}'" if len(loc) > 1 and isinstance(loc[-2], str) else ""
+        return f"unknown key '{key}'{where}.{hint}".rstrip(".") if hint else f"unknown key '{key}'{where} (allowed: {', '.join(choices)})"
+    if kind == "missing":
+        return f"missing required key '{loc[-1]}'"
+    if kind in ("literal_error", "enum"):
+        expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        got = err.get("input")
+        hint = did_you_mean(str(got), expected)
+        return f"'{got}' is not a valid {loc[-1]} (expected one of: {', '.join(expected)}).{hint}".rstrip(".")
+    if kind == "string_pattern_mismatch":
+        if loc and loc[-1] == "version":
+            return f"version '{err.get('input')}' is not semantic (MAJOR.MINOR.PATCH)"
+        return f"'{err.get('input')}' is not a valid {loc[-1]} name (letters, digits, '_', '.', '-')"
+    field = loc[-1] if loc else "value"
+    return f"{field}: {err['msg'][0].lower()}{err['msg'][1:]}"
+
+
+def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problems: _Problems) -> dict[Path, Fragment]:
+    columns = model.schema_.columns
+    declared = {name.lower(): name for name in columns}
+    refs = tuple(model.references)
+    fragments: dict[Path, Fragment] = {}
+
+    def sql(path: Path, text: str | None, *, aggregate: bool) -> None:
+        if text is None:
+            return
+        try:
+            fragments[path] = vet(text, columns=declared, references=refs, aggregate=aggregate)
+        except SqlProblem as exc:
+            problems.add(path, f"{exc}")
+
+    def column_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None) -> None:
+        _check_rules(path, name, spec, ctype, refs, problems)
+        sql((*path, "where"), getattr(spec, "where", None), aggregate=False)
+
+    for name, spec in columns.items():
+        path: Path = ("schema", "columns", name)
+        column_rules(path, name, spec, spec.type)
+    for i, cols in enumerate(model.schema_.unique):
+        for j, col in enumerate(cols):
+            _known_column(("schema", "unique", i, j), col, declared, problems)
+    for j, col in enumerate(model.schema_.key or []):
+        _known_column(("schema", "key", j), col, declared, problems)
+    names: dict[str, Path] = {}
+    for i, (kind, check) in enumerate(checks):
+        path = ("checks", i)
+        if check is None:
+            continue
+        if check.name:
+            if check.name in names:
+                problems.add((*path, "name"), f"duplicate check name '{check.name}'")
+            names[check.name] = path
+        if kind == "column":
+            col = _known_column((*path, "column"), check.column, declared, problems)
+            if col is not None:
+                column_rules(path, col, check, columns[col].type)
+                if not any(_rule_set(check)):
+                    problems.add(path, f"check on column '{col}' names no rule ({', '.join(m.COLUMN_RULES)})")
+        elif kind == "expect":
+            sql((*path, "expect"), check.expect, aggregate=False)
+            sql((*path, "where"), check.where, aggregate=False)
+        elif kind == "metric":
+            _check_metric(path, check, declared, problems, sql)
+    if model.drift:
+        for col in model.drift.columns:
+            _known_column(("drift", "columns", col), col, declared, problems)
+    return fragments
+
+
+def _rule_set(spec: m.RuleFields) -> list[bool]:
+    return [bool(getattr(spec, "in_" if r == "in" else r)) for r in m.COLUMN_RULES]
+
+
+def _known_column(path: Path, col: str, declared: dict[str, str], problems: _Problems) -> str | None:
+    found = declared.get(str(col).lower())
+    if found is None:
+        hint = did_you_mean(str(col), declared.values())
+        problems.add(path, f"unknown column '{col}' (not declared under schema.columns).{hint}".rstrip("."))
+    return found
+
+
+def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, refs: tuple[str, ...], problems: _Problems) -> None:
+    rng = spec.range
+    if rng is not None:
+        if rng.min is None and rng.max is None:
+            problems.add((*path, "range"), f"range on '{name}' needs min or max")
+        for bound in ("min", "max"):
+            value = getattr(rng, bound)
+            if value is not None and ctype in _NUMERIC_TYPES and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                problems.add((*path, "range", bound), f"range {bound} {value!r} is not a number, but '{name}' is {ctype}")
+        if rng.min is not None and rng.max is not None:
+            try:
+                empty = rng.min > rng.max or (rng.exclusive and rng.min >= rng.max)
+            except TypeError:
+                problems.add((*path, "range"), f"range bounds {rng.min!r} and {rng.max!r} are not comparable")
+            else:
+                if empty:
+                    problems.add((*path, "range"), f"impossible range on '{name}': min {rng.min!r} > max {rng.max!r}")
+    if spec.length is not None:
+        if spec.length.min is None and spec.length.max is None:
+            problems.add((*path, "length"), f"length on '{name}' needs min or max")
+        elif spec.length.min is not None and spec.length.max is not None and spec.length.min > spec.length.max:
+            problems.add((*path, "length"), f"impossible length on '{name}': min {spec.length.min} > max {spec.length.max}")
+    for rule in ("pattern", "length", "format"):
+        if getattr(spec, rule) is not None and ctype is not None and ctype not in _STRING_TYPES:
+            problems.add((*path, rule), f"'{rule}' applies to string columns, but '{name}' is {ctype}")
+    if spec.freshness is not None and ctype is not None and ctype not in ("timestamp", "date"):
+        problems.add((*path, "freshness"), f"'freshness' applies to timestamp or date columns, but '{name}' is {ctype}")
+    if spec.pattern is not None:
+        problem = regex_problem(spec.pattern)
+        if problem:
+            problems.add((*path, "pattern"), f"bad regex for '{name}': {problem}")
+    if spec.in_ is not None and ctype in _NUMERIC_TYPES:
+        bad = [v for v in spec.in_ if isinstance(v, bool) or not isinstance(v, (int, float))]
+        if bad:
+            problems.add((*path, "in"), f"'in' value {bad[0]!r} is not a number, but '{name}' is {ctype}")
+    if spec.references is not None:
+        ref, _, col = spec.references.partition(".")
+        if not col:
+            problems.add((*path, "references"), f"write references as DATASET.COLUMN, not '{spec.references}'")
+        elif ref not in refs:
+            hint = did_you_mean(ref, refs)
+            problems.add((*path, "references"), f"unknown reference dataset '{ref}' (declare it under 'references:').{hint}".rstrip("."))
+    mostly = getattr(spec, "mostly", None)
+    if mostly is not None and not any(_rule_set(spec)) and isinstance(spec, m.ColumnSpec):
+        problems.add((*path, "mostly"), f"'mostly' on '{name}' has no rule to apply to")
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why RE2 (DuckDB's regex engine) rejects ``pattern``, or None if it compiles."""
+    try:
+        import re2  # google-re2: the same engine DuckDB uses
+
+        re2.compile(pattern)
+    except ImportError:  # pragma: no cover - re2 is a dependency; fall back to a rough screen
+        if re.search(r"\(\?<?[=!]|\\[1-9]|\(\?>", pattern):
+            return "lookarounds, backreferences and atomic groups are not supported by RE2"
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return str(exc)
+    except Exception as exc:  # re2.error
+        return str(exc).strip() or "invalid regular expression"
+    return None
+
+
+def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], problems: _Problems, sql: Any) -> None:
+    from dqgate.contract.metric import MetricProblem, parse_metric
+
+    bounds = [check.min is not None or check.max is not None, check.between is not None]
+    if all(bounds):
+        problems.add(path, "give either min/max or between, not both")
+    lo, hi = (check.between or [check.min, check.max]) if check.between else (check.min, check.max)
+    if lo is not None and hi is not None and lo > hi:
+        problems.add(path, f"impossible bounds: min {lo} > max {hi}")
+    try:
+        parsed = parse_metric(check.metric, declared)
+    except MetricProblem as exc:
+        problems.add((*path, "metric"), str(exc))
+        return
+    if parsed.func == "sql":
+        sql((*path, "metric"), check.metric, aggregate=True)
+    if parsed.func in ("null_fraction",) and ((lo is not None and lo < 0) or (hi is not None and hi > 1)):
+        if hi is not None and hi > 1:
+            problems.add(path, f"null_fraction is between 0 and 1; max {hi} can never fail")
+    if check.where is not None:
+        sql((*path, "where"), check.where, aggregate=False)
+
+
+__all__ = ["build_contract", "regex_problem"]

@@ -1,0 +1,163 @@
+"""YAML text -> plain Python values plus a Span for every key and value.
+
+PyYAML's composer gives node marks (line, column) but its constructor throws them
+away, silently lets a repeated key win, and expands aliases without bound. So we
+compose the node graph ourselves and build values from it:
+
+* every mapping key and value gets a :class:`~dqgate.span.Span`, keyed by its path
+  (a tuple of keys and list indices), so pydantic error locations map to positions;
+* a repeated key in one mapping is an error, not an override;
+* alias expansion is budgeted (``MAX_NODES``), so a "billion laughs" file is refused
+  after a bounded amount of work instead of exhausting memory;
+* booleans follow YAML 1.2 (only true/false), so ``in: [NO, SE]`` stays two
+  country codes instead of turning Norway into ``False``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from dqgate.errors import ContractError
+from dqgate.span import Span
+
+MAX_NODES = 100_000
+Path = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (true/false only)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass
+class Document:
+    """A loaded YAML document: its value tree and where each part of it was written."""
+
+    file: str
+    value: Any
+    value_spans: dict[Path, Span] = field(default_factory=dict)
+    key_spans: dict[Path, Span] = field(default_factory=dict)
+    text: str = ""
+
+    def span(self, path: Path) -> Span:
+        """The best-known position for ``path``: its key, else its value, else its nearest parent."""
+        p = tuple(path)
+        while p:
+            if p in self.key_spans:
+                return self.key_spans[p]
+            if p in self.value_spans:
+                return self.value_spans[p]
+            p = p[:-1]
+        return self.value_spans.get((), Span(self.file, 1, 1))
+
+
+def _mark_span(file: str, mark: yaml.Mark | None) -> Span:
+    if mark is None:
+        return Span(file, 1, 1)
+    return Span(file, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str, loader: _Loader) -> None:
+        self.file = file
+        self.loader = loader
+        self.doc = Document(file, None)
+        self.budget = MAX_NODES
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise ContractError(
+                f"the YAML expands to more than {MAX_NODES:,} nodes (an alias bomb?); refusing to load it",
+                span=_mark_span(self.file, node.start_mark),
+            )
+        self.doc.value_spans[path] = _mark_span(self.file, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            self.loader.flatten_mapping(node)
+            for key_node, value_node in node.value:
+                key = self.scalar(key_node)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    raise ContractError("mapping keys must be plain scalars", span=_mark_span(self.file, key_node.start_mark))
+                key = str(key) if not isinstance(key, str) else key
+                if key in out:
+                    first = self.doc.key_spans[(*path, key)]
+                    raise ContractError(
+                        f"duplicate key '{key}' (first given at line {first.line})",
+                        span=_mark_span(self.file, key_node.start_mark),
+                        key=key,
+                    )
+                self.doc.key_spans[(*path, key)] = _mark_span(self.file, key_node.start_mark)
+                out[key] = self.build(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise ContractError("expected a plain value here", span=_mark_span(self.file, node.start_mark))
+        return self.loader.construct_object(node, deep=True)
+
+
+def load_text(text: str, file: str = "<contract>") -> Document:
+    """Parse one YAML document with positions.
+
+    Raises:
+        ContractError: on a syntax error, a duplicate key, an alias bomb or an empty file.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ContractError(f"YAML syntax error: {problem}", span=_mark_span(file, mark)) from None
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{file}: YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise ContractError("the contract is empty", span=Span(file, 1, 1))
+    builder = _Builder(file, loader)
+    try:
+        value = builder.build(node, ())
+    except yaml.constructor.ConstructorError as exc:
+        raise ContractError(f"YAML error: {exc.problem}", span=_mark_span(file, exc.problem_mark)) from None
+    builder.doc.value = value
+    builder.doc.text = text
+    return builder.doc
+
+
+def load_file(path: str) -> Document:
+    """Read and parse a contract file.
+
+    Raises:
+        ContractError: the file is missing, unreadable, not UTF-8 or not valid YAML.
+    """
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise ContractError(f"{path}: contract file not found") from None
+    except IsADirectoryError:
+        raise ContractError(f"{path}: is a directory, not a contract file") from None
+    except OSError as exc:
+        raise ContractError(f"{path}: cannot read the contract ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError(f"{path}: the contract is not UTF-8 text (byte {exc.start})") from None
+    return load_text(text, path)

@@ -1,0 +1,145 @@
+"""The engine-neutral rule IR: one small frozen record per rule kind.
+
+Every rule carries a stable ``id`` (``column.rule`` or the name the contract gave),
+its ``severity``, ``mostly`` and ``where`` (user SQL, already validated). Row rules
+count failing rows among the rows they apply to; dataset rules compute one metric.
+Compilers dispatch on the class, so adding a kind means adding a class here and a
+handler per compiler, never an optional field on a shared record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """Fields every rule has."""
+
+    id: str
+    severity: str = "error"
+    where: str | None = None
+    columns: tuple[str, ...] = ()
+    line: int = 0
+
+    kind: ClassVar[str] = "rule"
+    row_level: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowRule(Rule):
+    """A rule each row passes or fails; ``mostly`` is the fraction that must pass."""
+
+    mostly: float | None = None
+    row_level: ClassVar[bool] = True
+
+    @property
+    def column(self) -> str:
+        return self.columns[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotNull(RowRule):
+    kind: ClassVar[str] = "required"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unique(RowRule):
+    """Every row whose (non-null) key occurs more than once fails."""
+
+    kind: ClassVar[str] = "unique"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Range(RowRule):
+    min: Any = None
+    max: Any = None
+    exclusive: bool = False
+    kind: ClassVar[str] = "range"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InSet(RowRule):
+    values: tuple[Any, ...] = ()
+    kind: ClassVar[str] = "in"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pattern(RowRule):
+    """The whole value matches an RE2 regular expression."""
+
+    regex: str = ""
+    kind: ClassVar[str] = "pattern"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Length(RowRule):
+    min: int | None = None
+    max: int | None = None
+    kind: ClassVar[str] = "length"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Format(RowRule):
+    """A well-known string format validated by a Cython kernel (email, uuid, ...)."""
+
+    format: str = ""
+    kind: ClassVar[str] = "format"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expect(RowRule):
+    """A row-level SQL boolean; a NULL result is not a failure (three-valued logic)."""
+
+    sql: str = ""
+    kind: ClassVar[str] = "expect"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reference(RowRule):
+    """Every non-null value exists in ``ref_column`` of the dataset named ``ref``."""
+
+    ref: str = ""
+    ref_column: str = ""
+    kind: ClassVar[str] = "references"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric(Rule):
+    """A dataset-level number with optional inclusive bounds.
+
+    ``func`` is one of the builtin metrics, or ``sql`` for a user aggregate in ``sql``.
+    """
+
+    func: str = "row_count"
+    q: float | None = None
+    sql: str | None = None
+    min: float | None = None
+    max: float | None = None
+    kind: ClassVar[str] = "metric"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Freshness(Rule):
+    """The newest value of a timestamp column is at most ``max_age_s`` old at check time."""
+
+    max_age_s: float = 0.0
+    max_age: str = ""
+    kind: ClassVar[str] = "freshness"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrictSchema(Rule):
+    """No column beyond the declared ones (``schema.strict``); decided from the schema."""
+
+    allowed: tuple[str, ...] = ()
+    kind: ClassVar[str] = "schema"
+
+
+ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference)
+ALL_RULES = (*ROW_RULES, Metric, Freshness, StrictSchema)
+BUILTIN_METRICS = (
+    "row_count", "null_count", "null_fraction", "distinct_count", "min", "max",
+    "mean", "stddev", "sum", "median", "quantile",
+)  # fmt: skip

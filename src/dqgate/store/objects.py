@@ -1,0 +1,213 @@
+"""Write a batch as one immutable, content-addressed, stamped Parquet object.
+
+How an object appears (chosen so that no filesystem needs an atomic rename):
+
+1. The batch streams into ``objects/_tmp/<uuid>.tmp`` through a sink that hashes
+   every byte as it is written, so the data is read once and memory stays bounded
+   by one row group.
+2. The footer gets the file stamp (``dqgate.stamp`` key-value metadata); the row
+   count is known only then, which is why the stamp is added at close.
+3. Local files are fsynced; the temporary file is then moved to
+   ``objects/ab/<sha256>.parquet``, replacing any earlier copy of the same bytes.
+
+An object is invisible until a manifest names it, so a crash at any point leaves
+at most an unnamed file, which ``gc`` removes. Moving *over* an existing copy
+(instead of skipping it) refreshes its mtime, which protects it from a concurrent
+``gc`` grace-period check and repairs a copy truncated by a non-atomic move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dqgate.errors import DataError, StoreError
+from dqgate.store.layout import dataset_layout
+from dqgate.store.stamp import STAMP_KEY, build_file_stamp, canonical_json, signing_key
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
+
+_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """A written object: ``path`` relative to the dataset directory, its sha256, rows and size."""
+
+    path: str
+    sha256: str
+    rows: int
+    bytes: int
+
+
+class _HashingSink:
+    """A write-only file object that hashes and counts what passes through it."""
+
+    def __init__(self, out: pa.NativeFile) -> None:
+        self._out = out
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.hash.update(data)
+        self._out.write(data)
+        n = len(data) if isinstance(data, bytes) else memoryview(data).nbytes
+        self.size += n
+        return n
+
+    def tell(self) -> int:
+        return self.size
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._out.close()
+
+
+def _batches(data: Any) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    if isinstance(data, pa.Table):
+        return data.schema, iter(data.to_batches())
+    if isinstance(data, pa.RecordBatch):
+        return data.schema, iter([data])
+    if isinstance(data, pa.RecordBatchReader):
+        return data.schema, iter(data)
+    if hasattr(data, "__arrow_c_stream__"):
+        reader = pa.RecordBatchReader.from_stream(data)
+        return reader.schema, iter(reader)
+    msg = f"write_object needs a pyarrow Table or RecordBatchReader, got {type(data).__name__}"
+    raise DataError(msg)
+
+
+def _strip_stamp(schema: pa.Schema) -> pa.Schema:
+    meta = {k: v for k, v in (schema.metadata or {}).items() if k != STAMP_KEY}
+    return schema.with_metadata(meta) if meta else schema.remove_metadata()
+
+
+def _write_stream(
+    out: pa.NativeFile,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    *,
+    row_group_size: int,
+    stamp_for_rows: Any,
+) -> tuple[str, int, int]:
+    """Write batches as zstd Parquet into ``out``; returns (sha256, rows, bytes)."""
+    sink = _HashingSink(out)
+    buffered = pa.BufferedOutputStream(pa.PythonFile(sink, mode="w"), _BUFFER)
+    writer = pq.ParquetWriter(buffered, schema, compression="zstd")
+    rows, pending, pending_rows = 0, [], 0
+    try:
+        for batch in batches:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= row_group_size:
+                writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=row_group_size)
+                rows += pending_rows
+                pending, pending_rows = [], 0
+        if pending_rows:
+            writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=row_group_size)
+            rows += pending_rows
+        writer.add_key_value_metadata({STAMP_KEY.decode(): canonical_json(stamp_for_rows(rows)).decode()})
+    finally:
+        writer.close()
+        buffered.close()
+        sink.close()
+    return sink.hash.hexdigest(), rows, sink.size
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_object(
+    store: str,
+    dataset: str,
+    data: pa.Table | pa.RecordBatchReader,
+    *,
+    stamp: Mapping[str, Any],
+    row_group_size: int = 1_048_576,
+) -> ObjectInfo:
+    """Write ``data`` as a stamped, content-addressed zstd Parquet object of ``dataset``.
+
+    Args:
+        store: Store path or URI.
+        dataset: Dataset name.
+        data: A Table, RecordBatch, RecordBatchReader (streamed) or any Arrow C stream.
+        stamp: At least ``batch_id``, ``contract_sha256`` and ``status`` ("pass" or
+            "warn"); dataset, rows, created_at (unless given) and dqgate_version are
+            added, and an HMAC when ``DQGATE_SIGNING_KEY`` is set.
+        row_group_size: Rows per Parquet row group (also the memory bound).
+
+    Returns:
+        The object's path (relative to the dataset directory), sha256, rows and bytes.
+
+    Raises:
+        UsageError: bad dataset name.
+        StampError: the stamp lacks a field or has a status that cannot be published.
+        DataError: ``data`` is not Arrow data or fails while streaming.
+        StoreError: the store is unusable or the write fails.
+    """
+    layout = dataset_layout(store, dataset)
+    key = signing_key()
+    build_file_stamp(stamp, dataset=dataset, rows=0, key=None)  # fail before writing anything
+    if row_group_size < 1:
+        raise DataError(f"row_group_size must be positive, got {row_group_size}")
+    schema, batches = _batches(data)
+    schema = _strip_stamp(schema)
+    fs: pafs.FileSystem = layout.fs
+    tmp = layout.object_tmp_path()
+    try:
+        fs.create_dir(layout.tmp_dir, recursive=True)
+        out = fs.open_output_stream(tmp, buffer_size=0)
+    except OSError as exc:
+        msg = f"cannot write to store {layout.store!r}: {exc}"
+        raise StoreError(msg) from exc
+    try:
+        sha, rows, size = _write_stream(
+            out,
+            schema,
+            batches,
+            row_group_size=row_group_size,
+            stamp_for_rows=lambda n: build_file_stamp(stamp, dataset=dataset, rows=n, key=key),
+        )
+        if layout.local:
+            _fsync(tmp)
+        rel = layout.object_rel(sha)
+        final = layout.abs(rel)
+        fs.create_dir(posixpath.dirname(final), recursive=True)
+        fs.move(tmp, final)
+    except BaseException as exc:
+        _remove_quietly(fs, tmp)
+        if isinstance(exc, (pa.ArrowInvalid, pa.ArrowTypeError)):
+            msg = f"cannot write batch of dataset {dataset!r}: {exc}"
+            raise DataError(msg) from exc
+        if isinstance(exc, OSError):
+            msg = f"cannot write object of dataset {dataset!r} to store {layout.store!r}: {exc}"
+            raise StoreError(msg) from exc
+        raise
+    return ObjectInfo(path=rel, sha256=sha, rows=rows, bytes=size)
+
+
+def _remove_quietly(fs: pafs.FileSystem, path: str) -> None:
+    try:
+        fs.delete_file(path)
+    except OSError:
+        pass

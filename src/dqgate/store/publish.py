@@ -1,0 +1,338 @@
+"""Write–audit–publish: objects first, the manifest last, by an exclusive create.
+
+``publish`` audits the objects a batch wrote (present, right size, footer stamp
+of this dataset and batch, one schema that matches the parent's on append), then
+takes the next version number by creating ``versions/NNNNNNNN.json`` exclusively:
+
+- the manifest is written in full to ``versions/.tmp-<uuid>.json`` and fsynced,
+  then hard-linked to its final name. ``link`` fails when the name exists, so it
+  is an exclusive create that is also atomic: a reader never sees a half-written
+  manifest, even after ``kill -9``. (A bare ``O_CREAT|O_EXCL`` create followed by
+  a write would leave an empty manifest if the writer died between the two.)
+  Where the filesystem has no hard links, ``os.open(O_CREAT|O_EXCL)`` plus one
+  write is the fallback.
+- the loser of a race gets ``FileExistsError``, re-reads the new parent, and
+  retries on N+1.
+- object stores (S3, GCS, …) offer no exclusive create through ``pyarrow.fs``,
+  so publishing there raises ``StoreError("exclusive create not supported on
+  <scheme>")``. Reading works on any ``pyarrow.fs`` filesystem.
+
+Publishing is idempotent per batch: when any version already records the
+batch id, nothing is written and that version's manifest is returned. The check
+scans every manifest (O(versions)), and a publisher that loses a race re-checks
+the versions that appeared meanwhile, so two retries of one batch publish once.
+"""
+
+from __future__ import annotations
+
+import errno
+import getpass
+import os
+import random
+import socket
+import time
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from dqgate.errors import StampError, StoreError, UsageError
+from dqgate.store.layout import DatasetLayout, check_name, dataset_layout, parse_manifest_name, require_dataset
+from dqgate.store.manifest import FileEntry, Manifest, manifest_from_dict, parse_manifest, schema_to_json
+from dqgate.store.stamp import (
+    PUBLISHABLE,
+    build_snapshot_stamp,
+    json_safe,
+    now_utc,
+    read_file_stamp,
+    signing_key,
+    snapshot_stamp_problems,
+    verify_stamp,
+)
+
+if TYPE_CHECKING:
+    from dqgate.store.objects import ObjectInfo
+
+MAX_ATTEMPTS = 1000
+_NO_LINK = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def default_user() -> str:
+    """``user@host`` of this process."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def list_versions(store: str, dataset: str) -> list[int]:
+    """Published version numbers of ``dataset``, ascending (empty when none)."""
+    return version_numbers(dataset_layout(store, dataset))
+
+
+def latest_version(store: str, dataset: str) -> int | None:
+    """The newest published version of ``dataset``, or None."""
+    versions = list_versions(store, dataset)
+    return versions[-1] if versions else None
+
+
+def version_numbers(layout: DatasetLayout) -> list[int]:
+    infos = layout.fs.get_file_info(pafs.FileSelector(layout.versions_dir, allow_not_found=True))
+    found = (parse_manifest_name(i.base_name) for i in infos if i.type == pafs.FileType.File)
+    return sorted(v for v in found if v is not None)
+
+
+def load_manifest(store: str, dataset: str, version: int | str = "latest") -> Manifest:
+    """The manifest of ``version`` ("latest" or a number) of ``dataset``.
+
+    Raises:
+        StoreError: the store, dataset or version does not exist.
+        StampError: the manifest is corrupt or names another version.
+    """
+    return read_manifest(dataset_layout(store, dataset), version)[0]
+
+
+def read_manifest(layout: DatasetLayout, version: int | str) -> tuple[Manifest, dict[str, Any]]:
+    require_dataset(layout)
+    if isinstance(version, str) and version != "latest":
+        if not version.isdigit():
+            msg = f"version must be a number or 'latest', got {version!r}"
+            raise UsageError(msg, param="version")
+        version = int(version)
+    if version == "latest":
+        versions = version_numbers(layout)
+        if not versions:
+            msg = f"dataset {layout.dataset!r} has no published version"
+            raise StoreError(msg)
+        version = versions[-1]
+    assert isinstance(version, int)
+    path = layout.manifest_path(version)
+    try:
+        with layout.fs.open_input_stream(path) as f:
+            raw = f.read()
+    except FileNotFoundError:
+        versions = version_numbers(layout)
+        have = f"versions {versions[0]}..{versions[-1]}" if versions else "no versions"
+        msg = f"version {version} of dataset {layout.dataset!r} does not exist ({have})"
+        raise StoreError(msg) from None
+    where = f"{layout.dataset}/versions/{layout.manifest_name(version)}"
+    manifest, data = parse_manifest(raw, where=where)
+    if manifest.version != version or manifest.dataset != layout.dataset:
+        msg = f"{where}: manifest says dataset {manifest.dataset!r} version {manifest.version}"
+        raise StampError(msg, version=version)
+    return manifest, data
+
+
+def publish(
+    store: str,
+    dataset: str,
+    objects: Sequence[ObjectInfo],
+    *,
+    mode: Literal["append", "replace"],
+    contract: Mapping[str, Any],
+    checks: Mapping[str, Any],
+    batch_id: str,
+    created_by: str | None = None,
+    profile: Mapping[str, Any] | None = None,
+) -> Manifest:
+    """Publish the objects of one checked batch as the next version of ``dataset``.
+
+    Args:
+        store: Store path (local; see the module docstring for object stores).
+        dataset: Dataset name.
+        objects: What ``write_object`` returned for this batch (at least one).
+        mode: "append" lists the parent's files plus these; "replace" only these.
+        contract: ``{"dataset", "version", "sha256"}`` of the contract checked.
+        checks: The result JSON of the check run; its ``status`` must be pass or warn.
+        batch_id: Unique id of the batch; publishing it twice is a no-op.
+        created_by: Who publishes; ``user@host`` by default.
+        profile: Opaque statistics kept for drift checks.
+
+    Returns:
+        The manifest of the new version, or of the version that already has the batch.
+
+    Raises:
+        UsageError: bad mode, dataset name, batch id or empty ``objects``.
+        StampError: an object's footer stamp does not belong to this batch.
+        StoreError: non-local store, missing object, schema change on append, bad parent.
+    """
+    layout = dataset_layout(store, dataset)
+    check_name(batch_id, what="batch id", param="batch_id")
+    if mode not in ("append", "replace"):
+        raise UsageError(f"publish mode must be 'append' or 'replace', got {mode!r}", param="mode")
+    if not objects:
+        raise UsageError("publish needs at least one object", param="objects")
+    if not isinstance(contract, Mapping) or not isinstance(contract.get("sha256"), str):
+        raise UsageError("contract must be a mapping with a string 'sha256'", param="contract")
+    status = checks.get("status") if isinstance(checks, Mapping) else None
+    if status not in PUBLISHABLE:
+        msg = f"refusing to publish batch {batch_id!r} of {dataset!r}: check status {status!r} is not 'pass' or 'warn'"
+        raise StoreError(msg)
+    if not layout.local:
+        msg = f"exclusive create not supported on {layout.scheme}: publish to a local store"
+        raise StoreError(msg)
+    key = signing_key()
+    new_schema = _audit(layout, objects, batch_id=batch_id, contract_sha256=contract["sha256"], key=key)
+    layout.fs.create_dir(layout.versions_dir, recursive=True)
+    new_files = [FileEntry(path=o.path, sha256=o.sha256, rows=o.rows, bytes=o.bytes, batch_id=batch_id) for o in objects]
+    seen: set[int] = set()
+    for _ in range(MAX_ATTEMPTS):
+        versions = version_numbers(layout)
+        for v in versions:
+            if v not in seen:
+                seen.add(v)
+                done, _ = read_manifest(layout, v)
+                if batch_id in done.batch_ids:
+                    return done
+        parent = versions[-1] if versions else None
+        body = _body(
+            layout,
+            parent,
+            new_files,
+            new_schema,
+            mode=mode,
+            contract=contract,
+            checks=checks,
+            batch_id=batch_id,
+            created_by=created_by or default_user(),
+            profile=profile,
+            key=key,
+        )
+        body["stamp"] = build_snapshot_stamp(body, key)
+        manifest = manifest_from_dict(body, where=f"{dataset} new version")
+        if _create_exclusive(layout, manifest.version, manifest.to_json()):
+            return manifest
+        time.sleep(random.uniform(0, 0.002))
+    msg = f"could not publish batch {batch_id!r} of {dataset!r}: lost {MAX_ATTEMPTS} races for a version number"
+    raise StoreError(msg)
+
+
+def _audit(
+    layout: DatasetLayout, objects: Sequence[ObjectInfo], *, batch_id: str, contract_sha256: str, key: bytes | None
+) -> list[dict[str, Any]]:
+    """Check the batch's objects before naming them; returns their common schema as JSON."""
+    paths = [layout.abs(o.path) for o in objects]
+    for o in objects:
+        if o.path != layout.object_rel(o.sha256):
+            raise StoreError(f"object path {o.path!r} is not the content address of sha256 {o.sha256}")
+    for o, info in zip(objects, layout.fs.get_file_info(paths)):
+        if info.type != pafs.FileType.File or info.size != o.bytes:
+            found = "missing" if info.type != pafs.FileType.File else f"{info.size} bytes"
+            raise StoreError(f"object {o.path} of dataset {layout.dataset!r} is {found}, expected {o.bytes} bytes")
+    schema: list[dict[str, Any]] | None = None
+    for o, path in zip(objects, paths):
+        meta = pq.read_metadata(path, filesystem=layout.fs)
+        stamp = read_file_stamp(meta.metadata, where=o.path)
+        verify_stamp(stamp, key)
+        expected = {"dataset": layout.dataset, "batch_id": batch_id, "contract_sha256": contract_sha256, "rows": o.rows}
+        for name, want in expected.items():
+            if stamp.get(name) != want:
+                raise StampError(f"object {o.path}: file stamp {name} is {stamp.get(name)!r}, expected {want!r}")
+        if meta.num_rows != o.rows:
+            raise StampError(f"object {o.path} has {meta.num_rows} rows, expected {o.rows}")
+        this = schema_to_json(meta.schema.to_arrow_schema())
+        if schema is not None and _shape(this) != _shape(schema):
+            raise StoreError(f"objects of batch {batch_id!r} have different schemas")
+        schema = this
+    assert schema is not None
+    return schema
+
+
+def _shape(schema: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+    return [(c.get("name"), c.get("type")) for c in schema]
+
+
+def _body(
+    layout: DatasetLayout,
+    parent: int | None,
+    new_files: list[FileEntry],
+    new_schema: list[dict[str, Any]],
+    *,
+    mode: str,
+    contract: Mapping[str, Any],
+    checks: Mapping[str, Any],
+    batch_id: str,
+    created_by: str,
+    profile: Mapping[str, Any] | None,
+    key: bytes | None,
+) -> dict[str, Any]:
+    files = list(new_files)
+    batch_ids = [batch_id]
+    if mode == "append" and parent is not None:
+        base, raw = read_manifest(layout, parent)
+        problems = snapshot_stamp_problems(raw, key)
+        if problems:
+            msg = f"cannot append to version {parent} of {layout.dataset!r}: {problems[0]}"
+            raise StampError(msg, version=parent)
+        if _shape(base.schema) != _shape(new_schema):
+            msg = (
+                f"cannot append to version {parent} of {layout.dataset!r}: the batch's schema "
+                f"{_shape(new_schema)} differs from {_shape(base.schema)}; publish with mode='replace'"
+            )
+            raise StoreError(msg)
+        files = list(base.files) + files
+        batch_ids = list(base.batch_ids) + batch_ids
+    return {
+        "format": 1,
+        "dataset": layout.dataset,
+        "version": (parent or 0) + 1,
+        "parent": parent,
+        "created_at": now_utc(),
+        "created_by": created_by,
+        "status": checks["status"],
+        "rows": sum(f.rows for f in files),
+        "batch_ids": batch_ids,
+        "contract": json_safe(dict(contract)),
+        "schema": new_schema,
+        "files": [f.to_dict() for f in files],
+        "checks": json_safe(dict(checks)),
+        "profile": json_safe(dict(profile)) if profile is not None else None,
+    }
+
+
+def _create_exclusive(layout: DatasetLayout, version: int, data: bytes) -> bool:
+    """Create the manifest of ``version`` unless it exists; True when this call created it."""
+    final = layout.manifest_path(version)
+    tmp = layout.manifest_tmp_path()
+    _write_synced(tmp, data, exclusive=True)
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise StoreError(f"cannot create {final}: {exc}") from exc
+        try:
+            _write_synced(final, data, exclusive=True)
+        except FileExistsError:
+            return False
+    finally:
+        os.unlink(tmp)
+    _fsync_dir(layout.versions_dir)
+    return True
+
+
+def _write_synced(path: str, data: bytes, *, exclusive: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

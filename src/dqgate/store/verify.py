@@ -1,0 +1,170 @@
+"""Integrity checks of snapshots: stamp math, file presence, and (full) content hashes.
+
+Each check returns a list of problems (empty: fine). ``open_snapshot`` raises on the
+first; ``verify_store`` collects them all over every version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from dqgate.errors import StampError, StoreError
+from dqgate.store.layout import dataset_layout, is_object_rel, require_dataset
+from dqgate.store.publish import read_manifest, version_numbers
+from dqgate.store.stamp import PUBLISHABLE, read_file_stamp, signing_key, snapshot_stamp_problems, verify_stamp
+
+if TYPE_CHECKING:
+    from dqgate.store.layout import DatasetLayout
+    from dqgate.store.manifest import FileEntry, Manifest
+
+CHUNK = 8 << 20
+
+
+def hash_file(fs: pafs.FileSystem, path: str) -> str:
+    """sha256 of a file, read in 8 MiB chunks (hashlib releases the GIL while hashing)."""
+    h = hashlib.sha256()
+    if isinstance(fs, pafs.LocalFileSystem):
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        with open(path, "rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                h.update(view[:n])
+        return h.hexdigest()
+    with fs.open_input_stream(path) as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def structure_problems(layout: DatasetLayout, manifest: Manifest) -> list[str]:
+    """File entries that are not content-addressed objects of this dataset."""
+    problems = []
+    if not manifest.files:
+        problems.append("manifest lists no files")
+    for entry in manifest.files:
+        if not is_object_rel(entry.path) or entry.path != layout.object_rel(entry.sha256):
+            problems.append(f"file {entry.path!r} is not the content address of sha256 {entry.sha256}")
+    return problems
+
+
+def presence_problems(layout: DatasetLayout, manifest: Manifest) -> list[str]:
+    """Files that are missing or have the wrong size (one ``get_file_info`` call)."""
+    entries = _unique(manifest.files)
+    infos = layout.fs.get_file_info([layout.abs(e.path) for e in entries])
+    problems = []
+    for entry, info in zip(entries, infos):
+        if info.type != pafs.FileType.File:
+            problems.append(f"file {entry.path} is missing")
+        elif info.size != entry.bytes:
+            problems.append(f"file {entry.path} has {info.size} bytes, the manifest says {entry.bytes}")
+    return problems
+
+
+def content_problems(
+    layout: DatasetLayout, manifest: Manifest, key: bytes | None, *, cache: dict[str, list[str]] | None = None
+) -> list[str]:
+    """Files whose sha256, footer stamp or row count disagree with the manifest.
+
+    ``cache`` maps a file path to its problems, so an object named by many versions is
+    hashed once per ``verify_store``.
+    """
+    cache = {} if cache is None else cache
+    todo = [e for e in _unique(manifest.files) if e.path not in cache]
+    workers = max(1, min(8, os.cpu_count() or 1, len(todo)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for entry, found in zip(todo, pool.map(lambda e: _file_problems(layout, e, key), todo)):
+            cache[entry.path] = found
+    return [p for e in _unique(manifest.files) for p in cache[e.path]]
+
+
+def _file_problems(layout: DatasetLayout, entry: FileEntry, key: bytes | None) -> list[str]:
+    path = layout.abs(entry.path)
+    try:
+        digest = hash_file(layout.fs, path)
+    except FileNotFoundError:
+        return [f"file {entry.path} is missing"]
+    if digest != entry.sha256:
+        return [f"file {entry.path} is corrupt: its sha256 is {digest}"]
+    try:
+        meta = pq.read_metadata(path, filesystem=layout.fs)
+        stamp = read_file_stamp(meta.metadata, where=f"file {entry.path}")
+        verify_stamp(stamp, key)
+    except StampError as exc:
+        return [str(exc)]
+    except (OSError, ValueError) as exc:
+        return [f"file {entry.path} is not readable Parquet: {exc}"]
+    problems = []
+    expected = {"dataset": layout.dataset, "batch_id": entry.batch_id, "rows": entry.rows}
+    for name, want in expected.items():
+        if stamp.get(name) != want:
+            problems.append(f"file {entry.path}: footer stamp {name} is {stamp.get(name)!r}, expected {want!r}")
+    if stamp.get("status") not in PUBLISHABLE:
+        problems.append(f"file {entry.path}: footer stamp status {stamp.get('status')!r} is not 'pass' or 'warn'")
+    if meta.num_rows != entry.rows:
+        problems.append(f"file {entry.path} has {meta.num_rows} rows, the manifest says {entry.rows}")
+    return problems
+
+
+def _unique(entries: tuple[FileEntry, ...]) -> list[FileEntry]:
+    seen: dict[str, FileEntry] = {}
+    for e in entries:
+        seen.setdefault(e.path, e)
+    return list(seen.values())
+
+
+def snapshot_problems(
+    layout: DatasetLayout,
+    manifest: Manifest,
+    raw: dict[str, Any],
+    key: bytes | None,
+    *,
+    full: bool,
+    cache: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """Every problem of one version, cheapest checks first; stops before hashing a broken manifest."""
+    problems = snapshot_stamp_problems(raw, key) + structure_problems(layout, manifest)
+    if problems:
+        return problems
+    problems = presence_problems(layout, manifest)
+    if full and not problems:
+        problems = content_problems(layout, manifest, key, cache=cache)
+    return problems
+
+
+def verify_store(store: str, dataset: str, *, full: bool) -> list[str]:
+    """Check every version of ``dataset``; returns the problems found ("version 3: …").
+
+    Checks each manifest's JSON, stamp (and HMAC when ``DQGATE_SIGNING_KEY`` is set),
+    parent link, and that its files exist with the right size; with ``full``, also
+    every file's sha256, footer stamp and row count. Unnamed objects and temporary
+    files are not problems (``gc`` removes them).
+
+    Raises:
+        StoreError: the store or dataset does not exist.
+    """
+    layout = dataset_layout(store, dataset)
+    require_dataset(layout)
+    key = signing_key()
+    problems: list[str] = []
+    cache: dict[str, list[str]] = {}
+    versions = version_numbers(layout)
+    for i, version in enumerate(versions):
+        expected_parent = versions[i - 1] if i else None
+        try:
+            manifest, raw = read_manifest(layout, version)
+        except StoreError as exc:
+            problems.append(f"version {version}: {exc}")
+            continue
+        found = snapshot_problems(layout, manifest, raw, key, full=full, cache=cache)
+        if manifest.parent != expected_parent:
+            found.append(f"parent is {manifest.parent}, expected {expected_parent}")
+        if version != (expected_parent or 0) + 1:
+            found.append(f"versions {(expected_parent or 0) + 1}..{version - 1} are missing")
+        problems.extend(f"version {version}: {p}" for p in found)
+    return problems
