@@ -1,0 +1,47 @@
+"""Shared click parameter types and output handling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from typing import Any
+
+import click
+
+FORMATS = ("text", "json", "junit", "markdown")
+
+
+class Timestamp(click.ParamType):
+    """An ISO-8601 time (``2025-01-31`` or ``2025-01-31T12:00:00Z``); naive means UTC."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"'{value}' is not an ISO time such as 2025-01-31T12:00:00Z", param, ctx)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text`` or write it to ``output`` atomically (never a half-written report)."""
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"folder '{folder}' does not exist", param_hint="--output")
+    fd, tmp = tempfile.mkstemp(prefix=".dq-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,66 @@
+"""`dq check` and `dq explain`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from dqgate.cli._params import FORMATS, Timestamp, write_output
+
+
+@click.command()
+@click.argument("contract", type=click.Path(dir_okay=False))
+@click.option("--data", "data", metavar="PATH", help="Data to check (file, glob or folder); default: the contract's source.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
+@click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now).")
+@click.option("--engine", type=click.Choice(["duckdb", "polars"]), default="duckdb", show_default=True)
+@click.option("--samples", type=click.IntRange(0, 1000), default=5, show_default=True, help="Failing-row samples per failing rule.")
+@click.option("--allow-empty", is_flag=True, help="Check a dataset with 0 rows instead of refusing it.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: dt.datetime | None,
+          engine: str, samples: int, allow_empty: bool, quiet: bool) -> int:  # fmt: skip
+    """Check data against CONTRACT. Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
+    from dqgate.api import check as run_check
+
+    result = run_check(data, contract, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty)
+    write_output(render(result, fmt, color=output is None and sys.stdout.isatty()), output)
+    return 1 if result.status == "fail" else 0
+
+
+def render(result: object, fmt: str, *, color: bool = False) -> str:
+    """The report of ``result`` in ``fmt``."""
+    if fmt == "json":
+        from dqgate.report.json_result import render as r
+    elif fmt == "junit":
+        from dqgate.report.junit_xml import render as r  # type: ignore[no-redef]
+    elif fmt == "markdown":
+        from dqgate.report.markdown import render as r  # type: ignore[no-redef]
+    else:
+        from dqgate.report.console import render as console
+
+        return console(result, color=color)  # type: ignore[arg-type]
+    return r(result)  # type: ignore[arg-type]
+
+
+@click.command()
+@click.argument("contract", type=click.Path(dir_okay=False))
+def explain(contract: str) -> int:
+    """Print the one fused statement CONTRACT compiles to."""
+    from dqgate.compilers.duckdb import compile_plan
+    from dqgate.contract import load_contract
+    from dqgate.ir.plan import plan
+
+    c = load_contract(contract)
+    rules = plan(c)
+    compiled = compile_plan(rules, types={}, key=c.key_columns())
+    click.echo(f"-- dqgate explain: {c.dataset} {c.version} ({len(rules)} rules, one statement)")
+    click.echo('-- "__dq_data" is a view over the data (read_parquet / read_csv / read_json or an Arrow table)')
+    for ref in c.model.references:
+        click.echo(f'-- "__dq_ref_{ref}" is a view over the reference dataset {ref}')
+    if compiled.formats:
+        click.echo(f"-- __dq_format_* are the Cython format kernels, run inside the scan: {', '.join(compiled.formats)}")
+    click.echo(compiled.sql + ";")
+    return 0

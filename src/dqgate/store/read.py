@@ -1,0 +1,180 @@
+"""Open a published snapshot, refusing data whose quality stamp does not hold.
+
+``open_snapshot`` checks, before handing out any data:
+
+- ``verify="stamp"`` (cheap: one manifest read, stamp math, one ``get_file_info``
+  call): the manifest parses; its stamp repeats the manifest's dataset, version,
+  rows, status (pass or warn), contract hash, the hash of its file hashes and of
+  the whole manifest body; the HMAC verifies when ``DQGATE_SIGNING_KEY`` is set;
+  every file exists with the recorded size.
+- ``verify="full"``: also every file's sha256, footer stamp and row count.
+
+Then it appends one line to ``lineage.jsonl`` and returns a :class:`Snapshot`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Iterator, Literal
+
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from dqgate.errors import StampError, UsageError
+from dqgate.store.layout import dataset_layout, is_local
+from dqgate.store.lineage import record_read
+from dqgate.store.publish import default_user, read_manifest
+from dqgate.store.stamp import (
+    PUBLISHABLE,
+    STAMP_KEY,
+    SignatureStatus,
+    read_file_stamp,
+    signature_status,
+    signing_key,
+    verify_stamp,
+)
+from dqgate.store.verify import snapshot_problems
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+    import pyarrow as pa
+
+    from dqgate.store.manifest import Manifest
+
+
+class Snapshot:
+    """A verified version of a dataset; data is read lazily from its Parquet files."""
+
+    def __init__(self, fs: pafs.FileSystem, manifest: Manifest, files: list[str], signature: SignatureStatus) -> None:
+        self._fs = fs
+        self.manifest = manifest
+        self.files = files
+        self.signature = signature
+
+    @property
+    def dataset(self) -> str:
+        return self.manifest.dataset
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version
+
+    @property
+    def stamp(self) -> dict[str, Any]:
+        return self.manifest.stamp
+
+    @property
+    def rows(self) -> int:
+        return self.manifest.rows
+
+    def __repr__(self) -> str:
+        return f"Snapshot({self.dataset!r}, version={self.version}, rows={self.rows}, files={len(self.files)})"
+
+    def _dataset(self) -> pads.Dataset:
+        return pads.dataset(self.files, format="parquet", filesystem=self._fs)
+
+    def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
+        """All rows as one Arrow table, files in manifest order, without the stamp metadata."""
+        table = self._dataset().to_table(columns=columns)
+        meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != STAMP_KEY}
+        return table.replace_schema_metadata(meta or None)
+
+    def to_polars(self) -> pl.DataFrame:
+        import polars as pl
+
+        frame = pl.from_arrow(self.to_arrow())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def scan_polars(self) -> pl.LazyFrame:
+        """A LazyFrame over the files (Polars reads them itself when they are local)."""
+        import polars as pl
+
+        if is_local(self._fs):
+            return pl.scan_parquet(self.files)
+        return pl.scan_pyarrow_dataset(self._dataset())
+
+    def to_duckdb(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        """A DuckDB relation over ``read_parquet`` of the files, on connection ``con``."""
+        if is_local(self._fs):
+            return con.read_parquet(self.files)
+        return con.from_arrow(self._dataset())
+
+    def iter_batches(self, n: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Record batches of at most ``n`` rows, streaming one file at a time."""
+        if n < 1:
+            raise UsageError(f"batch size must be positive, got {n}", param="n")
+        for path in self.files:
+            with self._fs.open_input_file(path) as f:
+                yield from pq.ParquetFile(f).iter_batches(batch_size=n)
+
+
+def open_snapshot(
+    store: str,
+    dataset: str,
+    version: int | str = "latest",
+    *,
+    consumer: str | None = None,
+    verify: Literal["stamp", "full"] = "stamp",
+) -> Snapshot:
+    """Open a verified snapshot of ``dataset`` and record the read in its lineage.
+
+    Args:
+        store: Store path or URI.
+        dataset: Dataset name.
+        version: A version number or "latest".
+        consumer: Who reads (a job or model name) for ``lineage.jsonl``; ``user@host`` by default.
+        verify: "stamp" checks the manifest, stamp and file presence; "full" also
+            hashes every file and checks its footer stamp.
+
+    Returns:
+        The snapshot, whose data has not been read yet.
+
+    Raises:
+        StampError: the stamp is missing, forged, unsigned or badly signed while a
+            signing key is set, or the files do not match it.
+        StoreError: the store, dataset or version does not exist.
+        UsageError: bad dataset name or ``verify`` value.
+    """
+    if verify not in ("stamp", "full"):
+        raise UsageError(f"verify must be 'stamp' or 'full', got {verify!r}", param="verify")
+    layout = dataset_layout(store, dataset)
+    manifest, raw = read_manifest(layout, version)
+    key = signing_key()
+    problems = snapshot_problems(layout, manifest, raw, key, full=verify == "full")
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        msg = f"refusing {dataset}@{manifest.version}: {problems[0]}{more}"
+        raise StampError(msg, version=manifest.version)
+    files = [layout.abs(f.path) for f in manifest.files]
+    snapshot = Snapshot(layout.fs, manifest, files, signature_status(manifest.stamp, key))
+    record_read(layout, manifest.version, consumer or default_user())
+    return snapshot
+
+
+def verify_file(path: str) -> dict[str, Any]:
+    """The footer stamp of a loose Parquet file, HMAC-checked when a signing key is set.
+
+    Raises:
+        StampError: no stamp, a stamp that is not publishable or does not match the
+            file's row count, or a bad or missing HMAC while a key is set.
+        UsageError: the file cannot be opened.
+    """
+    if "://" in path:
+        fs, inner = pafs.FileSystem.from_uri(path)
+    else:
+        fs, inner = pafs.LocalFileSystem(), os.path.abspath(path)
+    try:
+        meta = pq.read_metadata(inner, filesystem=fs)
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read Parquet file {path!r}: {exc}"
+        raise UsageError(msg, param="path") from exc
+    stamp = read_file_stamp(meta.metadata, where=path)
+    verify_stamp(stamp, signing_key())
+    if stamp.get("rows") != meta.num_rows:
+        raise StampError(f"{path}: stamp says {stamp.get('rows')} rows, the file has {meta.num_rows}")
+    if stamp.get("status") not in PUBLISHABLE:
+        raise StampError(f"{path}: stamp status {stamp.get('status')!r} is not 'pass' or 'warn'")
+    return stamp
