@@ -16,35 +16,51 @@ from dqgate import __version__
 from dqgate.errors import ContractError, DqError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Command name -> "module:attribute". A command's module is imported only when that
+# command runs (or `dq --help` lists it), so `dq lint` never pays for DuckDB, Arrow or
+# rich, which the check and store commands import at module level.
+_COMMANDS = {
+    "check": "dqgate.cli.check:check",
+    "lint": "dqgate.cli.lint:lint",
+    "explain": "dqgate.cli.check:explain",
+    "schema": "dqgate.cli.lint:schema",
+    "ingest": "dqgate.cli.ingest:ingest",
+    "snapshots": "dqgate.cli.snapshots:snapshots",
+    "lineage": "dqgate.cli.snapshots:lineage",
+    "quarantine": "dqgate.cli.snapshots:quarantine",
+    "store": "dqgate.cli.snapshots:store",
+}
+
+
+class _LazyGroup(click.Group):
+    """A click group that imports each command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in _COMMANDS:
+            return command
+        module_name, _, attr = _COMMANDS[cmd_name].partition(":")
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:  # a command still being written; any other import error is a bug
+            if exc.name != module_name:
+                raise
+            return None
+        command = getattr(module, attr)
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="dq", message="%(prog)s (dqgate) %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 def cli(debug: bool) -> None:
     """dqgate: check data against YAML contracts, quarantine what fails, publish stamped snapshots."""
-
-
-def _register() -> None:
-    from dqgate.cli.check import check, explain
-    from dqgate.cli.lint import lint, schema
-
-    for command in (check, lint, explain, schema):
-        cli.add_command(command)
-    try:
-        from dqgate.cli.ingest import ingest
-
-        cli.add_command(ingest)
-    except ImportError:  # pragma: no cover - during development only
-        pass
-    try:
-        from dqgate.cli.snapshots import lineage, quarantine, snapshots, store
-
-        for command in (snapshots, lineage, quarantine, store):
-            cli.add_command(command)
-    except ImportError:  # pragma: no cover
-        pass
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:

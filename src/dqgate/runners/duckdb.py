@@ -61,10 +61,17 @@ def register_formats(con: duckdb.DuckDBPyConnection, formats: tuple[str, ...]) -
         return
     from dqgate._kernels import format_valid
 
+    def kernel(fmt: str) -> Any:
+        # A closure, not ``lambda values, _fmt=fmt``: DuckDB counts every parameter of the callable.
+        def valid(values: Any) -> Any:
+            return format_valid(values, fmt)
+
+        return valid
+
     for fmt in formats:
         con.create_function(
             compiler.FORMAT_FUNCTION.format(fmt),
-            lambda values, _fmt=fmt: format_valid(values, _fmt),
+            kernel(fmt),
             [duckdb.sqltype("VARCHAR")],
             duckdb.sqltype("BOOLEAN"),
             type="arrow",
@@ -81,15 +88,21 @@ def run(
     samples: int = 5,
     allow_empty: bool = False,
     base_dir: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one scan and return every result.
+
+    With ``con`` given, the data stays registered there as view ``__dq_data`` after the
+    run (the ingest step streams the checked batch from it); otherwise a private
+    connection is used and closed.
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
             (unless ``allow_empty``).
     """
     t0 = time.perf_counter()
-    con = connect()
+    own = con is None
+    con = connect() if con is None else con
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
         plan = compiler.compile_plan(rules, types=types, key=contract.key_columns(), samples=samples)
@@ -109,7 +122,8 @@ def run(
                 results.append(_result(rule, plan, values, now))
         results = [_with_sample(con, plan, r) for r in results]
     finally:
-        con.close()
+        if own:
+            con.close()
     checks = tuple(results)
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
@@ -169,9 +183,9 @@ def _is_read_error(exc: BaseException) -> bool:
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
     cur = con.execute(sql)
-    row = cur.fetchone()
     names = [d[0] for d in cur.description or []]
-    return dict(zip(names, row or ()))
+    rows = cur.fetchall()  # fetch to the end: DuckDB 2 keeps a half-read result open
+    return dict(zip(names, rows[0] if rows else ()))
 
 
 def _threshold(rule: n.Rule) -> dict[str, Any]:

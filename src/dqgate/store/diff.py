@@ -9,10 +9,7 @@ columns changed. SQL is built with sqlglot, never by string formatting.
 
 from __future__ import annotations
 
-from typing import Any
-
-import duckdb
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from dqgate.errors import StampError, UsageError
 from dqgate.store.layout import dataset_layout, is_local
@@ -20,6 +17,10 @@ from dqgate.store.manifest import Manifest
 from dqgate.store.publish import read_manifest
 from dqgate.store.stamp import json_safe, signing_key
 from dqgate.store.verify import snapshot_problems
+
+if TYPE_CHECKING:
+    import duckdb
+    from sqlglot import exp
 
 _NUMERIC = {
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -58,6 +59,8 @@ def diff(store: str, dataset: str, a: int, b: int, *, key: list[str] | None = No
             raise StampError(f"refusing {dataset}@{version}: {problems[0]}", version=version)
         manifests.append(manifest)
     ma, mb = manifests
+    import duckdb  # imported here: a reader of snapshots should not pay for DuckDB and sqlglot
+
     con = duckdb.connect()
     try:
         for name, m in (("snap_a", ma), ("snap_b", mb)):
@@ -118,6 +121,8 @@ def _kind(duck_type: str) -> str:
 
 
 def _column_stats(con: duckdb.DuckDBPyConnection, view: str, columns: dict[str, str]) -> dict[str, dict[str, Any]]:
+    from sqlglot import exp
+
     exprs: list[exp.Expression] = []
     names: list[tuple[str, str]] = []
     for i, (name, duck_type) in enumerate(columns.items()):
@@ -152,6 +157,8 @@ def _columns(con: duckdb.DuckDBPyConnection, types: dict[str, dict[str, str]]) -
 
 
 def _keys(con: duckdb.DuckDBPyConnection, key: list[str], types: dict[str, dict[str, str]]) -> dict[str, Any]:
+    from sqlglot import exp
+
     for side in ("snap_a", "snap_b"):
         missing = [k for k in key if k not in types[side]]
         if missing:

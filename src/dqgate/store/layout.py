@@ -215,12 +215,16 @@ def require_dataset(layout: DatasetLayout) -> None:
 
 
 def _suggest(layout: DatasetLayout) -> str:
-    choices = list_datasets(layout.store)
+    return suggest(layout.dataset, list_datasets(layout.store))
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """Return " Did you mean 'x'?" for the closest choice, or an empty string."""
     try:
         from dqgate.span import did_you_mean
-    except ImportError:  # pragma: no cover - span.py is part of the package
+    except ImportError:  # pragma: no cover - span.py ships with the package
         import difflib
 
-        close = difflib.get_close_matches(layout.dataset, choices, n=1)
+        close = difflib.get_close_matches(word, choices, n=1)
         return f" Did you mean {close[0]!r}?" if close else ""
-    return did_you_mean(layout.dataset, choices)
+    return did_you_mean(word, choices)

@@ -115,9 +115,13 @@ def _write_stream(
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows >= row_group_size:
-                writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=row_group_size)
-                rows += pending_rows
-                pending, pending_rows = [], 0
+                # full row groups now; the remainder waits for the next batches
+                buffered_rows = pa.Table.from_batches(pending, schema=schema)
+                full = pending_rows - pending_rows % row_group_size
+                writer.write_table(buffered_rows.slice(0, full), row_group_size=row_group_size)
+                rows += full
+                pending = buffered_rows.slice(full).to_batches()
+                pending_rows -= full
         if pending_rows:
             writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=row_group_size)
             rows += pending_rows

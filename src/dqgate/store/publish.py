@@ -77,6 +77,17 @@ def latest_version(store: str, dataset: str) -> int | None:
     return versions[-1] if versions else None
 
 
+def list_manifests(store: str, dataset: str) -> list[Manifest]:
+    """The manifests of every version of ``dataset``, oldest first (not stamp-checked).
+
+    Raises:
+        StoreError: the store or dataset does not exist, or a manifest is corrupt.
+    """
+    layout = dataset_layout(store, dataset)
+    require_dataset(layout)
+    return [read_manifest(layout, v)[0] for v in version_numbers(layout)]
+
+
 def version_numbers(layout: DatasetLayout) -> list[int]:
     infos = layout.fs.get_file_info(pafs.FileSelector(layout.versions_dir, allow_not_found=True))
     found = (parse_manifest_name(i.base_name) for i in infos if i.type == pafs.FileType.File)

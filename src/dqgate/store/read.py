@@ -14,15 +14,16 @@ Then it appends one line to ``lineage.jsonl`` and returns a :class:`Snapshot`.
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 from typing import TYPE_CHECKING, Any, Iterator, Literal
 
-import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from dqgate.errors import StampError, UsageError
-from dqgate.store.layout import dataset_layout, is_local
+from dqgate.errors import StampError, StoreError, UsageError
+from dqgate.store.layout import dataset_layout, is_local, require_dataset, suggest
 from dqgate.store.lineage import record_read
 from dqgate.store.publish import default_user, read_manifest
 from dqgate.store.stamp import (
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
     import pyarrow as pa
+    import pyarrow.dataset as pads
 
     from dqgate.store.manifest import Manifest
 
@@ -73,6 +75,8 @@ class Snapshot:
         return f"Snapshot({self.dataset!r}, version={self.version}, rows={self.rows}, files={len(self.files)})"
 
     def _dataset(self) -> pads.Dataset:
+        import pyarrow.dataset as pads
+
         return pads.dataset(self.files, format="parquet", filesystem=self._fs)
 
     def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
@@ -152,6 +156,63 @@ def open_snapshot(
     snapshot = Snapshot(layout.fs, manifest, files, signature_status(manifest.stamp, key))
     record_read(layout, manifest.version, consumer or default_user())
     return snapshot
+
+
+def list_quarantine(store: str, dataset: str) -> list[dict[str, Any]]:
+    """One summary per ``quarantine/<batch-id>/``: its id, files, bytes, and report.json (or None).
+
+    Raises:
+        StoreError: the store or dataset does not exist.
+    """
+    layout = dataset_layout(store, dataset)
+    require_dataset(layout)
+    dirs = layout.fs.get_file_info(pafs.FileSelector(layout.quarantine_dir, allow_not_found=True))
+    out = []
+    for d in sorted((i for i in dirs if i.type == pafs.FileType.Directory), key=lambda i: i.base_name):
+        files = [
+            i for i in layout.fs.get_file_info(pafs.FileSelector(d.path, recursive=True)) if i.type == pafs.FileType.File
+        ]
+        report = _read_json(layout.fs, posixpath.join(d.path, "report.json"))
+        out.append(
+            {
+                "batch_id": d.base_name,
+                "files": len(files),
+                "bytes": sum(i.size or 0 for i in files),
+                "modified": max((i.mtime for i in files if i.mtime), default=d.mtime),
+                "report": report,
+            }
+        )
+    return out
+
+
+def quarantine_report(store: str, dataset: str, batch_id: str) -> dict[str, Any]:
+    """The ``report.json`` of one quarantined batch.
+
+    Raises:
+        StoreError: the dataset, the batch or its report does not exist or is not JSON.
+        UsageError: bad dataset name or batch id.
+    """
+    layout = dataset_layout(store, dataset)
+    require_dataset(layout)
+    path = layout.quarantine_report_path(batch_id)
+    report = _read_json(layout.fs, path)
+    if report is None:
+        batches = [q["batch_id"] for q in list_quarantine(store, dataset)]
+        msg = f"no quarantine report for batch {batch_id!r} of {dataset!r}{suggest(batch_id, batches)}"
+        raise StoreError(msg)
+    return report
+
+
+def _read_json(fs: pafs.FileSystem, path: str) -> dict[str, Any] | None:
+    try:
+        with fs.open_input_stream(path) as f:
+            data = json.loads(f.read())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        msg = f"{path} is not valid JSON: {exc}"
+        raise StoreError(msg) from exc
+    return data if isinstance(data, dict) else {"report": data}
 
 
 def verify_file(path: str) -> dict[str, Any]:

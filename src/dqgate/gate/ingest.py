@@ -1,0 +1,232 @@
+"""Write–audit–publish: check a batch once, then publish it, quarantine it, or refuse it.
+
+One ingest of one batch:
+
+1. The batch id is the sha256 of the batch's bytes (files) or of its Arrow IPC
+   stream (in-memory data), so a retried pipeline step finds its batch already
+   published (or quarantined) and does nothing twice.
+2. One check pass over the batch (DuckDB, streaming from the file).
+3. The gate (``gate.on_failure`` of the contract):
+   * pass or warn: the batch is streamed once from the checked view into one
+     content-addressed, stamped zstd Parquet object, and a new version is published
+     (``append`` or ``replace``);
+   * fail + ``quarantine_batch``: the batch goes to ``quarantine/<batch-id>/`` with
+     ``report.json``; nothing is published;
+   * fail + ``quarantine_rows``: rows failing any error-severity row rule go to
+     quarantine with one reason column per rule; the remaining rows are checked
+     again with the whole contract and published only if that check passes (else
+     the whole batch is quarantined);
+   * fail + ``fail``: nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from dqgate.api import as_contract
+from dqgate.compilers import duckdb as compiler
+from dqgate.errors import DataError, UsageError
+from dqgate.gate import quarantine
+from dqgate.ir import nodes as n
+from dqgate.ir.plan import plan
+from dqgate.runners import duckdb as runner
+from dqgate.runners.results import RunResult
+
+_CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest did with one batch."""
+
+    batch_id: str
+    outcome: str  # published | already_published | quarantined_batch | quarantined_rows | already_quarantined | rejected
+    dataset: str
+    version: int | None = None
+    rows_published: int = 0
+    rows_quarantined: int = 0
+    result: RunResult | None = None
+    quarantine_path: str | None = None
+    messages: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the batch (or its good rows) is published, 1 when the gate kept it out."""
+        return 0 if self.outcome in ("published", "already_published", "quarantined_rows") else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "outcome": self.outcome,
+            "dataset": self.dataset,
+            "version": self.version,
+            "rows_published": self.rows_published,
+            "rows_quarantined": self.rows_quarantined,
+            "quarantine": self.quarantine_path,
+            "check": self.result.to_json() if self.result else None,
+        }
+
+    def summary(self) -> str:
+        where = {
+            "published": f"published {self.dataset}@{self.version}: {self.rows_published:,} rows",
+            "already_published": f"batch already published in {self.dataset}@{self.version}; nothing to do",
+            "already_quarantined": "batch already quarantined; nothing to do",
+            "quarantined_batch": f"gate failed: whole batch ({self.rows_quarantined:,} rows) quarantined",
+            "quarantined_rows": f"{self.rows_quarantined:,} failing rows quarantined; {self.rows_published:,} rows published as {self.dataset}@{self.version}",
+            "rejected": "gate failed: nothing written (on_failure: fail)",
+        }[self.outcome]
+        tail = f" in {self.quarantine_path}" if self.quarantine_path and "quarantined" in self.outcome else ""
+        return f"{self.batch_id}: {where}{tail}"
+
+
+def batch_id_of(data: Any) -> str:
+    """A stable id from the batch's content: files by their bytes, Arrow data by its IPC stream."""
+    h = hashlib.sha256()
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        paths = [path]
+        if os.path.isdir(path):
+            paths = sorted(os.path.join(r, f) for r, _, fs in os.walk(path) for f in fs if not f.startswith("."))
+        elif any(ch in path for ch in "*?["):
+            import glob
+
+            paths = sorted(glob.glob(path, recursive=True))
+        for p in paths:
+            h.update(os.path.basename(p).encode() + b"\0")
+            try:
+                with open(p, "rb") as fh:
+                    while chunk := fh.read(_CHUNK):
+                        h.update(chunk)
+            except FileNotFoundError:
+                raise DataError(f"{p}: batch file not found", uri=p) from None
+            except IsADirectoryError:
+                continue
+    else:
+        import pyarrow as pa
+
+        from dqgate.runners.sources import _as_arrow
+
+        table, _ = _as_arrow(data)
+        if not isinstance(table, pa.Table):
+            table = pa.Table.from_pandas(table) if type(table).__module__.startswith("pandas") else pa.table(table)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        h.update(sink.getvalue().to_pybytes())
+    return "b" + h.hexdigest()[:40]
+
+
+def ingest(
+    contract: Any,
+    batch: Any,
+    store: str,
+    *,
+    mode: str | None = None,
+    as_of: dt.datetime | None = None,
+    created_by: str | None = None,
+) -> IngestResult:
+    """Check one batch and publish, quarantine or refuse it (see the module docstring).
+
+    Raises:
+        ContractError, DataError, UsageError, StoreError: nothing could be decided;
+            the store is left unchanged.
+    """
+    from dqgate.store.layout import dataset_layout
+    from dqgate.store.publish import list_versions, load_manifest
+
+    c = as_contract(contract)
+    mode = mode or c.model.gate.publish
+    if mode not in ("append", "replace"):
+        raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
+    layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
+    batch_id = batch_id_of(batch)
+    for version in list_versions(store, c.dataset) if layout.exists() else []:
+        manifest = load_manifest(store, c.dataset, version)
+        if batch_id in manifest.batch_ids:
+            return IngestResult(batch_id, "already_published", c.dataset, version=version)
+    if layout.exists() and quarantine.is_quarantined(store, c.dataset, batch_id):
+        return IngestResult(batch_id, "already_quarantined", c.dataset)
+    rules = plan(c)
+    base_dir = os.path.dirname(os.path.abspath(c.path)) if os.path.exists(c.path) else None
+    con = runner.connect()
+    try:
+        result = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con)
+        if result.status != "fail":
+            return _publish(c, con, result, store, batch_id, mode, created_by, result.rows)
+        policy = c.model.gate.on_failure
+        if policy == "fail":
+            return IngestResult(batch_id, "rejected", c.dataset, result=result)
+        if policy == "quarantine_rows":
+            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by)
+            if outcome is not None:
+                return outcome
+        return _quarantine_batch(c, con, result, store, batch_id)
+    finally:
+        con.close()
+
+
+def _reader(con: Any, query: exp.Expression) -> Any:
+    return con.sql(query.sql("duckdb")).to_arrow_reader(256 * 1024)
+
+
+def _all_rows() -> exp.Expression:
+    return exp.select(exp.Star()).from_(exp.to_table(compiler.SOURCE_VIEW, quoted=True))
+
+
+def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mode: str, created_by: str | None, rows: int, data: Any = None) -> IngestResult:
+    from dqgate.store.objects import write_object
+    from dqgate.store.publish import publish
+
+    stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": result.status}
+    info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
+    contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
+    manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by)  # type: ignore[arg-type]
+    return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows, result=result)
+
+
+def _report(result: RunResult, batch_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
+    return {"batch_id": batch_id, "outcome": outcome, **extra, "check": result.to_json()}
+
+
+def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id: str, *, note: str | None = None) -> IngestResult:
+    path, rows = quarantine.write_data(store, c.dataset, batch_id, "batch.parquet", _reader(con, _all_rows()))
+    extra = {"note": note} if note else {}
+    quarantine.write_report(store, c.dataset, batch_id, _report(result, batch_id, "quarantined_batch", rows=rows, **extra))
+    return IngestResult(batch_id, "quarantined_batch", c.dataset, rows_quarantined=rows, result=result, quarantine_path=os.path.dirname(path))
+
+
+def _quarantine_rows(
+    c: Any, rules: tuple[n.Rule, ...], con: Any, result: RunResult, store: str, batch_id: str,
+    mode: str, as_of: dt.datetime | None, created_by: str | None,
+) -> IngestResult | None:  # fmt: skip
+    """Split off failing rows; publish the rest if the whole contract passes on it. None: quarantine all."""
+    row_rules = tuple(r for r in rules if isinstance(r, n.RowRule) and r.severity == "error")
+    if not row_rules:
+        return None
+    types = {row[0]: row[1] for row in con.execute(f'DESCRIBE SELECT * FROM "{compiler.SOURCE_VIEW}"').fetchall()}
+    flagged, ids = compiler.row_flags(row_rules, types=types)
+    flags_view = "__dq_flags"
+    con.execute(exp.Create(this=exp.to_table(flags_view, quoted=True), kind="VIEW", replace=True,
+                           properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=flagged).sql("duckdb"))  # fmt: skip
+    any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
+    kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
+    kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
+    recheck = runner.run(c, rules, kept, as_of=as_of, allow_empty=True)
+    if recheck.status == "fail" or kept.num_rows == 0:
+        return None
+    bad = exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag)
+    path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", _reader(con, bad), rule_columns=ids)
+    published = _publish(c, con, recheck, store, batch_id, mode, created_by, kept.num_rows, data=kept)
+    report = _report(result, batch_id, "quarantined_rows", rows=bad_rows, rule_columns=list(ids),
+                     published_version=published.version, rows_published=published.rows_published)  # fmt: skip
+    quarantine.write_report(store, c.dataset, batch_id, report)
+    return IngestResult(
+        batch_id, "quarantined_rows", c.dataset, version=published.version, rows_published=published.rows_published,
+        rows_quarantined=bad_rows, result=result, quarantine_path=os.path.dirname(path),
+    )  # fmt: skip
