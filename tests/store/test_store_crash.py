@@ -42,8 +42,11 @@ def test_kill_9_at_random_moments_leaves_a_consistent_store(store, subprocess_en
             time.sleep(max(0.0, start + delay - time.monotonic()))
             procs[dataset].send_signal(signal.SIGKILL)
         for dataset, p in procs.items():
-            out, err = p.communicate(timeout=30)
-            assert p.returncode == -signal.SIGKILL, err
+            assert p.stdout is not None and p.stderr is not None
+            out, err = p.stdout.read(), p.stderr.read()  # not communicate(): it skips what readline buffered
+            p.stdout.close()
+            p.stderr.close()
+            assert p.wait(timeout=30) == -signal.SIGKILL, err
             printed = [int(line.split()[0]) for line in out.splitlines() if line.strip()]
             before = committed[dataset][-1] if committed[dataset] else 0
             versions = list_versions(store, dataset)

@@ -76,6 +76,7 @@ cdef enum:
     C_DOT = 512         # '.'
     C_HYPHEN = 1024     # '-'
     C_NOT_DIGIT = 2048  # everything but [0-9]
+    C_DOMAIN = 4096     # email domain [A-Za-z0-9.-]
 
 cdef class_t CLS[256]
 cdef class_t UUID_SHAPE[36]   # the class each position of a uuid needs
@@ -103,6 +104,8 @@ cdef void _init_tables() noexcept:
             CLS[c] |= C_LABEL | C_HOST
         if c == 0x2E:
             CLS[c] |= C_HOST
+        if CLS[c] & C_HOST:
+            CLS[c] |= C_DOMAIN
         if 0x21 <= c <= 0x7E:
             CLS[c] |= C_PRINT
         if c == 0x40:
@@ -138,30 +141,28 @@ cdef inline int two_digits(const byte_t* s) noexcept nogil:
 
 
 cdef int email_ok(const byte_t* s, index_t n) noexcept nogil:
-    # One pass, branch-free per byte (mispredicted branches, not bytes, are what
-    # cost on short strings). '@' and each domain dot are "separators": two in a
-    # row, or one at the end, would mean an empty label.
-    cdef index_t i, at = 0, last_sep = 0
-    cdef unsigned int c, seen_at = 0, bad = 0, sep, prev_sep = 0, tld_bad = 0, is_at, dots = 0
-    cdef unsigned int allowed
+    # Mispredicted branches, not bytes, are what cost on short strings, so after
+    # the local part the domain is checked in one branch-free pass.
+    cdef index_t i = 0, at, last_dot
+    cdef class_t c, domain = C_DOMAIN, alpha = C_ALPHA, prev_dot = C_DOT, doubled = 0
     if n < 6 or n > 254:                  # shortest: a@b.cc
         return INVALID
-    for i in range(n):
-        c = CLS[s[i]]
-        allowed = (C_LABEL | C_DOT) if seen_at else (C_LOCAL | C_AT)
-        bad |= (c & allowed) == 0
-        is_at = (c & C_AT) != 0
-        sep = is_at | (seen_at & ((c & C_DOT) != 0))
-        bad |= sep & prev_sep
-        prev_sep = sep
-        dots += sep & seen_at
-        at = i if is_at else at
-        last_sep = i if sep else last_sep
-        tld_bad = (tld_bad | ((c & C_ALPHA) == 0)) & (sep ^ 1)
-        seen_at |= is_at
-    if bad or prev_sep or not seen_at or at == 0 or at > 64 or dots == 0 or tld_bad or n - last_sep < 3:
+    while i < n and is_cls(s[i], C_LOCAL):
+        i += 1
+    if i == 0 or i > 64 or i == n or s[i] != 64:   # '@'
         return INVALID
-    return VALID
+    at = last_dot = i
+    for i in range(at + 1, n):
+        c = CLS[s[i]]
+        domain &= c
+        doubled |= c & prev_dot           # '@.', '..': an empty label
+        prev_dot = c & C_DOT
+        last_dot = i if prev_dot else last_dot
+    if not domain or doubled or prev_dot or last_dot == at or n - last_dot < 3:
+        return INVALID
+    for i in range(last_dot + 1, n):
+        alpha &= CLS[s[i]]
+    return VALID if alpha else INVALID
 
 
 cdef int uuid_ok(const byte_t* s, index_t n) noexcept nogil:
@@ -684,9 +685,9 @@ def valid_range(
     Raises:
         ValueError: On bad arguments, or offsets outside the data buffer.
     """
-    cdef index_t dlen = data.shape[0], i, k, lim, a, b
+    cdef index_t dlen = data.shape[0], i, a, b
     cdef int status = VALID
-    cdef byte_t acc, vacc
+    cdef byte_t flag
     cdef const offset_t* offs
     cdef const byte_t* dat = &data[0] if dlen else EMPTY
     cdef const byte_t* valid = &validity[0] if validity.shape[0] else NULL
@@ -697,27 +698,21 @@ def valid_range(
         raise ValueError(f"output bitmaps are too short for {stop} rows")
     offs = &offsets[offset]
     with nogil:
-        i = start
-        while i < stop:
-            lim = i + 8 if stop - i > 8 else stop
-            acc = 0
-            vacc = 0
-            for k in range(i, lim):
-                if valid != NULL and not bit_is_set(valid, offset + k):
-                    continue
-                vacc |= 1 << (k - i)
-                a = offs[k]
-                b = offs[k + 1]
-                if a < 0 or b < a or b > dlen:
-                    status = MALFORMED
-                    break
-                if check_format(fmt, dat + a, b - a) == VALID:
-                    acc |= 1 << (k - i)
-            if status == MALFORMED:
-                break
-            out_values[i >> 3] = acc
+        for i in range(start >> 3, (stop + 7) >> 3):
+            out_values[i] = 0
             if valid != NULL:
-                out_validity[i >> 3] = vacc
-            i = lim
+                out_validity[i] = 0
+        for i in range(start, stop):
+            if valid != NULL:
+                if not bit_is_set(valid, offset + i):
+                    continue
+                out_validity[i >> 3] |= 1 << (i & 7)
+            a = offs[i]
+            b = offs[i + 1]
+            if a < 0 or b < a or b > dlen:
+                status = MALFORMED
+                break
+            flag = check_format(fmt, dat + a, b - a) == VALID
+            out_values[i >> 3] |= flag << (i & 7)
     if status == MALFORMED:
         raise ValueError("string offsets point outside the data buffer")

@@ -10,13 +10,13 @@ from dqgate.errors import ContractError
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--against", "against", metavar="REV", help="Also flag breaking changes against the contract at git revision REV.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--against", "against", metavar="REV", help="Also report changes against the contract at git revision REV; breaking ones fail unless the major version was raised.")
 def lint(paths: tuple[str, ...], against: str | None) -> int:
     """Validate contract files without data. Exit 1 when any problem is found."""
     from dqgate.contract import load_contract
 
-    problems = 0
+    problems = breaking = 0
     for path in paths:
         try:
             contract = load_contract(path)
@@ -31,8 +31,10 @@ def lint(paths: tuple[str, ...], against: str | None) -> int:
             for change in compare_with_revision(contract, against):
                 click.echo(change.describe())
                 problems += change.fails
+                breaking += change.fails
     noun = "problem" if problems == 1 else "problems"
-    click.echo(f"dq lint: {len(paths)} contract(s), {problems} {noun}", err=True)
+    hint = f" ({breaking} breaking: raise the major version to allow them)" if breaking else ""
+    click.echo(f"dq lint: {len(paths)} contract(s), {problems} {noun}{hint}", err=True)
     return 1 if problems else 0
 
 

@@ -60,7 +60,7 @@ def parse_metric(text: str, declared: dict[str, str]) -> ParsedMetric:
     if isinstance(tree, exp.Quantile):
         args = [tree.this, tree.args.get("quantile")]
     if not args or not isinstance(args[0], exp.Column) or args[0].table:
-        if name in _DQ_ONLY:
+        if name in _DQ_ONLY and isinstance(tree, exp.Anonymous):
             raise MetricProblem(f"metric '{name}' takes one column name, as in {name}(price)")
         return ParsedMetric("sql")
     column = declared.get(args[0].name.lower())

@@ -45,6 +45,8 @@ def observed_text(c: CheckResult) -> str:
     if c.status == "error":
         return c.message
     value = c.observed
+    if c.rule == "freshness" and isinstance(value, (int, float)):
+        return f"{value / 86400:.1f} days old" if value >= 2 * 86400 else f"{value / 3600:.1f} hours old"
     if isinstance(value, float):
         return f"{value:.6g}"
     return "" if value is None else str(value)

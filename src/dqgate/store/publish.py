@@ -18,9 +18,10 @@ takes the next version number by creating ``versions/NNNNNNNN.json`` exclusively
   <scheme>")``. Reading works on any ``pyarrow.fs`` filesystem.
 
 Publishing is idempotent per batch: when any version already records the
-batch id, nothing is written and that version's manifest is returned. The check
-scans every manifest (O(versions)), and a publisher that loses a race re-checks
-the versions that appeared meanwhile, so two retries of one batch publish once.
+batch id, nothing is written and that version's manifest is returned. Appends
+repeat their parent's batch ids, so the check reads one manifest per replace
+(see ``_find_batch``), and a publisher that loses a race re-checks the versions
+that appeared meanwhile, so two retries of one batch publish it once.
 """
 
 from __future__ import annotations
@@ -187,15 +188,18 @@ def publish(
     new_schema = _audit(layout, objects, batch_id=batch_id, contract_sha256=contract["sha256"], key=key)
     layout.fs.create_dir(layout.versions_dir, recursive=True)
     new_files = [FileEntry(path=o.path, sha256=o.sha256, rows=o.rows, bytes=o.bytes, batch_id=batch_id) for o in objects]
-    seen: set[int] = set()
+    versions = version_numbers(layout)
+    done = _find_batch(layout, batch_id, versions)
+    if done is not None:
+        return done
+    checked = versions[-1] if versions else 0
     for _ in range(MAX_ATTEMPTS):
-        versions = version_numbers(layout)
         for v in versions:
-            if v not in seen:
-                seen.add(v)
+            if v > checked:  # published by a racer since we last looked
                 done, _ = read_manifest(layout, v)
                 if batch_id in done.batch_ids:
                     return done
+        checked = versions[-1] if versions else 0
         parent = versions[-1] if versions else None
         body = _body(
             layout,
@@ -215,8 +219,29 @@ def publish(
         if _create_exclusive(layout, manifest.version, manifest.to_json()):
             return manifest
         time.sleep(random.uniform(0, 0.002))
+        versions = version_numbers(layout)
     msg = f"could not publish batch {batch_id!r} of {dataset!r}: lost {MAX_ATTEMPTS} races for a version number"
     raise StoreError(msg)
+
+
+def _find_batch(layout: DatasetLayout, batch_id: str, versions: list[int]) -> Manifest | None:
+    """The manifest of the version that recorded ``batch_id``, or None.
+
+    Every version adds exactly one batch, and an append's ``batch_ids`` repeat its
+    parent's, so version v with k batch ids covers versions v-k+1..v: walking back
+    by k reads one manifest per replace, not one per version.
+    """
+    present = set(versions)
+    v = versions[-1] if versions else 0
+    while v >= 1:
+        if v not in present:  # a gap (reported by verify); keep looking
+            v -= 1
+            continue
+        manifest, _ = read_manifest(layout, v)
+        if batch_id in manifest.batch_ids:
+            return manifest
+        v -= max(1, len(manifest.batch_ids))
+    return None
 
 
 def _audit(
