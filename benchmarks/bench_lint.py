@@ -118,9 +118,11 @@ def main() -> None:
             _git(folder, "init", "-q", ".")
             _git(folder, "add", ".")
             _git(folder, "commit", "-q", "-m", "contracts")
-            for p in paths:  # a non-breaking edit, so lint still exits 0
-                with open(p, "a", encoding="utf-8") as fh:
-                    fh.write("owner_note: edited\n" if False else "")
+            for p in paths:  # a non-breaking edit (a metric bound loosened), so lint still exits 0
+                with open(p, encoding="utf-8") as fh:
+                    text = fh.read().replace("max: 0.05", "max: 0.06")
+                with open(p, "w", encoding="utf-8") as fh:
+                    fh.write(text)
         run_once(paths[:1], None)  # warm the OS file cache and __pycache__
         times = sorted(run_once(paths, "HEAD" if args.against else None) for _ in range(args.repeat))
     median = statistics.median(times)

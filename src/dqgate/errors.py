@@ -82,9 +82,11 @@ class EngineError(DqError):
 class UnsupportedRule(EngineError):
     """A compiler has no handler for this rule kind; never a silent fallback."""
 
-    def __init__(self, engine: str, rule_id: str, kind: str) -> None:
-        super().__init__(f"engine '{engine}' cannot run rule '{rule_id}' (kind {kind})", engine=engine, rule_id=rule_id)
+    def __init__(self, engine: str, rule_id: str, kind: str, reason: str | None = None) -> None:
+        msg = f"engine '{engine}' cannot run rule '{rule_id}' (kind {kind})"
+        super().__init__(f"{msg}: {reason}" if reason else msg, engine=engine, rule_id=rule_id)
         self.kind = kind
+        self.reason = reason
 
 
 class StoreError(DqError):

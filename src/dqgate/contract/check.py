@@ -9,6 +9,7 @@ All problems of a file are collected and raised together.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import types
@@ -60,7 +61,10 @@ def build_contract(doc: Document) -> Contract:
     for i, raw in enumerate(raw_checks if isinstance(raw_checks, list) else []):
         checks.append(_validate_check(raw, ("checks", i), problems))
     if model is None:
-        problems.raise_if_any()
+        # Still run the cross-field checks on what is valid, so one run reports every problem.
+        model = _pruned_model(doc.value)
+        if model is None:
+            problems.raise_if_any()
     assert model is not None
     fragments = _cross_checks(model, checks, problems)
     problems.raise_if_any()
@@ -79,10 +83,59 @@ def _validate(cls: type[BaseModel], value: Any, base: Path, problems: _Problems)
     try:
         return cls.model_validate(value)
     except ValidationError as exc:
+        column = value.get("column") if isinstance(value, dict) else None
         for err in exc.errors():
             loc = tuple(base) + tuple(err["loc"])
-            problems.add(loc, _describe(cls, err, loc, base))
+            problems.add(loc, _describe(cls, err, loc, base, column=column))
         return None
+
+
+def _pruned_model(value: dict[str, Any]) -> m.ContractModel | None:
+    """The contract with each invalid part dropped (a bad column spec becomes ``{}``), or None.
+
+    None when pruning would hide declared columns (every check on them would then
+    report a spurious "unknown column") or does not make the contract valid.
+    """
+    current = copy.deepcopy(value)
+    for _ in range(8):
+        try:
+            pruned = m.ContractModel.model_validate(current)
+        except ValidationError as exc:
+            if not all(_drop(current, tuple(err["loc"])) for err in exc.errors()):
+                return None
+            continue
+        raw_columns = value.get("schema", {}).get("columns") if isinstance(value.get("schema"), dict) else None
+        if isinstance(raw_columns, dict) and len(raw_columns) != len(pruned.schema_.columns):
+            return None
+        return pruned
+    return None
+
+
+def _drop(tree: Any, loc: tuple[Any, ...]) -> bool:
+    """Remove the deepest existing node along ``loc``; False when there is nothing to remove."""
+    parent, key = None, None
+    node = tree
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            parent, key, node = node, part, node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            parent, key, node = node, part, node[part]
+        else:
+            break
+    if parent is None or key in ("dataset", "schema", "columns"):
+        return False
+    if isinstance(parent, dict) and parent is _columns_of(tree):
+        parent[key] = {}
+    elif isinstance(parent, dict):
+        del parent[key]
+    else:
+        return False
+    return True
+
+
+def _columns_of(tree: Any) -> Any:
+    schema = tree.get("schema") if isinstance(tree, dict) else None
+    return schema.get("columns") if isinstance(schema, dict) else None
 
 
 def _validate_check(raw: Any, path: Path, problems: _Problems) -> tuple[str, Any]:
@@ -143,7 +196,26 @@ def _keys(cls: type[BaseModel] | None) -> list[str]:
     return [f.alias or n for n, f in cls.model_fields.items()]
 
 
-def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path) -> str:
+_LIMITS = {"less_than_equal": ("le", "at most"), "less_than": ("lt", "less than"),
+           "greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "greater than")}  # fmt: skip
+_SHAPES = {"string_type": "text (quote it)", "bool_type": "true or false", "bool_parsing": "true or false",
+           "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+           "float_type": "a number", "float_parsing": "a number", "list_type": "a list",
+           "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping"}  # fmt: skip
+
+
+def _subject(loc: Path) -> str:
+    """How a message names the value at ``loc``: ``'mostly'``, ``'between'[2]``, ``column 'x'``."""
+    if not loc:
+        return "the contract"
+    if len(loc) >= 2 and loc[-2] == "columns" and isinstance(loc[-1], str):
+        return f"column '{loc[-1]}'"
+    if isinstance(loc[-1], int) and len(loc) >= 2:
+        return f"'{loc[-2]}'[{loc[-1]}]"
+    return f"'{loc[-1]}'"
+
+
+def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path, *, column: Any = None) -> str:
     kind = err["type"]
     rel = tuple(loc[len(base) :])
     if kind == "extra_forbidden":
@@ -152,7 +224,7 @@ def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path) -> str:
         choices = _keys(owner)
         hint = did_you_mean(key, choices)
         if owner in (m.ColumnSpec, m.ColumnCheck):
-            col = loc[-2] if owner is m.ColumnSpec else "(check)"
+            col = loc[-2] if owner is m.ColumnSpec else column
             return f"unknown rule '{key}' for column '{col}'.{hint}".rstrip(".") if hint else f"unknown rule '{key}' for column '{col}' (rules: {', '.join(m.COLUMN_RULES)})"
         where = f" in '{loc[-2]}'" if len(loc) > 1 and isinstance(loc[-2], str) else ""
         return f"unknown key '{key}'{where}.{hint}".rstrip(".") if hint else f"unknown key '{key}'{where} (allowed: {', '.join(choices)})"
@@ -167,6 +239,20 @@ def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path) -> str:
         if loc and loc[-1] == "version":
             return f"version '{err.get('input')}' is not semantic (MAJOR.MINOR.PATCH)"
         return f"'{err.get('input')}' is not a valid {loc[-1]} name (letters, digits, '_', '.', '-')"
+    got = err.get("input")
+    if kind in _LIMITS:
+        key, words = _LIMITS[kind]
+        return f"{_subject(loc)} must be {words} {err.get('ctx', {}).get(key)}, not {got!r}"
+    if kind in _SHAPES:
+        return f"{_subject(loc)} must be {_SHAPES[kind]}, not {got!r}"
+    if kind in ("too_short", "too_long"):
+        ctx = err.get("ctx", {})
+        if loc and loc[-1] == "between":
+            return f"'between' takes exactly 2 values [min, max], not {ctx.get('actual_length')}"
+        bound = f"at least {ctx.get('min_length')}" if kind == "too_short" else f"at most {ctx.get('max_length')}"
+        return f"{_subject(loc)} needs {bound} item(s), not {ctx.get('actual_length')}"
+    if kind == "value_error":
+        return f"{_subject(loc)}: {err['msg'].removeprefix('Value error, ')}"
     field = loc[-1] if loc else "value"
     return f"{field}: {err['msg'][0].lower()}{err['msg'][1:]}"
 
@@ -183,7 +269,7 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
         try:
             fragments[path] = vet(text, columns=declared, references=refs, aggregate=aggregate)
         except SqlProblem as exc:
-            problems.add(path, f"{exc}")
+            problems.add(path, f"{path[-1]} {_quoted(text)}: {exc}")
 
     def column_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None) -> None:
         _check_rules(path, name, spec, ctype, refs, problems)
@@ -223,6 +309,12 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
     return fragments
 
 
+def _quoted(text: str, limit: int = 60) -> str:
+    """User SQL for a message: one line, shortened, in double quotes (SQL itself uses single ones)."""
+    flat = " ".join(str(text).split())
+    return '"' + (flat if len(flat) <= limit else flat[: limit - 3] + "...") + '"'
+
+
 def _rule_set(spec: m.RuleFields) -> list[bool]:
     return [bool(getattr(spec, "in_" if r == "in" else r)) for r in m.COLUMN_RULES]
 
@@ -251,7 +343,9 @@ def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, r
                 problems.add((*path, "range"), f"range bounds {rng.min!r} and {rng.max!r} are not comparable")
             else:
                 if empty:
-                    problems.add((*path, "range"), f"impossible range on '{name}': min {rng.min!r} > max {rng.max!r}")
+                    op = ">=" if rng.min <= rng.max else ">"
+                    why = " (exclusive: true excludes both bounds)" if op == ">=" else ""
+                    problems.add((*path, "range"), f"impossible range on '{name}': min {rng.min!r} {op} max {rng.max!r}{why}")
     if spec.length is not None:
         if spec.length.min is None and spec.length.max is None:
             problems.add((*path, "length"), f"length on '{name}' needs min or max")
@@ -265,7 +359,7 @@ def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, r
     if spec.pattern is not None:
         problem = regex_problem(spec.pattern)
         if problem:
-            problems.add((*path, "pattern"), f"bad regex for '{name}': {problem}")
+            problems.add((*path, "pattern"), f"bad regex {spec.pattern!r} for column '{name}': {problem}")
     if spec.in_ is not None and ctype in _NUMERIC_TYPES:
         bad = [v for v in spec.in_ if isinstance(v, bool) or not isinstance(v, (int, float))]
         if bad:
@@ -287,7 +381,9 @@ def regex_problem(pattern: str) -> str | None:
     try:
         import re2  # google-re2: the same engine DuckDB uses
 
-        re2.compile(pattern)
+        options = re2.Options()
+        options.log_errors = False  # the message is ours to print, once
+        re2.compile(pattern, options)
     except ImportError:  # pragma: no cover - re2 is a dependency; fall back to a rough screen
         if re.search(r"\(\?<?[=!]|\\[1-9]|\(\?>", pattern):
             return "lookarounds, backreferences and atomic groups are not supported by RE2"
@@ -295,8 +391,12 @@ def regex_problem(pattern: str) -> str | None:
             re.compile(pattern)
         except re.error as exc:
             return str(exc)
-    except Exception as exc:  # re2.error
-        return str(exc).strip() or "invalid regular expression"
+    except Exception as exc:  # re2.error, whose argument is bytes
+        arg = exc.args[0] if exc.args else ""
+        text = (arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)).strip()
+        if re.search(r"\(\?<?[=!]|\\[1-9]", pattern):
+            text += " (RE2, DuckDB's regex engine, has no lookarounds or backreferences)"
+        return text or "invalid regular expression"
     return None
 
 
@@ -308,7 +408,8 @@ def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], pr
         problems.add(path, "give either min/max or between, not both")
     lo, hi = (check.between or [check.min, check.max]) if check.between else (check.min, check.max)
     if lo is not None and hi is not None and lo > hi:
-        problems.add(path, f"impossible bounds: min {lo} > max {hi}")
+        where = (*path, "between") if check.between else (*path, "min")
+        problems.add(where, f"impossible bounds for metric '{check.metric}': min {lo} > max {hi}")
     try:
         parsed = parse_metric(check.metric, declared)
     except MetricProblem as exc:

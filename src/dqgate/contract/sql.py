@@ -37,6 +37,8 @@ _FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = tuple(
     if hasattr(exp, name)
 )  # fmt: skip
 
+_PARAMETERS = tuple(getattr(exp, n) for n in ("Placeholder", "Parameter", "SessionParameter") if hasattr(exp, n))
+
 # Functions that read files, URLs, the environment or the catalog: never in a contract.
 _FORBIDDEN_FUNCTION = re.compile(
     r"^(read_\w*|\w*_scan|scan_\w*|glob|getenv|current_setting|query|query_table|sniff_csv|"
@@ -72,10 +74,12 @@ def _parse_one(text: str) -> exp.Expression:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         desc = str(first.get("description", "cannot parse")).split(". Line")[0]
+        if desc.startswith("Required keyword"):
+            desc = "the expression is incomplete"
         where = f" at column {first['col']}" if first.get("col") else ""
         raise SqlProblem(f"invalid SQL{where}: {desc}") from None
-    except Exception as exc:  # sqlglot's tokenizer raises TokenError and friends
-        raise SqlProblem(f"invalid SQL: {exc}") from None
+    except Exception:  # sqlglot's tokenizer raises TokenError and friends
+        raise SqlProblem("invalid SQL: cannot split it into tokens (an unclosed quote?)") from None
     statements = [p for p in parsed if p is not None]
     if len(statements) != 1:
         raise SqlProblem(f"expected one SQL expression, found {len(statements)} statements (';' is not allowed)")
@@ -107,16 +111,20 @@ def vet(
     if not isinstance(text, str) or not text.strip():
         raise SqlProblem("empty SQL expression")
     tree = _parse_one(text)
-    if isinstance(tree, (exp.Select, exp.Union, exp.Query)) or isinstance(tree, _FORBIDDEN_NODES):
+    if isinstance(tree, (exp.Select, exp.Union, exp.Query)):
+        raise SqlProblem(f"a query ({type(tree).__name__.upper()}) is not allowed; write an expression over columns")
+    if isinstance(tree, _FORBIDDEN_NODES):
         raise SqlProblem(f"'{_first_word(text)}' statements are not allowed; write an expression over columns")
     used: list[str] = []
     has_agg = False
     ref_lower = {r.lower(): r for r in references}
     for node in tree.walk():
+        if isinstance(node, exp.Func) and _FORBIDDEN_FUNCTION.match(_function_name(node)):
+            raise SqlProblem(f"function '{_function_name(node).lower()}' reaches outside the data and is not allowed")
+        if isinstance(node, _PARAMETERS):
+            raise SqlProblem(f"parameter '{node.sql(DIALECT)}' is not allowed; write the value into the expression")
         if isinstance(node, _FORBIDDEN_NODES):
             raise SqlProblem(f"'{type(node).__name__.upper()}' is not allowed in a contract expression")
-        if isinstance(node, exp.Func) and _FORBIDDEN_FUNCTION.match(_function_name(node)):
-            raise SqlProblem(f"function '{_function_name(node)}' reaches outside the data and is not allowed")
         if isinstance(node, exp.Table):
             if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
                 raise SqlProblem("a subquery may only read a dataset declared under 'references:'")

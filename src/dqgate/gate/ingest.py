@@ -217,7 +217,8 @@ def _quarantine_rows(
     any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
     kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
     kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
-    recheck = runner.run(c, rules, kept, as_of=as_of, allow_empty=True)
+    base_dir = os.path.dirname(os.path.abspath(c.path)) if os.path.exists(c.path) else None
+    recheck = runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir)
     if recheck.status == "fail" or kept.num_rows == 0:
         return None
     bad = exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag)

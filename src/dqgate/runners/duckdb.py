@@ -22,6 +22,12 @@ from dqgate.gate import decide
 from dqgate.ir import nodes as n
 from dqgate.runners import sources
 from dqgate.runners.errors import data_error, first_line
+from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
+from dqgate.runners.assemble import errored as _errored
+from dqgate.runners.assemble import freshness as _freshness  # noqa: F401
+from dqgate.runners.assemble import result as _result
+from dqgate.runners.assemble import strict as _strict
+from dqgate.runners.assemble import threshold as _threshold  # noqa: F401
 from dqgate.runners.results import CheckResult, RunResult
 
 if TYPE_CHECKING:
@@ -186,98 +192,6 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
     names = [d[0] for d in cur.description or []]
     rows = cur.fetchall()  # fetch to the end: DuckDB 2 keeps a half-read result open
     return dict(zip(names, rows[0] if rows else ()))
-
-
-def _threshold(rule: n.Rule) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(rule, n.Range):
-        out.update({k: v for k, v in (("min", rule.min), ("max", rule.max)) if v is not None})
-        if rule.exclusive:
-            out["exclusive"] = True
-    elif isinstance(rule, n.InSet):
-        out["in"] = list(rule.values)
-    elif isinstance(rule, n.Pattern):
-        out["pattern"] = rule.regex
-    elif isinstance(rule, n.Length):
-        out.update({k: v for k, v in (("min", rule.min), ("max", rule.max)) if v is not None})
-    elif isinstance(rule, n.Format):
-        out["format"] = rule.format
-    elif isinstance(rule, n.Reference):
-        out["references"] = f"{rule.ref}.{rule.ref_column}"
-    elif isinstance(rule, n.Metric):
-        out.update({k: v for k, v in (("min", rule.min), ("max", rule.max)) if v is not None})
-    elif isinstance(rule, n.Freshness):
-        out["max_age"] = rule.max_age
-    if isinstance(rule, n.RowRule) and rule.mostly is not None:
-        out["mostly"] = rule.mostly
-    if rule.where:
-        out["where"] = rule.where
-    return out
-
-
-def _base(rule: n.Rule, status: str, **kw: Any) -> CheckResult:
-    return CheckResult(
-        id=rule.id, rule=rule.kind, columns=rule.columns, severity=rule.severity,
-        status=status, threshold=_threshold(rule), line=rule.line, **kw,
-    )  # fmt: skip
-
-
-def _errored(rule: n.Rule, message: str) -> CheckResult:
-    return _base(rule, "error", message=f"could not run: {message}")
-
-
-def _strict(rule: n.StrictSchema, types: dict[str, str]) -> CheckResult:
-    allowed = {c.lower() for c in rule.allowed}
-    extra = [c for c in types if c.lower() not in allowed]
-    status = decide.graded(not extra, rule.severity)
-    msg = f"{len(extra)} column(s) not in the contract: {', '.join(extra)}" if extra else "no undeclared columns"
-    return _base(rule, status, observed=extra, message=msg)
-
-
-def _result(rule: n.Rule, plan: compiler.CompiledPlan, values: dict[str, Any], now: dt.datetime) -> CheckResult:
-    outs = plan.outputs[rule.id]
-    if isinstance(rule, n.RowRule):
-        failed, total = int(values[outs[0]] or 0), int(values[outs[1]] or 0)
-        passed, observed = decide.row_status(failed, total, rule.mostly)
-        status = decide.graded(passed, rule.severity)
-        msg = f"{failed:,} of {total:,} rows fail"
-        if rule.mostly is not None:
-            msg += f" ({observed:.4%} pass; needs at least {rule.mostly:.4%})"
-        sample = tuple(values[outs[2]] or ()) if len(outs) > 2 and failed else ()
-        sample = tuple(s if len(s) > 1 else next(iter(s.values())) for s in sample) if sample else ()
-        return _base(rule, status, failed_rows=failed, total_rows=total, observed=observed, message=msg, sample=sample)
-    value = values[outs[0]]
-    if isinstance(rule, n.Freshness):
-        return _freshness(rule, value, now)
-    assert isinstance(rule, n.Metric)
-    if hasattr(value, "__float__") and not isinstance(value, (int, float, bool)):
-        value = float(value)
-    passed = decide.metric_status(value, rule.min, rule.max)
-    status = decide.graded(passed, rule.severity)
-    if value is None:
-        msg = f"{rule.id} has no value (no rows, or only NULLs)"
-    else:
-        msg = f"{rule.id} = {value:g}" if isinstance(value, (int, float)) else f"{rule.id} = {value}"
-        if rule.min is not None or rule.max is not None:
-            lo = "-inf" if rule.min is None else f"{rule.min:g}"
-            hi = "inf" if rule.max is None else f"{rule.max:g}"
-            msg += f", expected within [{lo}, {hi}]"
-    return _base(rule, status, observed=value, message=msg)
-
-
-def _freshness(rule: n.Freshness, newest: Any, now: dt.datetime) -> CheckResult:
-    if newest is None:
-        return _base(rule, decide.graded(False, rule.severity), message=f"no values in '{rule.columns[0]}' to judge freshness")
-    if isinstance(newest, dt.date) and not isinstance(newest, dt.datetime):
-        newest = dt.datetime.combine(newest, dt.time())
-    if newest.tzinfo is None:
-        newest = newest.replace(tzinfo=dt.timezone.utc)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
-    age = (now - newest).total_seconds()
-    passed = age <= rule.max_age_s
-    msg = f"newest value {newest.isoformat()} is {age / 3600:.1f}h old (max {rule.max_age})"
-    return _base(rule, decide.graded(passed, rule.severity), observed=age, message=msg)
 
 
 def _with_sample(con: duckdb.DuckDBPyConnection, plan: compiler.CompiledPlan, result: CheckResult) -> CheckResult:

@@ -1,0 +1,121 @@
+"""Engine outputs -> CheckResults: the pure result-building every runner shares.
+
+A runner evaluates its compiled plan into one flat mapping ``{output name: value}``
+(``failed``/``total`` counts per row rule, one value per metric); the functions here
+turn that mapping into results with the same statuses, thresholds and messages
+whatever the engine, which is what makes engine results comparable at all. Pure: no
+engine is imported here, so the Polars runner does not pay for importing DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from dqgate.gate import decide
+from dqgate.ir import nodes as n
+from dqgate.runners.results import CheckResult
+
+
+class HasOutputs(Protocol):
+    """A compiled plan: for each rule id, the names of its outputs in the values mapping."""
+
+    @property
+    def outputs(self) -> dict[str, tuple[str, ...]]: ...
+
+
+def threshold(rule: n.Rule) -> dict[str, Any]:
+    """What the rule demands, as shown in results (``{"min": 1, "mostly": 0.99}``)."""
+    out: dict[str, Any] = {}
+    if isinstance(rule, (n.Range, n.Length, n.Metric)):
+        out.update({k: v for k, v in (("min", rule.min), ("max", rule.max)) if v is not None})
+        if isinstance(rule, n.Range) and rule.exclusive:
+            out["exclusive"] = True
+    elif isinstance(rule, n.InSet):
+        out["in"] = list(rule.values)
+    elif isinstance(rule, n.Pattern):
+        out["pattern"] = rule.regex
+    elif isinstance(rule, n.Format):
+        out["format"] = rule.format
+    elif isinstance(rule, n.Reference):
+        out["references"] = f"{rule.ref}.{rule.ref_column}"
+    elif isinstance(rule, n.Freshness):
+        out["max_age"] = rule.max_age
+    if isinstance(rule, n.RowRule) and rule.mostly is not None:
+        out["mostly"] = rule.mostly
+    if rule.where:
+        out["where"] = rule.where
+    return out
+
+
+def base(rule: n.Rule, status: str, **kw: Any) -> CheckResult:
+    return CheckResult(
+        id=rule.id, rule=rule.kind, columns=rule.columns, severity=rule.severity,
+        status=status, threshold=threshold(rule), line=rule.line, **kw,
+    )  # fmt: skip
+
+
+def errored(rule: n.Rule, message: str) -> CheckResult:
+    """The result of a rule the engine could not evaluate."""
+    return base(rule, "error", message=f"could not run: {message}")
+
+
+def strict(rule: n.StrictSchema, types: dict[str, str]) -> CheckResult:
+    """``schema.strict``, decided from the data's column names alone."""
+    allowed = {c.lower() for c in rule.allowed}
+    extra = [c for c in types if c.lower() not in allowed]
+    status = decide.graded(not extra, rule.severity)
+    msg = f"{len(extra)} column(s) not in the contract: {', '.join(extra)}" if extra else "no undeclared columns"
+    return base(rule, status, observed=extra, message=msg)
+
+
+def result(rule: n.Rule, plan: HasOutputs, values: dict[str, Any], now: dt.datetime) -> CheckResult:
+    """The result of ``rule`` read from the engine's output ``values``.
+
+    A row rule's third output, when present, holds its sample as a list of structs
+    (dicts); one-column structs are shown as their bare value.
+    """
+    outs = plan.outputs[rule.id]
+    if isinstance(rule, n.RowRule):
+        failed, total = int(values[outs[0]] or 0), int(values[outs[1]] or 0)
+        passed, observed = decide.row_status(failed, total, rule.mostly)
+        status = decide.graded(passed, rule.severity)
+        msg = f"{failed:,} of {total:,} rows fail"
+        if rule.mostly is not None:
+            msg += f" ({observed:.4%} pass; needs at least {rule.mostly:.4%})"
+        sample = tuple(values.get(outs[2]) or ()) if len(outs) > 2 and failed else ()
+        sample = tuple(s if len(s) > 1 else next(iter(s.values())) for s in sample) if sample else ()
+        return base(rule, status, failed_rows=failed, total_rows=total, observed=observed, message=msg, sample=sample)
+    value = values[outs[0]]
+    if isinstance(rule, n.Freshness):
+        return freshness(rule, value, now)
+    assert isinstance(rule, n.Metric)
+    if hasattr(value, "__float__") and not isinstance(value, (int, float, bool)):
+        value = float(value)
+    passed = decide.metric_status(value, rule.min, rule.max)
+    status = decide.graded(passed, rule.severity)
+    if value is None:
+        msg = f"{rule.id} has no value (no rows, or only NULLs)"
+    else:
+        msg = f"{rule.id} = {value:g}" if isinstance(value, (int, float)) else f"{rule.id} = {value}"
+        if rule.min is not None or rule.max is not None:
+            lo = "-inf" if rule.min is None else f"{rule.min:g}"
+            hi = "inf" if rule.max is None else f"{rule.max:g}"
+            msg += f", expected within [{lo}, {hi}]"
+    return base(rule, status, observed=value, message=msg)
+
+
+def freshness(rule: n.Freshness, newest: Any, now: dt.datetime) -> CheckResult:
+    """Age of the newest value against ``max_age``; naive times are taken as UTC."""
+    if newest is None:
+        return base(rule, decide.graded(False, rule.severity), message=f"no values in '{rule.columns[0]}' to judge freshness")
+    if isinstance(newest, dt.date) and not isinstance(newest, dt.datetime):
+        newest = dt.datetime.combine(newest, dt.time())
+    if newest.tzinfo is None:
+        newest = newest.replace(tzinfo=dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    age = (now - newest).total_seconds()
+    passed = age <= rule.max_age_s
+    msg = f"newest value {newest.isoformat()} is {age / 3600:.1f}h old (max {rule.max_age})"
+    return base(rule, decide.graded(passed, rule.severity), observed=age, message=msg)
