@@ -22,6 +22,7 @@ DIRECTIVES = {
     "initializedcheck": DEBUG,
     "cdivision": True,
     "embedsignature": True,
+    "autotestdict": False,
 }
 
 EXTENSIONS = [

@@ -72,14 +72,12 @@ cdef enum:
     C_LABEL = 32        # domain label [A-Za-z0-9-]
     C_HOST = 64         # url host [A-Za-z0-9.-]
     C_PRINT = 128       # 0x21..0x7E
-    C_AT = 256          # '@'
-    C_DOT = 512         # '.'
-    C_HYPHEN = 1024     # '-'
-    C_NOT_DIGIT = 2048  # everything but [0-9]
-    C_DOMAIN = 4096     # email domain [A-Za-z0-9.-]
+    C_DOT = 256         # '.'
+    C_DOMAIN = 512      # email domain [A-Za-z0-9.-]
+    C_NOT_DIGIT = 1024  # everything but [0-9]
+    C_NOT_HEX = 2048    # everything but [0-9A-Fa-f]
 
 cdef class_t CLS[256]
-cdef class_t UUID_SHAPE[36]   # the class each position of a uuid needs
 cdef byte_t LUHN_PLAIN[256]   # digit value of a byte (0 for a non-digit)
 cdef byte_t LUHN_DOUBLED[256] # digit sum of twice the digit value
 cdef byte_t EMPTY[1]    # what `data` points at when the data buffer is empty
@@ -106,20 +104,16 @@ cdef void _init_tables() noexcept:
             CLS[c] |= C_HOST
         if CLS[c] & C_HOST:
             CLS[c] |= C_DOMAIN
+        if not CLS[c] & C_HEX:
+            CLS[c] |= C_NOT_HEX
         if 0x21 <= c <= 0x7E:
             CLS[c] |= C_PRINT
-        if c == 0x40:
-            CLS[c] |= C_AT
         if c == 0x2E:
             CLS[c] |= C_DOT
-        if c == 0x2D:
-            CLS[c] |= C_HYPHEN
         if not 0x30 <= c <= 0x39:
             CLS[c] |= C_NOT_DIGIT
         LUHN_PLAIN[c] = c - 0x30 if 0x30 <= c <= 0x39 else 0
         LUHN_DOUBLED[c] = (2 * LUHN_PLAIN[c]) % 10 + (2 * LUHN_PLAIN[c]) // 10
-    for c in range(36):
-        UUID_SHAPE[c] = C_HYPHEN if c in (8, 13, 18, 23) else C_HEX
     EMPTY[0] = 0
     for c, days in enumerate((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)):
         DAYS_IN_MONTH[c] = days
@@ -167,12 +161,16 @@ cdef int email_ok(const byte_t* s, index_t n) noexcept nogil:
 
 cdef int uuid_ok(const byte_t* s, index_t n) noexcept nogil:
     cdef index_t i
-    cdef unsigned int bad = 0
-    if n != 36:
+    cdef class_t seen = 0                 # OR of the classes of all hex positions
+    if n != 36 or s[8] != 45 or s[13] != 45 or s[18] != 45 or s[23] != 45:
         return INVALID
-    for i in range(36):                   # a fixed count: unrolled, no branches
-        bad |= (CLS[s[i]] & UUID_SHAPE[i]) == 0
-    return INVALID if bad else VALID
+    for i in range(8):
+        seen |= CLS[s[i]]
+    for i in range(9, 13):
+        seen |= CLS[s[i]] | CLS[s[i + 5]] | CLS[s[i + 10]]
+    for i in range(24, 36):
+        seen |= CLS[s[i]]
+    return INVALID if seen & C_NOT_HEX else VALID
 
 
 cdef int url_ok(const byte_t* s, index_t n) noexcept nogil:

@@ -202,13 +202,32 @@ def _scalar(query: exp.Expression) -> exp.Expression:
     return exp.Subquery(this=query)
 
 
+def zero_for_empty(tree: exp.Expression) -> exp.Expression:
+    """Wrap each ``count_if`` in ``coalesce(..., 0)``: DuckDB 2 returns NULL for it over no rows.
+
+    A count of nothing is 0 (as ``count`` gives, and as the other engines give); a
+    ``FILTER`` clause is wrapped together with its ``count_if``, a window is left alone.
+    """
+    targets = [
+        node.parent if isinstance(node.parent, exp.Filter) else node
+        for node in tree.find_all(exp.CountIf)
+    ]
+    targets = [t for t in targets if not isinstance(t.parent, exp.Window)]
+    for target in targets:
+        wrapped = exp.func("coalesce", target.copy(), exp.Literal.number(0))
+        if target is tree:
+            return wrapped
+        target.replace(wrapped)
+    return tree
+
+
 def _metric_expr(rule: n.Metric) -> exp.Expression:
     c = col(rule.columns[0]) if rule.columns else None
     func = rule.func
     if func == "row_count":
         agg: exp.Expression = exp.Count(this=exp.Star())
     elif func == "null_count":
-        agg = exp.CountIf(this=exp.Is(this=c, expression=exp.Null()))
+        return zero_for_empty(_filtered(exp.CountIf(this=exp.Is(this=c, expression=exp.Null())), rule))
     elif func == "null_fraction":
         nulls = exp.cast(exp.CountIf(this=exp.Is(this=c, expression=exp.Null())), "DOUBLE")
         return exp.Div(this=_filtered(nulls, rule), expression=exp.func("nullif", _filtered(exp.Count(this=exp.Star()), rule), exp.Literal.number(0)))
@@ -292,7 +311,7 @@ def compile_plan(
             plan.samples[rule.id] = exp.select(*[col(c) for c in shown]).from_(table.copy()).where(fails.copy()).limit(samples)
         elif isinstance(rule, n.Metric):
             if rule.func == "sql":
-                agg = parse_expression(rule.sql or "")
+                agg = zero_for_empty(parse_expression(rule.sql or ""))
                 value = _scalar(exp.select(agg).from_(table.copy()).where(_where(rule))) if rule.where else agg
             else:
                 value = _metric_expr(rule)

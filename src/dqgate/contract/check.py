@@ -122,6 +122,8 @@ def _drop(tree: Any, loc: tuple[Any, ...]) -> bool:
             parent, key, node = node, part, node[part]
         else:
             break
+        if part in ("range", "length", "freshness", "in", "between"):
+            break  # drop the whole rule, not one bound: half a rule would be a new problem
     if parent is None or key in ("dataset", "schema", "columns"):
         return False
     if isinstance(parent, dict) and parent is _columns_of(tree):

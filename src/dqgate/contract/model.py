@@ -120,8 +120,24 @@ class ExpectCheck(Modifiers):
     name: str | None = None
 
 
+class ChangeSpec(_Model):
+    """Bound on the relative change of a metric against the previous published version."""
+
+    max: Annotated[float, Field(ge=0)]
+
+
+class AnomalySpec(_Model):
+    """Bound on a metric's distance from its last ``window`` published values."""
+
+    method: Literal["zscore", "mad"] = "zscore"
+    window: Annotated[int, Field(ge=3, le=1000)] = 10
+    max: Annotated[float, Field(gt=0)] = 3.0
+
+
 class MetricCheck(_Model):
-    """A dataset-level metric and its bounds."""
+    """A dataset-level metric and its bounds; per group with ``by``, against history with
+    ``change``/``anomaly``; evaluation metrics (``recall``, ``roc_auc``, ...) name their
+    ``label`` and ``prediction`` (or ``score``) columns and the ``positive`` class."""
 
     metric: str
     name: str | None = None
@@ -130,6 +146,14 @@ class MetricCheck(_Model):
     between: Annotated[list[float | int], Field(min_length=2, max_length=2)] | None = None
     severity: Literal["error", "warn"] = "error"
     where: str | None = None
+    by: Annotated[list[str], Field(min_length=1)] | None = None
+    label: str | None = None
+    prediction: str | None = None
+    score: str | None = None
+    positive: int | float | str | bool | None = None
+    average: Literal["binary", "macro", "micro", "weighted", "per_class"] | None = None
+    change: ChangeSpec | None = None
+    anomaly: AnomalySpec | None = None
 
 
 class DriftColumn(_Model):

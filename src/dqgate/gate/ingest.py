@@ -90,15 +90,9 @@ def batch_id_of(data: Any) -> str:
     h = hashlib.sha256()
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
-        paths = [path]
-        if os.path.isdir(path):
-            paths = sorted(os.path.join(r, f) for r, _, fs in os.walk(path) for f in fs if not f.startswith("."))
-        elif any(ch in path for ch in "*?["):
-            import glob
-
-            paths = sorted(glob.glob(path, recursive=True))
-        for p in paths:
-            h.update(os.path.basename(p).encode() + b"\0")
+        for name, p in _batch_files(path):
+            if name is not None:  # a folder or glob: where a file sits (e.g. its hive partition) is content too
+                h.update(name.encode() + b"\0")
             try:
                 with open(p, "rb") as fh:
                     while chunk := fh.read(_CHUNK):
@@ -120,6 +114,21 @@ def batch_id_of(data: Any) -> str:
             writer.write_table(table)
         h.update(sink.getvalue().to_pybytes())
     return "b" + h.hexdigest()[:40]
+
+
+def _batch_files(path: str) -> list[tuple[str | None, str]]:
+    """(name, path) of each file of a batch; name is None for a single file, whose id is its bytes alone."""
+    if os.path.isdir(path):
+        root = path
+        paths = sorted(os.path.join(r, f) for r, _, fs in os.walk(path) for f in fs if not f.startswith("."))
+    elif any(ch in path for ch in "*?["):
+        import glob
+
+        root = os.path.dirname(path[: min(path.index(ch) for ch in "*?[" if ch in path)]) or "."
+        paths = sorted(glob.glob(path, recursive=True))
+    else:
+        return [(None, path)]
+    return [(os.path.relpath(p, root).replace(os.sep, "/"), p) for p in paths]
 
 
 def ingest(
@@ -146,10 +155,16 @@ def ingest(
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
     batch_id = batch_id_of(batch)
+    published = None
     for version in list_versions(store, c.dataset) if layout.exists() else []:
-        manifest = load_manifest(store, c.dataset, version)
-        if batch_id in manifest.batch_ids:
-            return IngestResult(batch_id, "already_published", c.dataset, version=version)
+        if batch_id in load_manifest(store, c.dataset, version).batch_ids:
+            published = version
+            break
+    # quarantine_rows publishes the kept rows before it writes report.json; a crash between
+    # the two leaves a published batch with an unfinished quarantine entry, finished below
+    unfinished = published is not None and quarantine.is_unfinished(store, c.dataset, batch_id)
+    if published is not None and not unfinished:
+        return IngestResult(batch_id, "already_published", c.dataset, version=published)
     if layout.exists() and quarantine.is_quarantined(store, c.dataset, batch_id):
         return IngestResult(batch_id, "already_quarantined", c.dataset)
     rules = plan(c)
@@ -158,12 +173,14 @@ def ingest(
     try:
         result = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con)
         if result.status != "fail":
+            if published is not None:
+                return IngestResult(batch_id, "already_published", c.dataset, version=published)
             return _publish(c, con, result, store, batch_id, mode, created_by, result.rows)
         policy = c.model.gate.on_failure
         if policy == "fail":
             return IngestResult(batch_id, "rejected", c.dataset, result=result)
         if policy == "quarantine_rows":
-            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by)
+            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published)
             if outcome is not None:
                 return outcome
         return _quarantine_batch(c, con, result, store, batch_id)
@@ -191,7 +208,8 @@ def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mod
 
 
 def _report(result: RunResult, batch_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
-    return {"batch_id": batch_id, "outcome": outcome, **extra, "check": result.to_json()}
+    """The result JSON of the check (what `dq check --format json` prints) plus what the gate did."""
+    return {**result.to_json(), "batch_id": batch_id, "outcome": outcome, **extra}
 
 
 def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id: str, *, note: str | None = None) -> IngestResult:
@@ -203,7 +221,7 @@ def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id:
 
 def _quarantine_rows(
     c: Any, rules: tuple[n.Rule, ...], con: Any, result: RunResult, store: str, batch_id: str,
-    mode: str, as_of: dt.datetime | None, created_by: str | None,
+    mode: str, as_of: dt.datetime | None, created_by: str | None, published: int | None = None,
 ) -> IngestResult | None:  # fmt: skip
     """Split off failing rows; publish the rest if the whole contract passes on it. None: quarantine all."""
     row_rules = tuple(r for r in rules if isinstance(r, n.RowRule) and r.severity == "error")
@@ -223,11 +241,12 @@ def _quarantine_rows(
         return None
     bad = exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag)
     path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", _reader(con, bad), rule_columns=ids)
-    published = _publish(c, con, recheck, store, batch_id, mode, created_by, kept.num_rows, data=kept)
+    if published is None:  # else a crashed run published the kept rows and only the report is missing
+        published = _publish(c, con, recheck, store, batch_id, mode, created_by, kept.num_rows, data=kept).version
     report = _report(result, batch_id, "quarantined_rows", rows=bad_rows, rule_columns=list(ids),
-                     published_version=published.version, rows_published=published.rows_published)  # fmt: skip
+                     published_version=published, rows_published=kept.num_rows)  # fmt: skip
     quarantine.write_report(store, c.dataset, batch_id, report)
     return IngestResult(
-        batch_id, "quarantined_rows", c.dataset, version=published.version, rows_published=published.rows_published,
+        batch_id, "quarantined_rows", c.dataset, version=published, rows_published=kept.num_rows,
         rows_quarantined=bad_rows, result=result, quarantine_path=os.path.dirname(path),
     )  # fmt: skip

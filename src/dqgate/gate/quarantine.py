@@ -37,6 +37,15 @@ def is_quarantined(store: str, dataset: str, batch_id: str) -> bool:
     return layout.fs.get_file_info(layout.quarantine_report_path(batch_id)).type == pafs.FileType.File
 
 
+def is_unfinished(store: str, dataset: str, batch_id: str) -> bool:
+    """Whether ``quarantine/<batch-id>/`` exists without its report (a crashed ingest's leftover)."""
+    layout = dataset_layout(store, dataset)
+    from pyarrow import fs as pafs
+
+    folder = layout.fs.get_file_info(layout.quarantine_batch_dir(batch_id)).type == pafs.FileType.Directory
+    return folder and not is_quarantined(store, dataset, batch_id)
+
+
 def write_data(
     store: str,
     dataset: str,

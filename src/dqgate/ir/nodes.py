@@ -137,8 +137,81 @@ class StrictSchema(Rule):
     kind: ClassVar[str] = "schema"
 
 
+@dataclass(frozen=True, kw_only=True)
+class Drift(Rule):
+    """Distribution drift of one column against a reference snapshot or file (``drift:``).
+
+    ``reference`` is what the contract names ("latest", a version, a path); ``ref`` is
+    the bound :class:`dqgate.drift.Reference`, or ``ref_error`` says why there is none.
+    Binding reads the store, so it happens before compiling (``profile.bind_drift``).
+    """
+
+    method: str = "psi"
+    bins: int = 10
+    min: float | None = None
+    max: float | None = None
+    reference: int | str = "latest"
+    ref: Any = None
+    ref_error: str | None = None
+    kind: ClassVar[str] = "drift"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlicedMetric(Rule):
+    """A metric computed per group of the ``by`` columns: one result per group."""
+
+    metric: Metric
+    by: tuple[str, ...] = ()
+    kind: ClassVar[str] = "metric"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalMetric(Rule):
+    """A model-evaluation metric over label and prediction (or score) columns, maybe per group.
+
+    ``average`` is ``binary`` (``positive`` is the positive class), ``macro``,
+    ``micro``, ``weighted``, or ``per_class`` (one result per class).
+    """
+
+    func: str = "accuracy"
+    label: str = ""
+    prediction: str | None = None
+    score: str | None = None
+    positive: Any = None
+    average: str = "binary"
+    min: float | None = None
+    max: float | None = None
+    by: tuple[str, ...] = ()
+    kind: ClassVar[str] = "metric"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change(Rule):
+    """A metric's relative change against the previous published version, ``|x - prev| / |prev|``."""
+
+    metric_id: str = ""
+    max: float = 0.0
+    kind: ClassVar[str] = "change"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Anomaly(Rule):
+    """A metric's distance from its last ``window`` published values, in (robust) standard deviations."""
+
+    metric_id: str = ""
+    method: str = "zscore"
+    window: int = 10
+    max: float = 3.0
+    kind: ClassVar[str] = "anomaly"
+
+
 ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference)
-ALL_RULES = (*ROW_RULES, Metric, Freshness, StrictSchema)
+HISTORY_RULES = (Change, Anomaly)
+ALL_RULES = (*ROW_RULES, Metric, Freshness, StrictSchema, Drift, SlicedMetric, EvalMetric, *HISTORY_RULES)
+EVAL_METRICS = (
+    "accuracy", "precision", "recall", "f1", "false_negative_rate", "false_positive_rate",
+    "roc_auc", "mae", "rmse",
+)  # fmt: skip
 BUILTIN_METRICS = (
     "row_count", "null_count", "null_fraction", "distinct_count", "min", "max",
     "mean", "stddev", "sum", "median", "quantile",

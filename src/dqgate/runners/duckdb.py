@@ -152,11 +152,9 @@ def _execute(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         return _fetch(con, plan.sql), {}
-    except _READ_ERRORS as exc:
+    except duckdb.Error as exc:
         if _is_read_error(exc):
             raise data_error(exc, uri) from None
-    except duckdb.Error:
-        pass
     # One rule broke the fused statement: run each rule alone to isolate it.
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -173,6 +171,8 @@ def _execute(
             register_formats(con, tuple(f for f in single.formats if f not in plan.formats))
             got = _fetch(con, single.sql)
         except duckdb.Error as exc:
+            if _is_read_error(exc):  # the data, not this rule, is broken (a corrupt page)
+                raise data_error(exc, uri) from None
             errors[rule.id] = first_line(exc)
             continue
         for out_single, out_plan in zip(single.outputs[rule.id], plan.outputs[rule.id]):
@@ -181,8 +181,11 @@ def _execute(
 
 
 def _is_read_error(exc: BaseException) -> bool:
-    if isinstance(exc, duckdb.IOException):
+    # A bare duckdb.Error comes from the readers' decoders (thrift, page headers), never from a rule.
+    if isinstance(exc, duckdb.IOException) or type(exc) is duckdb.Error:
         return True
+    if not isinstance(exc, _READ_ERRORS):
+        return False
     low = str(exc).lower()
     return any(word in low for word in ("parquet", "csv", "json", "file", "magic bytes", "sniff", "line "))
 

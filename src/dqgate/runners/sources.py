@@ -212,6 +212,11 @@ def check_schema(actual: dict[str, str], contract: Contract, source: Source) -> 
         where = contract.doc.span(("schema", "columns", name))
         found = actual.get(name) or (actual.get(lowered[name.lower()]) if name.lower() in lowered else None)
         if found is None:
+            from dqgate.runners.errors import csv_shape_problem
+
+            ragged = csv_shape_problem(source.uri) if source.kind == "csv" else None
+            if ragged:  # the sniffer guessed another dialect; the real problem is the file's shape
+                raise DataError(f"{source.uri}: malformed CSV: {ragged}", uri=source.uri)
             hint = did_you_mean(name, actual)
             msg = f"{source.uri}: column '{name}' (declared at {where}) is not in the data.{hint}".rstrip(".")
             raise DataError(msg, uri=source.uri, column=name)

@@ -51,6 +51,7 @@ class Manifest:
     status: str
     stamp: dict[str, Any]
     profile: dict[str, Any] | None = None
+    dqgate_version: str = "0.1.0"
     format: int = FORMAT
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +63,7 @@ class Manifest:
             "parent": self.parent,
             "created_at": self.created_at,
             "created_by": self.created_by,
+            "dqgate_version": self.dqgate_version,
             "status": self.status,
             "rows": self.rows,
             "batch_ids": list(self.batch_ids),
@@ -88,6 +90,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "parent": (int, type(None)),
     "created_at": (str,),
     "created_by": (str,),
+    "dqgate_version": (str,),
     "status": (str,),
     "rows": (int,),
     "batch_ids": (list,),
@@ -139,6 +142,7 @@ def manifest_from_dict(data: Any, *, where: str) -> Manifest:
         parent=data["parent"],
         created_at=data["created_at"],
         created_by=data["created_by"],
+        dqgate_version=data["dqgate_version"],
         batch_ids=tuple(data["batch_ids"]),
         files=tuple(files),
         rows=data["rows"],

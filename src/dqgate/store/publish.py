@@ -43,6 +43,7 @@ from dqgate.store.manifest import FileEntry, Manifest, manifest_from_dict, parse
 from dqgate.store.stamp import (
     PUBLISHABLE,
     build_snapshot_stamp,
+    dqgate_version,
     json_safe,
     now_utc,
     read_file_stamp,
@@ -238,8 +239,9 @@ def _find_batch(layout: DatasetLayout, batch_id: str, versions: list[int]) -> Ma
             v -= 1
             continue
         manifest, _ = read_manifest(layout, v)
-        if batch_id in manifest.batch_ids:
-            return manifest
+        if batch_id in manifest.batch_ids:  # return the version that added it
+            added = v - len(manifest.batch_ids) + 1 + manifest.batch_ids.index(batch_id)
+            return manifest if added == v else read_manifest(layout, added)[0]
         v -= max(1, len(manifest.batch_ids))
     return None
 
@@ -316,6 +318,7 @@ def _body(
         "parent": parent,
         "created_at": now_utc(),
         "created_by": created_by,
+        "dqgate_version": dqgate_version(),
         "status": checks["status"],
         "rows": sum(f.rows for f in files),
         "batch_ids": batch_ids,

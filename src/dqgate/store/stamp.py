@@ -201,7 +201,7 @@ def build_snapshot_stamp(body: Mapping[str, Any], key: bytes | None) -> dict[str
         "files_sha256": files_sha256(f["sha256"] for f in body["files"]),
         "rows": body["rows"],
         "created_at": body["created_at"],
-        "dqgate_version": dqgate_version(),
+        "dqgate_version": body["dqgate_version"],
         "body_sha256": body_sha256(body),
     }
     return with_signature(stamp, key)
@@ -216,6 +216,10 @@ def snapshot_stamp_problems(manifest: Mapping[str, Any], key: bytes | None) -> l
     if missing:
         return [f"quality stamp lacks field(s) {', '.join(missing)}"]
     problems: list[str] = []
+    try:  # first: with a key, a forgery is best reported as one
+        verify_stamp(stamp, key)
+    except StampError as exc:
+        problems.append(str(exc))
     files = manifest.get("files") or []
     expected = {
         "dataset": manifest.get("dataset"),
@@ -223,6 +227,7 @@ def snapshot_stamp_problems(manifest: Mapping[str, Any], key: bytes | None) -> l
         "rows": manifest.get("rows"),
         "status": manifest.get("status"),
         "created_at": manifest.get("created_at"),
+        "dqgate_version": manifest.get("dqgate_version"),
         "contract_sha256": (manifest.get("contract") or {}).get("sha256"),
         "files_sha256": files_sha256(str(f.get("sha256")) for f in files if isinstance(f, Mapping)),
         "body_sha256": body_sha256(manifest),
@@ -235,8 +240,4 @@ def snapshot_stamp_problems(manifest: Mapping[str, Any], key: bytes | None) -> l
         problems.append(f"manifest rows {manifest.get('rows')!r} is not the sum of its files' rows ({file_rows})")
     if stamp.get("status") not in PUBLISHABLE:
         problems.append(f"stamp status {stamp.get('status')!r} is not 'pass' or 'warn'")
-    try:
-        verify_stamp(stamp, key)
-    except StampError as exc:
-        problems.append(str(exc))
     return problems

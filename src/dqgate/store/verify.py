@@ -30,9 +30,9 @@ def hash_file(fs: pafs.FileSystem, path: str) -> str:
     """sha256 of a file, read in 8 MiB chunks (hashlib releases the GIL while hashing)."""
     h = hashlib.sha256()
     if isinstance(fs, pafs.LocalFileSystem):
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
         with open(path, "rb", buffering=0) as f:
+            buf = bytearray(min(CHUNK, os.fstat(f.fileno()).st_size + 1))  # zeroing 8 MiB per small file adds up
+            view = memoryview(buf)
             while n := f.readinto(buf):
                 h.update(view[:n])
         return h.hexdigest()
@@ -76,10 +76,13 @@ def content_problems(
     """
     cache = {} if cache is None else cache
     todo = [e for e in _unique(manifest.files) if e.path not in cache]
-    workers = max(1, min(8, os.cpu_count() or 1, len(todo)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for entry, found in zip(todo, pool.map(lambda e: _file_problems(layout, e, key), todo)):
-            cache[entry.path] = found
+    if len(todo) < 2 or sum(e.bytes for e in todo) < CHUNK:  # threads only pay off on real data
+        for entry in todo:
+            cache[entry.path] = _file_problems(layout, entry, key)
+    else:
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(todo))) as pool:
+            for entry, found in zip(todo, pool.map(lambda e: _file_problems(layout, e, key), todo)):
+                cache[entry.path] = found
     return [p for e in _unique(manifest.files) for p in cache[e.path]]
 
 

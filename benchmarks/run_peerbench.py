@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Measure dqgate against its peers and floors with the shared peerbench harness.
+
+The harness (default /work/shared/peerbench, read-only) is copied to a temporary
+folder; our runner (benchmarks/peerbench/dqgate_runner.py) and the suite written as
+a contract (suite_contract.yaml) go into the copy's runners/, and the copy's
+systems.json gains the systems ``dqgate`` (and ``dqgate-polars`` once
+src/dqgate/runners/polars.py exists). Then the harness's own run_all.py runs every
+system interleaved, writing results/results_<rows>.md and runs_<rows>.jsonl here.
+
+With ``--cli-rounds N`` it then times the real command line, ``dq check
+suite_contract.yaml --data FILE --format json -q``, against the whole process of
+``python duckdb_fused.py``, interleaved, N rounds, and checks every count of the
+CLI's JSON against expected.json (results/cli_<rows>.md).
+
+Which dqgate is measured (``--install``):
+  venv (default)  $PEERBENCH_VENVS/dqgate: a venv made with the base venv's Python,
+                  with `pip install` of a copy of the repository (the Cython kernels
+                  built as a user gets them), pinned to the base venv's duckdb, polars,
+                  pyarrow and numpy; re-installed on every invocation.
+  src             the repository's .venv Python importing dqgate from src/ (no install;
+                  for quick iterations while optimising).
+
+  python3 benchmarks/run_peerbench.py --rows 10000000 --repeats 3 --cli-rounds 5
+  python3 benchmarks/run_peerbench.py --rows 1000000 --systems duckdb-fused,dqgate --install src
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+OURS = HERE / "peerbench"
+VENVS = Path(os.environ.get("PEERBENCH_VENVS", os.path.join(tempfile.gettempdir(), "peerbench-venvs")))
+DATA = Path(os.environ.get("PEERBENCH_DATA", os.path.join(tempfile.gettempdir(), "peerbench-data")))
+FLOORS = ["duckdb-io-floor", "duckdb-fused", "polars-fused"]
+# Peers included by default when their venv exists (see the harness's setup_venvs.sh).
+PEERS = ["soda-core-v4", "soda-core", "pandera-polars", "gx-pandas", "dataframely", "cuallee-duckdb", "pointblank"]
+
+
+def copy_harness(src: Path, dest: Path) -> Path:
+    """A writable copy of the harness with our runner and contract in its runners/."""
+    harness = dest / "peerbench"
+    shutil.copytree(src, harness, ignore=shutil.ignore_patterns("results", "__pycache__"))
+    for path in harness.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)
+    for name in ("dqgate_runner.py", "suite_contract.yaml"):
+        shutil.copy2(OURS / name, harness / "runners" / name)
+    return harness
+
+
+def install_venv(tmp: Path, harness: Path) -> Path:
+    """$VENVS/dqgate with dqgate pip-installed from a clean copy of the repository; its python."""
+    venv = VENVS / "dqgate"
+    if not (venv / "bin" / "python").exists():
+        base = VENVS / "base" / "bin" / "python"
+        subprocess.run([str(base), "-m", "venv", str(venv)], check=True)
+    # A copy, so that pip's in-tree build never writes build/ or regenerated .c files into the repo.
+    src = tmp / "dqgate-src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "benchmarks", "tests", "*.so", "*.c", "__pycache__", "*.egg-info"))
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-c", str(harness / "requirements" / "base.txt"), str(src)], check=True)
+    subprocess.run([*pip, "--no-deps", "--force-reinstall", str(src)], check=True)
+    return venv / "bin" / "python"
+
+
+def add_systems(harness: Path, install: str) -> list[str]:
+    """Register dqgate (and dqgate-polars when that engine exists) in the copy's systems.json."""
+    path = harness / "systems.json"
+    registry = json.loads(path.read_text())
+    engines = ["duckdb"] + (["polars"] if (REPO / "src" / "dqgate" / "runners" / "polars.py").exists() else [])
+    names = []
+    for engine in engines:
+        name = "dqgate" if engine == "duckdb" else f"dqgate-{engine}"
+        extra = ["--engine", engine]
+        if install == "venv":
+            registry[name] = {"venv": "dqgate", "runner": "runners/dqgate_runner.py", "args": extra, "kind": "peer", "default": False}
+        else:
+            py = str(REPO / ".venv" / "bin" / "python")
+            cmd = [py, "{harness}/runners/dqgate_runner.py", "--data", "{data}", "--suite", "{suite}", *extra, "--src", str(REPO / "src")]
+            # run_all.py wants a "venv" even for a "cmd" entry; {python} is not used here.
+            registry[name] = {"venv": "base", "cmd": cmd, "kind": "peer", "default": False}
+        names.append(name)
+    path.write_text(json.dumps(registry, indent=1))
+    return names
+
+
+def default_systems(ours: list[str], harness: Path) -> list[str]:
+    registry = json.loads((harness / "systems.json").read_text())
+    peers = [p for p in PEERS if (VENVS / registry[p]["venv"] / "bin" / "python").exists()]
+    return [*FLOORS, *ours, *peers]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--systems", default="", help="comma list (default: floors, dqgate, and every peer whose venv exists)")
+    ap.add_argument("--install", choices=["venv", "src"], default="venv")
+    ap.add_argument("--cli-rounds", type=int, default=0, help="then time `dq check` against duckdb_fused.py, N rounds")
+    ap.add_argument("--harness", default="/work/shared/peerbench")
+    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--timeout", type=float, default=900)
+    args = ap.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="dq-peerbench-"))
+    harness = copy_harness(Path(args.harness), tmp)
+    python = install_venv(tmp, harness) if args.install == "venv" else REPO / ".venv" / "bin" / "python"
+    ours = add_systems(harness, args.install)
+    systems = args.systems or ",".join(default_systems(ours, harness))
+    print(f"harness copy: {harness}\nsystems: {systems}", file=sys.stderr)
+    cmd = [sys.executable, str(harness / "run_all.py"), "--rows", str(args.rows), "--repeats", str(args.repeats),
+           "--systems", systems, "--out", args.out, "--venvs", str(VENVS), "--data-dir", str(DATA),
+           "--timeout", str(args.timeout)] + (["--tag", args.tag] if args.tag else [])  # fmt: skip
+    rc = subprocess.run(cmd).returncode
+    if rc == 0 and args.cli_rounds:
+        from peerbench.cli_timing import run as cli_run
+
+        src = None if args.install == "venv" else REPO / "src"
+        rc = cli_run(harness, python, src, DATA, VENVS, args.rows, args.cli_rounds, Path(args.out), args.tag)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())

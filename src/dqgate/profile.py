@@ -1,0 +1,288 @@
+"""Column profiles: what a snapshot keeps so that drift checks never rescan it.
+
+A profile is plain JSON (it lives in the manifest)::
+
+    {"format": 1, "rows": 1000,
+     "columns": {"delay": {"type": "DOUBLE", "count": 990, "nulls": 10, "distinct": 970,
+                           "min": -5.0, "max": 310.0,
+                           "knots": [[-5.0, 1], [0.5, 11], ..., [310.0, 990]]},
+                 "carrier": {"type": "VARCHAR", "count": 1000, "nulls": 0, "distinct": 4,
+                             "values": [["AA", 310], ["B6", 200], ...]}}}
+
+``values`` is the exact distribution of a column with at most :data:`EXACT_CAP`
+distinct non-null values (numbers sorted ascending). A numeric column with more has
+``knots``: about :data:`KNOTS` points (its minimum, its maximum and quantiles of a
+reservoir sample) with the *exact* number of values ``<=`` each point. Other columns
+with more distinct values keep counts only. Two statements: one for counts, extremes,
+approximate distinct counts and knot positions, one for the exact counts.
+
+A snapshot's profile describes all its rows: on append it is the exact merge of the
+parent's profile and the batch's (the batch is counted at the parent's knots).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from dqgate.drift import Reference, norm_key
+
+if TYPE_CHECKING:
+    import duckdb
+
+FORMAT = 1
+EXACT_CAP = 1000
+KNOTS = 100
+SAMPLE = 10_000
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")  # fmt: skip
+_ORDERED = (*_NUMERIC, "DATE", "TIMESTAMP", "TIME", "VARCHAR")
+_CATEGORICAL = (*_ORDERED, "BOOLEAN", "ENUM", "UUID")
+
+
+def is_numeric(duck_type: str) -> bool:
+    return duck_type.upper().startswith(_NUMERIC)
+
+
+def _kind(duck_type: str) -> str:
+    t = duck_type.upper()
+    if is_numeric(t):
+        return "numeric"
+    if t.startswith(_ORDERED):
+        return "ordered"
+    if t.startswith(_CATEGORICAL):
+        return "categorical"
+    return "other"
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _num(value: float) -> exp.Expression:
+    return exp.Literal.number(repr(float(value)))
+
+
+def _array(values: list[float]) -> exp.Expression:
+    return exp.cast(exp.Array(expressions=[_num(v) for v in values]), "DOUBLE[]")
+
+
+def _double(name: str) -> exp.Expression:
+    return exp.cast(_col(name), "DOUBLE")
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, select: list[exp.Expression], view: str) -> dict[str, Any]:
+    if not select:
+        return {}
+    cur = con.execute(exp.select(*select).from_(exp.to_table(view, quoted=True)).sql("duckdb"))
+    names = [d[0] for d in cur.description or []]
+    rows = cur.fetchall()
+    return dict(zip(names, rows[0] if rows else ()))
+
+
+def profile_view(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    *,
+    knots_at: dict[str, list[float]] | None = None,
+    extra_first: list[exp.Expression] | None = None,
+    extra_second: list[exp.Expression] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Profile every column of ``view`` in two statements.
+
+    Args:
+        con: the connection holding ``view``.
+        view: the view (or table) to profile.
+        knots_at: per numeric column, points to count at instead of its own knots
+            (the parent snapshot's, so that the two profiles merge exactly).
+        extra_first: more aggregates for the first statement (``dq profile`` adds its own).
+        extra_second: more aggregates for the second statement.
+
+    Returns:
+        The profile, and the raw values of both statements (for the extra aggregates).
+    """
+    described = con.execute(exp.Describe(this=exp.select("*").from_(exp.to_table(view, quoted=True))).sql("duckdb")).fetchall()
+    types = {row[0]: str(row[1]) for row in described}
+    knots_at = knots_at or {}
+    first: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
+    levels = exp.Array(expressions=[exp.Literal.number(repr(i / KNOTS)) for i in range(KNOTS + 1)])
+    for i, (name, typ) in enumerate(types.items()):
+        kind = _kind(typ)
+        first.append(exp.alias_(exp.Count(this=_col(name)), f"c{i}_count", quoted=True))
+        if kind == "other":
+            continue
+        first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
+        if kind in ("numeric", "ordered"):
+            first += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
+        if kind == "numeric" and name not in knots_at:
+            sample = exp.func("reservoir_quantile", _double(name), levels.copy(), exp.Literal.number(SAMPLE))
+            first.append(exp.alias_(sample, f"c{i}_knots", quoted=True))
+    first += extra_first or []
+    one = _fetch(con, first, view)
+    rows = int(one.get("__rows") or 0)
+    second: list[exp.Expression] = []
+    plans: dict[str, tuple[int, list[float] | None]] = {}
+    for i, (name, typ) in enumerate(types.items()):
+        count = int(one.get(f"c{i}_count") or 0)
+        approx = int(one.get(f"c{i}_distinct") or 0)
+        if _kind(typ) == "other" or count == 0:
+            continue
+        if approx <= 2 * EXACT_CAP:
+            second.append(exp.alias_(exp.func("histogram", _col(name)), f"c{i}_values", quoted=True))
+        points: list[float] | None = None
+        if _kind(typ) == "numeric" and approx > EXACT_CAP // 2:
+            points = list(knots_at.get(name) or _knot_points(one.get(f"c{i}_knots"), one.get(f"c{i}_min"), one.get(f"c{i}_max")))
+            second.append(exp.alias_(exp.func("histogram", _double(name), _array(points)), f"c{i}_le", quoted=True))
+        plans[name] = (i, points)
+    second += extra_second or []
+    two = _fetch(con, second, view)
+    columns: dict[str, Any] = {}
+    for i, (name, typ) in enumerate(types.items()):
+        count = int(one.get(f"c{i}_count") or 0)
+        col: dict[str, Any] = {"type": typ, "count": count, "nulls": rows - count}
+        if f"c{i}_distinct" in one:
+            col["distinct"] = int(one[f"c{i}_distinct"] or 0)
+        if f"c{i}_min" in one:
+            col["min"], col["max"] = _plain(one[f"c{i}_min"]), _plain(one[f"c{i}_max"])
+        if name in plans:
+            _exact_parts(col, two, *plans[name], numeric=_kind(typ) == "numeric")
+        columns[name] = col
+    return {"format": FORMAT, "rows": rows, "columns": columns}, {**one, **two}
+
+
+def _knot_points(sampled: Any, lo: Any, hi: Any) -> list[float]:
+    points = {float(p) for p in (sampled or []) if p is not None}
+    points |= {float(lo), float(hi)}
+    return sorted(p for p in points if p == p)  # NaN is no knot
+
+
+def _exact_parts(col: dict[str, Any], two: dict[str, Any], i: int, points: list[float] | None, *, numeric: bool) -> None:
+    hist = two.get(f"c{i}_values")
+    if hist is not None and len(hist) <= EXACT_CAP:
+        pairs = [(_plain(k) if numeric else norm_key(k), int(v)) for k, v in hist.items()]
+        if numeric:
+            pairs = sorted((k, v) for k, v in pairs if k == k)
+        col["values"] = [list(p) for p in pairs]
+        col["distinct"] = len(pairs)
+    elif points is not None:
+        le = {float(k): int(v) for k, v in (two.get(f"c{i}_le") or {}).items()}
+        running, knots = 0, []
+        for p in points:
+            running += le.get(p, 0)
+            knots.append([p, running])
+        col["knots"] = knots
+
+
+def _plain(value: Any) -> Any:
+    """JSON-native numbers and ISO text for the extremes and values of a profile."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "__float__"):
+        return float(value)
+    return str(value)
+
+
+def knots_of(profile: dict[str, Any] | None) -> dict[str, list[float]]:
+    """The knot points of every numeric column of ``profile`` that has knots."""
+    cols = (profile or {}).get("columns") or {}
+    return {name: [float(k[0]) for k in c["knots"]] for name, c in cols.items() if c.get("knots")}
+
+
+def merge(parent: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    """The exact profile of parent + batch rows (the batch counted at the parent's knots).
+
+    A column whose exact values outgrow :data:`EXACT_CAP` turns into knots (numbers) or
+    keeps counts only; a column missing on one side keeps counts only.
+    """
+    out: dict[str, Any] = {}
+    pcols, bcols = parent.get("columns") or {}, batch.get("columns") or {}
+    for name, b in bcols.items():
+        p = pcols.get(name)
+        if p is None:
+            out[name] = {k: b[k] for k in ("type", "count", "nulls") if k in b}
+            continue
+        col: dict[str, Any] = {"type": b["type"], "count": p["count"] + b["count"], "nulls": p["nulls"] + b["nulls"]}
+        if "distinct" in p and "distinct" in b:
+            col["distinct"] = max(p["distinct"], b["distinct"])  # a lower bound; exact when values are kept
+        for key, pick in (("min", min), ("max", max)):
+            both = [v for v in (p.get(key), b.get(key)) if v is not None]
+            if both:
+                try:
+                    col[key] = pick(both)
+                except TypeError:
+                    pass
+        numeric = is_numeric(b["type"])
+        if "values" in p and "values" in b:
+            _merge_values(col, p["values"], b["values"], numeric=numeric)
+        elif numeric and (p.get("knots") or b.get("knots")):
+            _merge_knots(col, p, b)
+        out[name] = col
+    return {"format": FORMAT, "rows": int(parent.get("rows") or 0) + int(batch.get("rows") or 0), "columns": out}
+
+
+def _merge_values(col: dict[str, Any], a: list[Any], b: list[Any], *, numeric: bool) -> None:
+    counts: dict[Any, int] = {}
+    for value, count in [*a, *b]:
+        counts[value] = counts.get(value, 0) + int(count)
+    pairs = sorted(counts.items()) if numeric else list(counts.items())
+    if len(pairs) <= EXACT_CAP:
+        col["values"] = [list(p) for p in pairs]
+        col["distinct"] = len(pairs)
+    elif numeric:  # exact distribution known: pick equal-frequency knots from it
+        total, running, knots, level = sum(c for _, c in pairs), 0, [], 0
+        for i, (value, count) in enumerate(pairs):
+            running += count
+            if i in (0, len(pairs) - 1) or running >= (level + 1) * total / KNOTS:
+                knots.append([float(value), running])
+                level = int(running * KNOTS / total)
+        col["knots"] = knots
+
+
+def _merge_knots(col: dict[str, Any], p: dict[str, Any], b: dict[str, Any]) -> None:
+    """Both sides' counts at one set of points, each exact: knots, or exact values."""
+    points = [k[0] for k in (p.get("knots") or b.get("knots") or [])]
+    parts = []
+    for side in (p, b):
+        if side.get("values") is not None:
+            parts.append(_at_points(side["values"], points))
+        elif side.get("knots") is not None and [k[0] for k in side["knots"]] == points:
+            parts.append([k[1] for k in side["knots"]])
+        else:
+            return  # counted at other points: no exact merge; keep counts only
+    col["knots"] = [[pt, x + y] for pt, x, y in zip(points, *parts)]
+
+
+def _at_points(values: list[Any], points: list[float]) -> list[int]:
+    out, running, i = [], 0, 0
+    ordered = sorted((float(v), int(c)) for v, c in values)
+    for pt in points:
+        while i < len(ordered) and ordered[i][0] <= pt:
+            running += ordered[i][1]
+            i += 1
+        out.append(running)
+    return out
+
+
+def reference_of(profile: dict[str, Any] | None, column: str, *, source: str) -> Reference | str:
+    """The drift reference of ``column`` in ``profile``, or why there is none."""
+    cols = (profile or {}).get("columns") or {}
+    col = cols.get(column)
+    if col is None:
+        found = next((c for name, c in cols.items() if name.lower() == column.lower()), None)
+        if found is None:
+            return f"{source} has no profile of column '{column}'"
+        col = found
+    numeric = is_numeric(str(col.get("type", "")))
+    n = int(col.get("count") or 0)
+    if n == 0:
+        return f"{source} has no non-null values of '{column}'"
+    if col.get("values") is not None:
+        values = tuple((v, int(c)) for v, c in col["values"])
+        return Reference(n=n, numeric=numeric, values=values, source=source)
+    if col.get("knots"):
+        knots = tuple((float(k[0]), int(k[1])) for k in col["knots"])
+        return Reference(n=n, numeric=True, knots=knots, source=source)
+    return f"{source} keeps no distribution of '{column}' (more than {EXACT_CAP} distinct values that are not numbers)"
