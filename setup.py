@@ -9,6 +9,7 @@ wraparound and initialization checks back on (for hunting a crash).
 from __future__ import annotations
 
 import os
+import sys
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -30,8 +31,14 @@ EXTENSIONS = [
     for name in ("formats", "reasons")
 ]
 
+# pip runs this file three times per install (build requirements, metadata, wheel); only a
+# run that compiles needs the C sources, so metadata-only runs skip regenerating them.
+METADATA_ONLY = {"egg_info", "dist_info"}
+
 setup(
-    ext_modules=cythonize(
+    ext_modules=EXTENSIONS
+    if METADATA_ONLY.intersection(sys.argv[1:])
+    else cythonize(
         EXTENSIONS,
         compiler_directives=DIRECTIVES,
         include_path=["src"],

@@ -102,7 +102,7 @@ def default_systems(ours: list[str], harness: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="measured rounds of run_all.py (0: skip it, e.g. only --cli-rounds)")
     ap.add_argument("--systems", default="", help="comma list (default: floors, dqgate, and every peer whose venv exists)")
     ap.add_argument("--install", choices=["venv", "src"], default="venv")
     ap.add_argument("--cli-rounds", type=int, default=0, help="then time `dq check` against duckdb_fused.py, N rounds")
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = [sys.executable, str(harness / "run_all.py"), "--rows", str(args.rows), "--repeats", str(args.repeats),
            "--systems", systems, "--out", args.out, "--venvs", str(VENVS), "--data-dir", str(DATA),
            "--timeout", str(args.timeout)] + (["--tag", args.tag] if args.tag else [])  # fmt: skip
-    rc = subprocess.run(cmd).returncode
+    rc = subprocess.run(cmd).returncode if args.repeats > 0 else 0
     if rc == 0 and args.cli_rounds:
         from peerbench.cli_timing import run as cli_run
 

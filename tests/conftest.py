@@ -20,7 +20,7 @@ for _path in (SRC, TESTS):  # the package may not be installed; tests/oracle.py 
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-ENGINES = ["duckdb"]
+ENGINES = ["duckdb", "polars"]
 GOLDEN = TESTS / "golden"
 
 

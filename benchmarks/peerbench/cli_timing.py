@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int, bytes]:
-    """Seconds, peak RSS (MB), exit code and stdout of one whole process."""
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float, int, bytes]:
+    """Wall seconds, CPU seconds (user + system, all threads), peak RSS (MB), exit code and stdout of one process."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = p.stdout.read() if p.stdout else b""
@@ -29,7 +29,7 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     if p.stdout:
         p.stdout.close()
     p.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, ru.ru_maxrss / 1024, p.returncode, out
+    return elapsed, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, p.returncode, out
 
 
 def agreement(report: dict[str, Any], expected: dict[str, Any], suite_ids: dict[str, str]) -> str:
@@ -74,33 +74,41 @@ def run(harness: Path, python: Path, src: Path | None, data_dir: Path, venvs: Pa
     names = list(commands)
     times: dict[str, list[float]] = {k: [] for k in names}
     rss: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
     ratios: list[float] = []
+    cpu_ratios: list[float] = []
     agree = "not run"
     for rnd in range(rounds + 1):
         order = names[rnd % len(names):] + names[:rnd % len(names)]
         got: dict[str, float] = {}
         for name in order:
-            s, mb, rc, out = _timed(commands[name], env, runners)
+            s, cs, mb, rc, out = _timed(commands[name], env, runners)
             if name.startswith("dq"):
                 if rc not in (0, 1):
                     print(f"dq check failed with exit code {rc}", file=sys.stderr)
                     return 1
                 agree = agreement(json.loads(out), expected, SUITE_IDS)
             got[name] = s
-            print(f"[cli {rnd}{' warmup' if rnd == 0 else ''}] {name:32s} {s:.2f} s  {mb:.0f} MB", file=sys.stderr)
+            print(f"[cli {rnd}{' warmup' if rnd == 0 else ''}] {name:32s} {s:.2f} s  cpu {cs:.2f} s  {mb:.0f} MB", file=sys.stderr)
             if rnd:
                 times[name].append(s)
+                cpu[name].append(cs)
                 rss[name].append(mb)
         if rnd:
             ratios.append(got[names[0]] / got[names[1]])
+            cpu_ratios.append(cpu[names[0]][-1] / cpu[names[1]][-1])
     lines = [f"# `dq check` as a command line vs. the hand-fused DuckDB runner: {rows:,} rows", "",
              f"1 warm-up + {rounds} measured rounds, interleaved (rotated order); whole processes; medians.", "",
-             "| command | median process s (min–max) | × duckdb_fused.py | peak RSS MB | counts vs expected.json |",
-             "|---|---|---|---|---|"]  # fmt: skip
+             "CPU s is user + system time of the process, all threads: the work done, less sensitive than "
+             "wall time to other load on the machine.", "",
+             "| command | median process s (min–max) | × duckdb_fused.py | median CPU s | × (CPU) | peak RSS MB | counts vs expected.json |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for name in names:
         t = times[name]
         ratio = f"{statistics.median(ratios):.2f}" if name == names[0] else ("1.00" if name == names[1] else "")
+        cratio = f"{statistics.median(cpu_ratios):.2f}" if name == names[0] else ("1.00" if name == names[1] else "")
         lines.append(f"| {name} | {statistics.median(t):.2f} ({min(t):.2f}–{max(t):.2f}) | {ratio} | "
+                     f"{statistics.median(cpu[name]):.2f} | {cratio} | "
                      f"{statistics.median(rss[name]):.0f} | {agree if name == names[0] else ''} |")  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"cli_{rows}{('-' + tag) if tag else ''}.md"

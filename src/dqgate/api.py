@@ -8,6 +8,7 @@ from typing import Any
 
 from dqgate.contract import Contract, load_contract
 from dqgate.errors import UsageError
+from dqgate.ir.nodes import Rule
 from dqgate.ir.plan import plan
 from dqgate.runners.results import RunResult
 
@@ -29,6 +30,7 @@ def check(
     as_of: dt.datetime | None = None,
     samples: int = 5,
     allow_empty: bool = False,
+    store: str | None = None,
 ) -> RunResult:
     """Check ``data`` against ``contract`` in one pass and return every result.
 
@@ -41,6 +43,9 @@ def check(
         as_of: the time freshness rules measure against (default: now, UTC).
         samples: failing-row samples kept per failing rule.
         allow_empty: check a 0-row dataset instead of refusing it.
+        store: the snapshot store holding the contract's dataset: the reference of
+            ``drift:`` and the history of ``change:``/``anomaly:`` rules (without it,
+            those rules report ``error``).
 
     Raises:
         ContractError, DataError, UsageError, EngineError: the check could not run.
@@ -54,9 +59,28 @@ def check(
     chosen = engine or ("polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb")
     if chosen not in ENGINES:
         raise UsageError(f"unknown engine '{chosen}' (choose from {', '.join(ENGINES)})", param="engine")
-    rules = plan(c)
+    from dqgate.ir.nodes import HISTORY_RULES
+
+    rules = planned(c, store=store, base_dir=base_dir)
     if chosen == "polars":
         from dqgate.runners import polars as runner
     else:
         from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
-    return runner.run(c, rules, data, as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir)
+    now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
+    result = runner.run(c, now, data, as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir)
+    return with_history(result, rules, c, store=store)
+
+
+def planned(c: Contract, *, store: str | None, base_dir: str | None) -> tuple[Rule, ...]:
+    """The rules of ``c`` with every drift rule's reference bound (from ``store`` or a file)."""
+    from dqgate.drift_reference import bind_drift
+
+    return bind_drift(plan(c), c, store=store, base_dir=base_dir)
+
+
+def with_history(result: RunResult, rules: tuple[Rule, ...], c: Contract, *, store: str | None) -> RunResult:
+    """``result`` plus the results of the ``change:``/``anomaly:`` rules among ``rules``,
+    which compare this run's metric values with the store's history."""
+    from dqgate.history import apply
+
+    return apply(result, rules, store=store, dataset=c.dataset)

@@ -22,7 +22,7 @@ parent's profile and the batch's (the batch is counted at the parent's knots).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlglot import exp
 
@@ -87,7 +87,7 @@ def profile_view(
     *,
     knots_at: dict[str, list[float]] | None = None,
     extra_first: list[exp.Expression] | None = None,
-    extra_second: list[exp.Expression] | None = None,
+    extra_second: Callable[[dict[str, Any]], list[exp.Expression]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Profile every column of ``view`` in two statements.
 
@@ -97,7 +97,7 @@ def profile_view(
         knots_at: per numeric column, points to count at instead of its own knots
             (the parent snapshot's, so that the two profiles merge exactly).
         extra_first: more aggregates for the first statement (``dq profile`` adds its own).
-        extra_second: more aggregates for the second statement.
+        extra_second: more aggregates for the second statement, from the first one's values.
 
     Returns:
         The profile, and the raw values of both statements (for the extra aggregates).
@@ -135,7 +135,7 @@ def profile_view(
             points = list(knots_at.get(name) or _knot_points(one.get(f"c{i}_knots"), one.get(f"c{i}_min"), one.get(f"c{i}_max")))
             second.append(exp.alias_(exp.func("histogram", _double(name), _array(points)), f"c{i}_le", quoted=True))
         plans[name] = (i, points)
-    second += extra_second or []
+    second += extra_second(one) if extra_second else []
     two = _fetch(con, second, view)
     columns: dict[str, Any] = {}
     for i, (name, typ) in enumerate(types.items()):

@@ -25,5 +25,5 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     lowered = {c.lower(): c for c in options}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return f" Did you mean '{lowered[word.lower()]}'?"
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)  # case is not a typo's signal
+    return f" Did you mean '{lowered[close[0]]}'?" if close else ""

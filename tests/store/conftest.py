@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pytest
@@ -15,6 +15,9 @@ if str(SRC) not in sys.path:  # the package may not be installed in the venv
     sys.path.insert(0, str(SRC))
 
 from dqgate.store import Manifest, publish, write_object  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 CONTRACT = {"dataset": "flights", "version": "2.1.0", "sha256": "c" * 64}
 

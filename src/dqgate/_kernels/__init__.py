@@ -194,6 +194,7 @@ def _valid_arrays(chunks: Sequence[pa.Array], code: int) -> list[pa.BooleanArray
         elif pa.types.is_null(arr.type) or arr.null_count == n:
             results.append(pa.nulls(n, pa.bool_()))
         elif not COMPILED:
+            arr.validate(full=True)  # corrupt offsets: ArrowInvalid (a ValueError), as compiled
             flags = reference.valid_list(arr.cast(pa.large_binary()).to_pylist(), FORMATS[code])
             results.append(pa.array(flags, pa.bool_()))
         else:

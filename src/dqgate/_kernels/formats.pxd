@@ -7,7 +7,7 @@ from dqgate._kernels._types cimport byte_t, index_t
 cdef enum Status:
     INVALID = 0
     VALID = 1
-    MALFORMED = -1    # an Arrow offset points outside the data buffer
+    MALFORMED = -1    # Arrow offsets decrease or point outside the data buffer
 
 # Format codes: the position of the name in formats.FORMATS.
 cdef enum FormatCode:

@@ -649,7 +649,7 @@ def count_range(
             if check_format(fmt, dat + a, b - a) != VALID:
                 bad += 1
     if status == MALFORMED:
-        raise ValueError("string offsets point outside the data buffer")
+        raise ValueError("corrupt string array: offsets decrease or point outside the data buffer")
     return bad, nonnull
 
 
@@ -713,4 +713,4 @@ def valid_range(
             flag = check_format(fmt, dat + a, b - a) == VALID
             out_values[i >> 3] |= flag << (i & 7)
     if status == MALFORMED:
-        raise ValueError("string offsets point outside the data buffer")
+        raise ValueError("corrupt string array: offsets decrease or point outside the data buffer")

@@ -29,6 +29,8 @@ _COMMANDS = {
     "lineage": "dqgate.cli.snapshots:lineage",
     "quarantine": "dqgate.cli.snapshots:quarantine",
     "store": "dqgate.cli.snapshots:store",
+    "profile": "dqgate.cli.profile:profile",
+    "history": "dqgate.cli.history:history",
 }
 
 

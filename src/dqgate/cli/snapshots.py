@@ -9,6 +9,7 @@ finds problems.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -32,7 +33,11 @@ FORMAT = click.option(
 
 
 def _console() -> Console:
-    return Console(file=click.get_text_stream("stdout"), soft_wrap=False, highlight=False)
+    # sys.stdout as it is at print time (CliRunner swaps it); pipes and CI logs get wide lines, not ellipses
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160
+    return console
 
 
 def _echo_json(data: Any) -> None:
@@ -182,7 +187,7 @@ def _arrow(a: Any, b: Any) -> str:
 
 def _fmt(v: Any) -> str:
     if v is None:
-        return "–"
+        return "-"
     if isinstance(v, float):
         return f"{v:.6g}"
     if isinstance(v, int) and not isinstance(v, bool):
@@ -195,12 +200,12 @@ def _print_diff(result: dict[str, Any]) -> None:
     rows, files, schema = result["rows"], result["files"], result["schema"]
     console.print(
         f"[bold]{result['dataset']}[/] {result['a']} → {result['b']}: rows {_arrow(rows['a'], rows['b'])} "
-        f"({rows['delta']:+,}); files +{len(files['added'])} −{len(files['removed'])}"
+        f"({rows['delta']:+,}); files +{len(files['added'])} -{len(files['removed'])}"
     )
     for c in schema["added"]:
         console.print(f"  + column {c['name']} ({c['type']})")
     for c in schema["removed"]:
-        console.print(f"  − column {c['name']} ({c['type']})")
+        console.print(f"  - column {c['name']} ({c['type']})")
     for c in schema["type_changed"]:
         console.print(f"  ~ column {c['name']}: {c['a']} → {c['b']}")
     table = Table(title="columns (a → b)")
@@ -263,7 +268,7 @@ def quarantine_list(store: str, dataset: str, fmt: str) -> None:
         table.add_row(
             q["batch_id"],
             str(q["modified"])[:19],
-            str(report.get("status", "–" if q["report"] is None else "?")),
+            str(report.get("status", "-" if q["report"] is None else "?")),
             _fmt(report.get("rows", source.get("rows"))),
             _fmt(q["files"]),
             _fmt(q["bytes"]),

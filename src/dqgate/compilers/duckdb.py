@@ -284,6 +284,9 @@ def compile_plan(
     plan = CompiledPlan(statement=exp.select("1"))
     for i, rule in enumerate(rules):
         out = f"r{i}"
+        if isinstance(rule, n.HISTORY_RULES):
+            plan.outputs[rule.id] = ()  # decided after the query, from the store's metric history
+            continue
         if isinstance(rule, n.StrictSchema):
             continue
         if isinstance(rule, n.Unique):
@@ -320,6 +323,10 @@ def compile_plan(
         elif isinstance(rule, n.Freshness):
             select.append(exp.alias_(_filtered(exp.Max(this=col(rule.columns[0])), rule), f"{out}_value", quoted=True))
             plan.outputs[rule.id] = (f"{out}_value",)
+        elif isinstance(rule, (n.Drift, n.SlicedMetric, n.EvalMetric)):
+            from dqgate.compilers import duckdb_ml
+
+            select += duckdb_ml.compile_rule(rule, ctx, out, plan)
         else:
             ROW(rule)  # raises UnsupportedRule
     statement = exp.select(*select).from_(table.copy())

@@ -10,6 +10,7 @@ All problems of a file are collected and raised together.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import re
 import types
@@ -140,9 +141,12 @@ def _columns_of(tree: Any) -> Any:
     return schema.get("columns") if isinstance(schema, dict) else None
 
 
+_NOT_A_CHECK = "a check is a mapping with 'expect:', 'metric:' or 'column:'"
+
+
 def _validate_check(raw: Any, path: Path, problems: _Problems) -> tuple[str, Any]:
     if not isinstance(raw, dict):
-        problems.add(path, "a check is a mapping with 'expect:', 'metric:' or 'column:'")
+        problems.add(path, _NOT_A_CHECK)
         return ("", None)
     kinds = [k for k in m.CHECK_MODELS if k in raw]
     if len(kinds) != 1:
@@ -245,6 +249,8 @@ def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path, *, column: 
     if kind in _LIMITS:
         key, words = _LIMITS[kind]
         return f"{_subject(loc)} must be {words} {err.get('ctx', {}).get(key)}, not {got!r}"
+    if kind in ("dict_type", "model_type") and len(loc) == 2 and loc[0] == "checks":
+        return _NOT_A_CHECK  # the same words as _validate_check, so the two reports merge into one
     if kind in _SHAPES:
         return f"{_subject(loc)} must be {_SHAPES[kind]}, not {got!r}"
     if kind in ("too_short", "too_long"):
@@ -304,10 +310,13 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
             sql((*path, "expect"), check.expect, aggregate=False)
             sql((*path, "where"), check.where, aggregate=False)
         elif kind == "metric":
-            _check_metric(path, check, declared, problems, sql)
+            _check_metric(path, check, declared, problems, sql, columns)
     if model.drift:
+        from dqgate.contract import ml_check
+
         for col in model.drift.columns:
             _known_column(("drift", "columns", col), col, declared, problems)
+        ml_check.drift(model.drift, declared, columns, problems.add)
     return fragments
 
 
@@ -342,7 +351,8 @@ def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, r
             try:
                 empty = rng.min > rng.max or (rng.exclusive and rng.min >= rng.max)
             except TypeError:
-                problems.add((*path, "range"), f"range bounds {rng.min!r} and {rng.max!r} are not comparable")
+                shown = [str(b) if isinstance(b, (dt.date, int, float)) else repr(b) for b in (rng.min, rng.max)]
+                problems.add((*path, "range"), f"range bounds {shown[0]} and {shown[1]} are not comparable (use one kind of value for both)")
             else:
                 if empty:
                     op = ">=" if rng.min <= rng.max else ">"
@@ -402,7 +412,7 @@ def regex_problem(pattern: str) -> str | None:
     return None
 
 
-def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], problems: _Problems, sql: Any) -> None:
+def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], problems: _Problems, sql: Any, columns: dict[str, Any]) -> None:
     from dqgate.contract.metric import MetricProblem, parse_metric
 
     bounds = [check.min is not None or check.max is not None, check.between is not None]
@@ -412,6 +422,12 @@ def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], pr
     if lo is not None and hi is not None and lo > hi:
         where = (*path, "between") if check.between else (*path, "min")
         problems.add(where, f"impossible bounds for metric '{check.metric}': min {lo} > max {hi}")
+    from dqgate.contract import ml_check
+
+    if ml_check.metric_check(path, check, declared, columns, problems.add):
+        if check.where is not None:
+            sql((*path, "where"), check.where, aggregate=False)
+        return  # an evaluation metric: no SQL to vet
     try:
         parsed = parse_metric(check.metric, declared)
     except MetricProblem as exc:

@@ -74,6 +74,9 @@ def _mark_span(file: str, mark: yaml.Mark | None) -> Span:
     return Span(file, mark.line + 1, mark.column + 1)
 
 
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap")
+
+
 class _Builder:
     def __init__(self, file: str, loader: _Loader) -> None:
         self.file = file
@@ -92,6 +95,8 @@ class _Builder:
         self.doc.value_spans[path] = _mark_span(self.file, node.start_mark)
         if len(path) > 200:  # only an alias that contains itself nests this deep
             raise ContractError("the YAML nests more than 200 levels deep (a recursive alias?)", span=_mark_span(self.file, node.start_mark))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+            raise ContractError(f"YAML tag '{node.tag}' is not supported", span=_mark_span(self.file, node.start_mark))
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             if id(node) not in self.merged:
@@ -100,6 +105,8 @@ class _Builder:
                 self.merged[id(node)] = len(node.value) - own
             explicit: set[str] = set()
             for index, (key_node, value_node) in enumerate(node.value):
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise ContractError("mapping keys must be plain scalars", span=_mark_span(self.file, key_node.start_mark))
                 key = self.scalar(key_node)
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     raise ContractError("mapping keys must be plain scalars", span=_mark_span(self.file, key_node.start_mark))
@@ -131,6 +138,27 @@ class _Builder:
         return self.loader.construct_object(node, deep=True)
 
 
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], depth: int) -> int:
+    """How many values the document holds once aliases are expanded, visiting each shared node once.
+
+    An alias is the same node object in the composed graph, so memoising by ``id`` makes
+    this linear in the file's size however much it would expand. A node that contains
+    itself counts 0 here; the builder reports it as a recursive alias.
+    """
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if depth > 200:
+        return 0
+    if isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_size(v, sizes, depth + 1) for _, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_size(v, sizes, depth + 1) for v in node.value)
+    else:
+        total = 1
+    sizes[id(node)] = total
+    return total
+
+
 def load_text(text: str, file: str = "<contract>") -> Document:
     """Parse one YAML document with positions.
 
@@ -150,6 +178,12 @@ def load_text(text: str, file: str = "<contract>") -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+            # e.g. a '{' never closed: say where the unfinished part began, not only where parsing gave up
+            opened = _mark_span(file, exc.context_mark)
+            problem += f" (in {exc.context.removeprefix('while parsing ')} that starts at line {opened.line}, column {opened.col})"
+        if "'\\t'" in problem:
+            problem += " (indent YAML with spaces, not tabs)"
         raise ContractError(f"YAML syntax error: {problem}", span=_mark_span(file, mark)) from None
     except yaml.YAMLError as exc:
         raise ContractError(f"{file}: YAML error: {exc}") from None
@@ -157,6 +191,18 @@ def load_text(text: str, file: str = "<contract>") -> Document:
         loader.dispose()
     if node is None:
         raise ContractError("the contract is empty", span=Span(file, 1, 1))
+    sizes: dict[int, int] = {}
+    if _expanded_size(node, sizes, 0) > MAX_NODES:  # refuse a billion-laughs file before expanding anything
+        culprit, seen = node, 1
+        for _, value in node.value if isinstance(node, yaml.MappingNode) else ():
+            seen += sizes.get(id(value), 0)
+            if seen > MAX_NODES:  # the top-level entry that pushes it over: where the bomb is
+                culprit = value
+                break
+        raise ContractError(
+            f"the YAML expands to more than {MAX_NODES:,} nodes (an alias bomb?); refusing to load it",
+            span=_mark_span(file, culprit.start_mark),
+        )
     builder = _Builder(file, loader)
     try:
         value = builder.build(node, ())

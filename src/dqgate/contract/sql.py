@@ -143,7 +143,9 @@ def vet(
             declared = columns.get(name.lower())
             if declared is None:
                 hint = did_you_mean(name, columns.values())
-                raise SqlProblem(f"unknown column '{name}'.{hint}".rstrip(".") if hint else f"unknown column '{name}'")
+                known = sorted(columns.values())
+                listed = f" (columns: {', '.join(known)})" if 0 < len(known) <= 12 else ""
+                raise SqlProblem(f"unknown column '{name}'.{hint}" if hint else f"unknown column '{name}'{listed}")
             used.append(declared)
             node.set("this", exp.to_identifier(declared, quoted=True))
     if aggregate and not has_agg and not _has_anonymous_call(tree):

@@ -29,12 +29,11 @@ from typing import Any
 
 from sqlglot import exp
 
-from dqgate.api import as_contract
+from dqgate.api import as_contract, planned, with_history
 from dqgate.compilers import duckdb as compiler
 from dqgate.errors import DataError, UsageError
 from dqgate.gate import quarantine
 from dqgate.ir import nodes as n
-from dqgate.ir.plan import plan
 from dqgate.runners import duckdb as runner
 from dqgate.runners.results import RunResult
 
@@ -167,11 +166,11 @@ def ingest(
         return IngestResult(batch_id, "already_published", c.dataset, version=published)
     if layout.exists() and quarantine.is_quarantined(store, c.dataset, batch_id):
         return IngestResult(batch_id, "already_quarantined", c.dataset)
-    rules = plan(c)
     base_dir = os.path.dirname(os.path.abspath(c.path)) if os.path.exists(c.path) else None
+    rules = planned(c, store=store, base_dir=base_dir)  # drift against the store's latest version
     con = runner.connect()
     try:
-        result = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con)
+        result = with_history(runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con), rules, c, store=store)
         if result.status != "fail":
             if published is not None:
                 return IngestResult(batch_id, "already_published", c.dataset, version=published)
@@ -203,8 +202,20 @@ def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mod
     stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": result.status}
     info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
     contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
-    manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by)  # type: ignore[arg-type]
+    profile = _profile(con, store, c.dataset, mode, data)
+    manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
     return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows, result=result)
+
+
+def _profile(con: Any, store: str, dataset: str, mode: str, data: Any) -> dict[str, Any]:
+    """The drift reference profile of the version being published (see ``drift_reference``)."""
+    from dqgate.drift_reference import snapshot_profile
+
+    view = compiler.SOURCE_VIEW
+    if data is not None:  # the kept rows of quarantine_rows, not the whole checked batch
+        view = "__dq_published"
+        con.register(view, data)
+    return snapshot_profile(con, view, store, dataset, mode=mode)
 
 
 def _report(result: RunResult, batch_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
@@ -236,7 +247,7 @@ def _quarantine_rows(
     kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
     kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
     base_dir = os.path.dirname(os.path.abspath(c.path)) if os.path.exists(c.path) else None
-    recheck = runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir)
+    recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir), rules, c, store=store)
     if recheck.status == "fail" or kept.num_rows == 0:
         return None
     bad = exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag)

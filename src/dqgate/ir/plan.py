@@ -53,8 +53,10 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
                 )
             )
         elif isinstance(check, m.MetricCheck):
-            rules.append(_metric(check, path, contract, declared, where_of(path), line))
-    return _dedupe_ids(rules)
+            rules += _ml_metric(check, path, contract, declared, where_of(path), line)
+    if contract.model.drift is not None:
+        rules += _drift_rules(contract, declared)
+    return _link_history(_dedupe_ids(rules))
 
 
 def _column_rules(col: str, spec: Any, name: str | None, where: str | None, contract: Contract, line: int) -> list[n.Rule]:
@@ -124,4 +126,71 @@ def _dedupe_ids(rules: list[n.Rule]) -> tuple[n.Rule, ...]:
         count = seen.get(rule.id, 0) + 1
         seen[rule.id] = count
         out.append(rule if count == 1 else _renamed(rule, f"{rule.id}#{count}"))
+    return tuple(out)
+
+
+def _ml_metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, declared: dict[str, str], where: str | None, line: int) -> list[n.Rule]:
+    """A metric check with its slices (``by``), evaluation fields and history rules."""
+    from dqgate.contract.ml_check import eval_name
+
+    lo, hi = (check.between[0], check.between[1]) if check.between else (check.min, check.max)
+    by = tuple(declared[c.lower()] for c in check.by or ())
+    func = eval_name(check.metric)
+    rule: n.Rule
+    if func is not None:
+        label = declared[check.label.lower()] if check.label else ""
+        other = check.score if func == "roc_auc" else check.prediction
+        other = declared[other.lower()] if other else None
+        average = "binary" if func in ("roc_auc", "mae", "rmse") else (check.average or ("binary" if check.positive is not None else "macro"))
+        rule = n.EvalMetric(
+            id=check.name or f"{func}({label}, {other})", func=func, label=label,
+            prediction=other if func != "roc_auc" else None, score=other if func == "roc_auc" else None,
+            positive=check.positive, average=average, min=lo, max=hi, by=by,
+            columns=tuple(dict.fromkeys(c for c in (label, other, *by) if c)),
+            severity=check.severity, where=where, line=line,
+        )  # fmt: skip
+    else:
+        metric = _metric(check, path, contract, declared, where, line)
+        rule = n.SlicedMetric(id=metric.id, metric=metric, by=by, columns=metric.columns, severity=metric.severity, where=where, line=line) if by else metric
+    out = [rule]
+    common = {"columns": rule.columns, "severity": check.severity, "line": line, "metric_id": rule.id}
+    if check.change is not None:
+        out.append(n.Change(id=f"{rule.id}.change", max=check.change.max, **common))
+    if check.anomaly is not None:
+        a = check.anomaly
+        out.append(n.Anomaly(id=f"{rule.id}.anomaly", method=a.method, window=a.window, max=a.max, **common))
+    return out
+
+
+def _drift_rules(contract: Contract, declared: dict[str, str]) -> list[n.Rule]:
+    spec = contract.model.drift
+    assert spec is not None
+    reference: int | str = spec.reference
+    if isinstance(reference, str) and reference.strip().isdigit():
+        reference = int(reference)
+    out: list[n.Rule] = []
+    for name, col in spec.columns.items():
+        column = declared[name.lower()]
+        out.append(
+            n.Drift(
+                id=f"{column}.drift", columns=(column,), method=col.method, bins=col.bins, min=col.min, max=col.max,
+                reference=reference, severity=col.severity, line=contract.line_of(("drift", "columns", name)),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _link_history(rules: tuple[n.Rule, ...]) -> tuple[n.Rule, ...]:
+    """Point each history rule at the (deduplicated) id of the metric written just before it."""
+    from dataclasses import replace
+
+    out: list[n.Rule] = []
+    metric_id = ""
+    for rule in rules:
+        if isinstance(rule, n.HISTORY_RULES):
+            suffix = rule.id[len(rule.metric_id) :]
+            out.append(replace(rule, metric_id=metric_id, id=metric_id + suffix) if rule.metric_id != metric_id else rule)
+        else:
+            metric_id = rule.id
+            out.append(rule)
     return tuple(out)

@@ -64,6 +64,7 @@ def sample_text(c: CheckResult, limit: int = 3) -> str:
 
 def render(result: RunResult, *, color: bool = False, width: int = 140) -> str:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{result.contract['dataset']} {result.contract['version']}  ·  {result.source['uri']}  ·  {result.rows:,} rows", title_justify="left")
@@ -71,7 +72,8 @@ def render(result: RunResult, *, color: bool = False, width: int = 140) -> str:
         table.add_column(name, overflow="fold")
     for c in ordered(result.checks):
         style = _STYLE[c.status]
-        table.add_row(f"[{style}]{c.status.upper()}[/]", c.id, observed_text(c), expected_text(c), sample_text(c))
+        cells = (escape(text) for text in (c.id, observed_text(c), expected_text(c), sample_text(c)))  # ids like "mean(x)[region=EU]" are not markup
+        table.add_row(f"[{style}]{c.status.upper()}[/]", *cells)
     counts = {s: sum(1 for c in result.checks if c.status == s) for s in STATUS_ORDER}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     buf = io.StringIO()

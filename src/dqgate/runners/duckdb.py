@@ -20,7 +20,7 @@ from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
 from dqgate.gate import decide
 from dqgate.ir import nodes as n
-from dqgate.runners import sources
+from dqgate.runners import assemble_ml, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
 from dqgate.runners.assemble import errored as _errored
@@ -124,6 +124,10 @@ def run(
                 results.append(_errored(rule, errors[rule.id]))
             elif isinstance(rule, n.StrictSchema):
                 results.append(_strict(rule, types))
+            elif isinstance(rule, n.HISTORY_RULES):
+                continue  # judged against the store afterwards (history.apply)
+            elif isinstance(rule, assemble_ml.ML_RULES):
+                results += assemble_ml.results(rule, plan.outputs[rule.id], values)
             else:
                 results.append(_result(rule, plan, values, now))
         results = [_with_sample(con, plan, r) for r in results]

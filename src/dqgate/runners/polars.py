@@ -155,9 +155,9 @@ def run(
     lf, source, schema = prepare(contract, data, base_dir=base_dir)
     refs, errors = references(contract, rules, base_dir)
     runnable = tuple(r for r in rules if r.id not in errors)
-    plan = compiler.compile_plan(runnable, schema=schema, refs=refs)
+    plan = compiler.compile_plan(runnable, schema=schema, refs=refs, samples=samples)
     errors.update(plan.errors)
-    streaming = source.kind in ("parquet", "csv", "json")
+    streaming = False  # measured: the in-memory engine is faster here (see benchmarks/bench_polars.py)
     values, failed = _execute(lf, plan, runnable, schema, refs, source.uri, streaming=streaming)
     errors.update(failed)
     rows = int(values.get(compiler.ROWS, 0) or 0)
@@ -173,7 +173,7 @@ def run(
             results.append(assemble.strict(rule, types))
         else:
             results.append(assemble.result(rule, plan, values, now))
-    checks = _with_samples(lf, plan, tuple(results), key=contract.key_columns(), samples=samples)
+    checks = _with_samples(lf, plan, tuple(results), values, key=contract.key_columns())
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
         source={"uri": source.uri, "rows": rows},
@@ -220,7 +220,7 @@ def _execute(
     for rule in rules:
         if rule.id in plan.errors or rule.id not in plan.outputs:
             continue
-        single = compiler.compile_plan((rule,), schema=schema, refs=refs)
+        single = compiler.compile_plan((rule,), schema=schema, refs=refs, samples=0)
         try:
             got = _evaluate(lf, single, streaming=streaming)
         except (pl.exceptions.PolarsError, OSError) as exc:
@@ -233,36 +233,44 @@ def _execute(
 
 
 def _with_samples(
-    lf: pl.LazyFrame, plan: compiler.CompiledPlan, results: tuple[CheckResult, ...], *, key: tuple[str, ...], samples: int
+    lf: pl.LazyFrame,
+    plan: compiler.CompiledPlan,
+    results: tuple[CheckResult, ...],
+    values: dict[str, Any],
+    *,
+    key: tuple[str, ...],
 ) -> tuple[CheckResult, ...]:
-    """Attach failing-row samples to rules that failed, in one more query over the data.
+    """Attach the key and rule columns of the first failing rows to rules that failed.
 
-    A row rule shows its key and rule columns of up to ``samples`` failing rows; a
-    uniqueness rule shows up to ``samples`` repeated keys.
+    The fused query located those rows; one more query reads them, and it stops at
+    the last of them (the first failures of a file are usually near its start).
     """
-    wanted = {r.id for r in results if r.failed_rows and samples > 0 and (r.status in ("fail", "warn") or r.id in plan.duplicates)}
-    exprs: list[pl.Expr] = []
-    for i, r in enumerate(results):
-        if r.id in plan.duplicates and r.id in wanted:
-            cols, applies = plan.duplicates[r.id]
-            keys = pl.struct(*cols).filter(applies)
-            exprs.append(keys.filter(keys.is_duplicated()).unique(maintain_order=True).head(samples).implode().alias(f"s{i}"))
-        elif r.id in plan.fails and r.id in wanted:
-            shown = list(dict.fromkeys([*key, *r.columns]))
-            exprs.append(pl.struct(*shown).filter(plan.fails[r.id]).head(samples).implode().alias(f"s{i}"))
-    if not exprs:
+    wanted = {
+        r.id: values.get(plan.sample_rows[r.id]) or []
+        for r in results
+        if r.status in ("fail", "warn") and r.failed_rows and r.id in plan.sample_rows
+    }
+    positions = sorted({i for rows in wanted.values() for i in rows})
+    if not positions:
         return results
+    by_id = {r.id: r for r in results}
+    shown = {rid: list(dict.fromkeys([*key, *by_id[rid].columns])) for rid in wanted}
+    columns = list(dict.fromkeys(c for cols in shown.values() for c in cols))
+    query = lf.head(positions[-1] + 1).with_row_index(_ROW).filter(pl.col(_ROW).is_in(positions)).select(_ROW, *columns)
     try:
-        got = _collect(lf.select(exprs), streaming=False).row(0, named=True)
+        rows = {row[_ROW]: row for row in _collect(query, streaming=False).iter_rows(named=True)}
     except (pl.exceptions.PolarsError, OSError):
         return results
     from dataclasses import replace
 
     out = []
-    for i, r in enumerate(results):
-        rows = got.get(f"s{i}")
-        if rows:
-            sample = tuple(s if len(s) > 1 else next(iter(s.values())) for s in rows)
-            r = replace(r, sample=sample)
+    for r in results:
+        if r.id in wanted:
+            picked = [rows[i] for i in wanted[r.id] if i in rows]
+            cols = shown[r.id]
+            r = replace(r, sample=tuple(row[cols[0]] if len(cols) == 1 else {c: row[c] for c in cols} for row in picked))
         out.append(r)
     return tuple(out)
+
+
+_ROW = "__dq_row"

@@ -8,7 +8,7 @@
   lineage.jsonl                 who read which version, when
 ```
 
-Write–audit–publish::
+Write-audit-publish::
 
     info = write_object(store, "flights", table, stamp={"batch_id": b, "contract_sha256": h, "status": "pass"})
     manifest = publish(store, "flights", [info], mode="append", contract=c, checks=result, batch_id=b)

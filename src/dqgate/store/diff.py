@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from dqgate.errors import StampError, UsageError
 from dqgate.store.layout import dataset_layout, is_local
-from dqgate.store.manifest import Manifest
 from dqgate.store.publish import read_manifest
 from dqgate.store.stamp import json_safe, signing_key
 from dqgate.store.verify import snapshot_problems
@@ -21,6 +20,8 @@ from dqgate.store.verify import snapshot_problems
 if TYPE_CHECKING:
     import duckdb
     from sqlglot import exp
+
+    from dqgate.store.manifest import Manifest
 
 _NUMERIC = {
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -65,7 +66,9 @@ def diff(store: str, dataset: str, a: int, b: int, *, key: list[str] | None = No
     try:
         for name, m in (("snap_a", ma), ("snap_b", mb)):
             con.read_parquet([layout.abs(f.path) for f in m.files]).create_view(name)
-        types = {name: dict(zip(con.table(name).columns, map(str, con.table(name).types))) for name in ("snap_a", "snap_b")}
+        types = {
+            name: dict(zip(con.table(name).columns, map(str, con.table(name).types))) for name in ("snap_a", "snap_b")
+        }
         result: dict[str, Any] = {
             "dataset": dataset,
             "a": a,
@@ -89,7 +92,9 @@ def _schema_diff(ma: Manifest, mb: Manifest) -> dict[str, Any]:
         "added": [{"name": n, "type": cb[n]["type"]} for n in cb if n not in ca],
         "removed": [{"name": n, "type": ca[n]["type"]} for n in ca if n not in cb],
         "type_changed": [
-            {"name": n, "a": ca[n]["type"], "b": cb[n]["type"]} for n in ca if n in cb and ca[n]["type"] != cb[n]["type"]
+            {"name": n, "a": ca[n]["type"], "b": cb[n]["type"]}
+            for n in ca
+            if n in cb and ca[n]["type"] != cb[n]["type"]
         ],
         "nullable_changed": [
             {"name": n, "a": ca[n]["nullable"], "b": cb[n]["nullable"]}
@@ -172,7 +177,9 @@ def _keys(con: duckdb.DuckDBPyConnection, key: list[str], types: dict[str, dict[
         return exp.select(*key_cols).from_(exp.to_table(left)).join(exp.to_table(right), using=using, join_type="anti")
 
     def count(q: exp.Select) -> int:
-        row = con.execute(exp.select(exp.Count(this=exp.Star())).from_(q.subquery("q")).sql(dialect="duckdb")).fetchone()
+        row = con.execute(
+            exp.select(exp.Count(this=exp.Star())).from_(q.subquery("q")).sql(dialect="duckdb")
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def sample(q: exp.Select) -> list[Any]:
@@ -185,7 +192,9 @@ def _keys(con: duckdb.DuckDBPyConnection, key: list[str], types: dict[str, dict[
     if common:
         differs = exp.or_(
             *(
-                exp.NullSafeNEQ(this=exp.column(c, table="x", quoted=True), expression=exp.column(c, table="y", quoted=True))
+                exp.NullSafeNEQ(
+                    this=exp.column(c, table="x", quoted=True), expression=exp.column(c, table="y", quoted=True)
+                )
                 for c in common
             )
         )

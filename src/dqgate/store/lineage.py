@@ -3,7 +3,8 @@
 Each record is ``{"consumer", "dataset", "version", "time", "host", "pid"}``. Locally
 the line is written with ``O_APPEND`` in one ``write`` call, so concurrent readers
 never interleave within a line. Object stores rarely support appends; there the
-record is skipped with a warning rather than failing the read.
+record is skipped with a warning rather than failing the read; so is a read of a
+store mounted read-only.
 """
 
 from __future__ import annotations
@@ -32,18 +33,19 @@ def record_read(layout: DatasetLayout, version: int, consumer: str) -> dict[str,
         "pid": os.getpid(),
     }
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
-    if layout.local:
-        fd = os.open(layout.lineage_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
-        return record
     try:
-        with layout.fs.open_append_stream(layout.lineage_path) as out:
-            out.write(line)
-    except (OSError, NotImplementedError) as exc:
-        warnings.warn(f"lineage not recorded on {layout.scheme}: {exc}", RuntimeWarning, stacklevel=3)
+        if layout.local:
+            fd = os.open(layout.lineage_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        else:
+            with layout.fs.open_append_stream(layout.lineage_path) as out:
+                out.write(line)
+    except (OSError, NotImplementedError) as exc:  # a read-only store can still be read
+        msg = f"read of {layout.dataset}@{version} not recorded in {layout.lineage_path}: {exc}"
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
     return record
 
 

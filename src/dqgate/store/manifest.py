@@ -30,7 +30,13 @@ class FileEntry:
     batch_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "rows": self.rows, "bytes": self.bytes, "batch_id": self.batch_id}
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "batch_id": self.batch_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -172,4 +178,3 @@ def parse_manifest(raw: bytes, *, where: str) -> tuple[Manifest, dict[str, Any]]
 def schema_to_json(schema: pa.Schema) -> list[dict[str, Any]]:
     """The Arrow schema as ``[{name, type, nullable}]`` (types as Arrow prints them)."""
     return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
-

@@ -18,11 +18,12 @@ at most an unnamed file, which ``gc`` removes. Moving *over* an existing copy
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,6 +33,8 @@ from dqgate.store.layout import dataset_layout
 from dqgate.store.stamp import STAMP_KEY, build_file_stamp, canonical_json, signing_key
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
     import pyarrow.fs as pafs
 
 _BUFFER = 1 << 20
@@ -211,7 +214,5 @@ def write_object(
 
 
 def _remove_quietly(fs: pafs.FileSystem, path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         fs.delete_file(path)
-    except OSError:
-        pass

@@ -1,4 +1,4 @@
-"""Write–audit–publish: objects first, the manifest last, by an exclusive create.
+"""Write-audit-publish: objects first, the manifest last, by an exclusive create.
 
 ``publish`` audits the objects a batch wrote (present, right size, footer stamp
 of this dataset and batch, one schema that matches the parent's on append), then
@@ -32,7 +32,8 @@ import os
 import random
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -188,7 +189,9 @@ def publish(
     key = signing_key()
     new_schema = _audit(layout, objects, batch_id=batch_id, contract_sha256=contract["sha256"], key=key)
     layout.fs.create_dir(layout.versions_dir, recursive=True)
-    new_files = [FileEntry(path=o.path, sha256=o.sha256, rows=o.rows, bytes=o.bytes, batch_id=batch_id) for o in objects]
+    new_files = [
+        FileEntry(path=o.path, sha256=o.sha256, rows=o.rows, bytes=o.bytes, batch_id=batch_id) for o in objects
+    ]
     versions = version_numbers(layout)
     done = _find_batch(layout, batch_id, versions)
     if done is not None:
@@ -217,7 +220,12 @@ def publish(
         )
         body["stamp"] = build_snapshot_stamp(body, key)
         manifest = manifest_from_dict(body, where=f"{dataset} new version")
-        if _create_exclusive(layout, manifest.version, manifest.to_json()):
+        try:
+            created = _create_exclusive(layout, manifest.version, manifest.to_json())
+        except OSError as exc:
+            msg = f"cannot write version {manifest.version} of {dataset!r}: {exc}"
+            raise StoreError(msg) from exc
+        if created:
             return manifest
         time.sleep(random.uniform(0, 0.002))
         versions = version_numbers(layout)

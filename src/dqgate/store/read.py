@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -38,6 +38,8 @@ from dqgate.store.stamp import (
 from dqgate.store.verify import snapshot_problems
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import duckdb
     import polars as pl
     import pyarrow as pa
@@ -170,7 +172,9 @@ def list_quarantine(store: str, dataset: str) -> list[dict[str, Any]]:
     out = []
     for d in sorted((i for i in dirs if i.type == pafs.FileType.Directory), key=lambda i: i.base_name):
         files = [
-            i for i in layout.fs.get_file_info(pafs.FileSelector(d.path, recursive=True)) if i.type == pafs.FileType.File
+            i
+            for i in layout.fs.get_file_info(pafs.FileSelector(d.path, recursive=True))
+            if i.type == pafs.FileType.File
         ]
         report = _read_json(layout.fs, posixpath.join(d.path, "report.json"))
         out.append(

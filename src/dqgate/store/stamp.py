@@ -18,8 +18,9 @@ import hmac as hmac_mod
 import json
 import math
 import os
-from datetime import datetime, timezone
-from typing import Any, Iterable, Literal, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from dqgate.errors import StampError
 
@@ -79,7 +80,7 @@ def signing_key() -> bytes | None:
 
 def now_utc() -> str:
     """The current time as an ISO 8601 UTC string with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def dqgate_version() -> str:

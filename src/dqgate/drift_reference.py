@@ -1,0 +1,124 @@
+"""Bind drift rules to their reference, and build the profile a new snapshot keeps.
+
+The reference of a ``drift:`` section is the latest published snapshot of the
+contract's dataset (default), a pinned version, or a data file:
+
+* a snapshot's side comes from the profile in its manifest (``profile.py``), so the
+  snapshot is never scanned again;
+* a file is profiled when the check runs (two statements over the file);
+* without a store, a snapshot reference cannot be read: the rule reports ``error``
+  with "needs --store"; before the first publish there is nothing to compare with
+  yet, and the rule passes saying so (``no reference yet``), so a first batch can be
+  published at all.
+
+Binding is I/O (it reads manifests or files), so it runs before compiling; the bound
+:class:`~dqgate.drift.Reference` travels inside the rule to the compilers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from dqgate import profile as prof
+from dqgate.errors import DqError
+from dqgate.ir import nodes as n
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from dqgate.contract.contract import Contract
+
+
+def bind_drift(rules: tuple[n.Rule, ...], contract: Contract, *, store: str | None, base_dir: str | None = None) -> tuple[n.Rule, ...]:
+    """``rules`` with every drift rule's reference bound (or ``ref_error`` saying why not)."""
+    if not any(isinstance(r, n.Drift) for r in rules):
+        return rules
+    cache: dict[Any, tuple[dict[str, Any] | None, str]] = {}
+    out: list[n.Rule] = []
+    for rule in rules:
+        if not isinstance(rule, n.Drift):
+            out.append(rule)
+            continue
+        key = rule.reference
+        if key not in cache:
+            cache[key] = _load(contract, key, store=store, base_dir=base_dir)
+        profile, source = cache[key]
+        if profile is None:
+            out.append(replace(rule, ref_error=source))
+            continue
+        ref = prof.reference_of(profile, rule.columns[0], source=source)
+        out.append(replace(rule, ref_error=ref) if isinstance(ref, str) else replace(rule, ref=ref))
+    return tuple(out)
+
+
+def _load(contract: Contract, reference: int | str, *, store: str | None, base_dir: str | None) -> tuple[dict[str, Any] | None, str]:
+    """(profile, source name) of a reference, or (None, why not)."""
+    if isinstance(reference, str) and reference != "latest":
+        return _file_profile(reference, base_dir)
+    if store is None:
+        return None, f"drift against version {reference!r} of '{contract.dataset}' needs the snapshot store: pass --store (dq check) or store= (dqgate.check)"
+    from dqgate.store.layout import dataset_layout
+    from dqgate.store.publish import list_versions, load_manifest
+
+    try:
+        layout = dataset_layout(store, contract.dataset)
+        versions = list_versions(store, contract.dataset) if layout.exists() else []
+        if not versions:
+            if reference == "latest":
+                return None, f"no reference yet: '{contract.dataset}' has no published version in {store}; drift is measured from the first publish on"
+            return None, f"version {reference} of '{contract.dataset}' does not exist in {store} (no versions)"
+        manifest = load_manifest(store, contract.dataset, reference)
+    except DqError as exc:
+        return None, str(exc)
+    source = f"{contract.dataset}@{manifest.version}"
+    profile = manifest.profile
+    if not profile or not profile.get("columns"):
+        return None, f"{source} keeps no profile (published without one), so drift cannot be measured against it"
+    if int(profile.get("rows") or 0) != manifest.rows:
+        source += f" (profile of {profile.get('rows')} of its {manifest.rows} rows)"
+    return profile, source
+
+
+def _file_profile(path: str, base_dir: str | None) -> tuple[dict[str, Any] | None, str]:
+    import duckdb
+
+    from dqgate.runners import sources
+
+    resolved = sources.resolve_path(path, base_dir)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        sources.register(con, resolved, "__dq_reference")
+        profile, _ = prof.profile_view(con, "__dq_reference")
+    except DqError as exc:
+        return None, f"reference file {path}: {exc}"
+    finally:
+        con.close()
+    return profile, path
+
+
+def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, dataset: str, *, mode: str) -> dict[str, Any]:
+    """The profile of the version about to be published from the rows in ``view``.
+
+    On append it is the exact merge of the parent's profile and the batch's, the batch
+    being counted at the parent's knots; a parent without a profile makes the result
+    cover the batch only, which readers detect from its row count.
+    """
+    parent = _latest_profile(store, dataset) if mode == "append" else None
+    batch, _ = prof.profile_view(con, view, knots_at=prof.knots_of(parent))
+    return prof.merge(parent, batch) if parent else batch
+
+
+def _latest_profile(store: str, dataset: str) -> dict[str, Any] | None:
+    from dqgate.store.layout import dataset_layout
+    from dqgate.store.publish import list_versions, load_manifest
+
+    if not dataset_layout(store, dataset).exists() or not list_versions(store, dataset):
+        return None
+    return load_manifest(store, dataset, "latest").profile
+
+
+def base_dir_of(contract: Contract) -> str | None:
+    return os.path.dirname(os.path.abspath(contract.path)) if os.path.exists(contract.path) else None
