@@ -232,6 +232,15 @@ class Oracle:
             return Expected(rule.id, graded(not extra, rule.severity), observed=extra)
         raise AssertionError(f"the oracle has no meaning for {type(rule).__name__}")
 
+    def flags(self, rule: n.RowRule) -> list[bool]:
+        """Per row, whether it fails ``rule`` (the quarantine view of the same semantics)."""
+        scoped = {id(r) for r in self.scoped(rule)}
+        judged = [id(r) in scoped and (isinstance(rule, (n.NotNull, n.Expect)) or all(r[c] is not None for c in rule.columns)) for r in self.rows]
+        if isinstance(rule, n.Unique):
+            counts = Counter(tuple(r[c] for c in rule.columns) for r, j in zip(self.rows, judged) if j)
+            return [j and counts[tuple(r[c] for c in rule.columns)] > 1 for r, j in zip(self.rows, judged)]
+        return [j and self._passes(rule, r) is False for r, j in zip(self.rows, judged)]
+
     def _row_result(self, rule: n.RowRule, judged: list[Row], failing: list[Row]) -> Expected:
         total, failed = len(judged), len(failing)
         observed = 1.0 if total == 0 else (total - failed) / total

@@ -45,8 +45,10 @@ def series(store: str, dataset: str, metric_id: str | None = None, *, last: int 
     Raises:
         StoreError: the store or dataset does not exist.
     """
+    from dqgate.store.layout import dataset_layout, require_dataset
     from dqgate.store.publish import list_versions, load_manifest
 
+    require_dataset(dataset_layout(store, dataset))
     versions = list_versions(store, dataset)
     if last is not None:
         versions = versions[-last:]
@@ -58,10 +60,15 @@ def series(store: str, dataset: str, metric_id: str | None = None, *, last: int 
             cid = check.get("id")
             if not isinstance(cid, str) or not isinstance(check.get("observed"), (int, float)) or isinstance(check.get("observed"), bool):
                 continue
-            if metric_id is None or cid == metric_id or cid.startswith(metric_id + "["):
+            if metric_id is None or is_value_of(cid, metric_id):
                 values[cid] = check["observed"]
         out.append({"version": version, "created_at": manifest.created_at, "values": values})
     return out
+
+
+def is_value_of(cid: str, metric_id: str) -> bool:
+    """Whether result id ``cid`` is metric ``metric_id`` or one of its slices (``id[...]``)."""
+    return cid == metric_id or (cid.startswith(metric_id + "[") and cid.endswith("]"))
 
 
 def apply(result: RunResult, rules: tuple[n.Rule, ...], *, store: str | None, dataset: str) -> RunResult:
@@ -72,7 +79,7 @@ def apply(result: RunResult, rules: tuple[n.Rule, ...], *, store: str | None, da
     cache: dict[int, list[dict[str, Any]]] = {}
     added: list[CheckResult] = []
     for rule in rules:
-        targets = [c for c in result.checks if c.id == rule.metric_id or c.id.startswith(rule.metric_id + "[")]
+        targets = [c for c in result.checks if c.rule == "metric" and is_value_of(c.id, rule.metric_id)]
         for target in targets or [None]:
             added.append(_judge(rule, target, store, dataset, cache))
     checks = result.checks + tuple(added)

@@ -39,6 +39,7 @@ checks:
 references:
   airports: data/airports.parquet
 """
+DRIFT = "drift:\n  columns:\n    delay: {method: psi, max: 0.2}\n"
 
 # (anchor in BASE, the old revision's text for it, the new revision's text for it, kind, subject)
 BREAKING = {
@@ -68,6 +69,8 @@ BREAKING = {
     "metric bounds tightened": ("between: [0, 30]", None, "between: [0, 20]", "rule_tightened", "mean(delay)"),
     "freshness tightened": ("max_age: 36h", None, "max_age: 1d", "rule_tightened", "loaded_at.freshness"),
     "dataset renamed": ("dataset: flights", None, "dataset: departures", "dataset_renamed", "departures"),
+    "composite key added": ("schema:\n  columns:", None, "schema:\n  unique: [[carrier, dest]]\n  columns:", "rule_added", "carrier+dest.unique"),
+    "drift tightened": ("references:\n", DRIFT + "references:\n", DRIFT.replace("max: 0.2", "max: 0.1") + "references:\n", "rule_tightened", "drift.delay"),
     "where removed": ("between: [0, 30]", 'between: [0, 30]\n    where: "month > 1"', "between: [0, 30]", "where_removed", "mean(delay)"),
 }  # fmt: skip
 
@@ -89,6 +92,8 @@ NON_BREAKING = {
     "warn rule tightened": ('expect: "delay > -100"', None, 'expect: "delay > -50"', "rule_changed", "sane_delay"),
     "check removed": ("  - metric: mean(delay)\n    between: [0, 30]\n", None, "", "rule_removed", "mean(delay)"),
     "freshness loosened": ("max_age: 36h", None, "max_age: 2d", "rule_loosened", "loaded_at.freshness"),
+    "drift loosened": ("references:\n", DRIFT + "references:\n", DRIFT.replace("max: 0.2", "max: 0.3") + "references:\n", "rule_loosened", "drift.delay"),
+    "drift removed": ("references:\n", DRIFT + "references:\n", "references:\n", "rule_removed", "drift.delay"),
     "where added": ("between: [0, 30]", None, 'between: [0, 30]\n    where: "month > 1"', "where_added", "mean(delay)"),
 }  # fmt: skip
 
@@ -141,6 +146,13 @@ def test_describe_points_into_the_new_file() -> None:
     assert removed.describe() == "new.yaml:4:3: BREAKING: column 'dest' removed"
     assert tightened.describe() == "new.yaml:6:26: BREAKING: rule 'month.range' tightened: {min: 1, max: 12} -> {min: 1, max: 10}"
     assert (tightened.before, tightened.after) == ({"min": 1, "max": 12}, {"min": 1, "max": 10})
+
+
+def test_set_change_names_what_went_and_came() -> None:
+    [swapped] = diff(*revisions("in: [AA, B6, DL]", None, "in: [AA, UA, B6, ZZ]"))
+    assert swapped.describe().endswith("BREAKING: rule 'carrier.in' set shrunk: removed ['DL'], added ['UA', 'ZZ']")
+    [grown] = diff(*revisions("in: [AA, B6, DL]", None, "in: [AA, B6, DL, UA]"))
+    assert grown.describe().endswith("change: rule 'carrier.in' set grown: added ['UA']")
 
 
 def test_added_column_is_one_change_not_also_a_rule() -> None:

@@ -56,9 +56,11 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
-def rows(min_size: int = 1, max_size: int = 25) -> st.SearchStrategy[list[dict[str, Any]]]:
-    """Rows keyed by role."""
-    return st.lists(st.fixed_dictionaries(VALUES), min_size=min_size, max_size=max_size)
+@st.composite
+def rows(draw: Draw, min_size: int = 1, max_size: int = 25) -> list[dict[str, Any]]:
+    """Rows keyed by role; some repeated whole, so keys (also composite ones) repeat."""
+    base = draw(st.lists(st.fixed_dictionaries(VALUES), min_size=min_size, max_size=max_size))
+    return base + [dict(r) for r in draw(st.lists(st.sampled_from(base), max_size=4))]
 
 
 def ref_rows() -> st.SearchStrategy[list[dict[str, Any]]]:
@@ -87,9 +89,15 @@ class ContractBuilder:
         self.row_templates: list[Template] = []
         self.agg_templates: list[Template] = []
         self.n_checks = 0
+        # Sparse contracts and all-warn contracts, so that runs also pass and warn overall.
+        self.density = draw(st.sampled_from([1.0, 1.0, 0.3]))
+        self.all_warn = draw(st.integers(0, 3)) == 0
 
     def chance(self, p: float) -> bool:
         return bool(self.draw(st.integers(0, 99)) < p * 100)
+
+    def rule_chance(self, p: float) -> bool:
+        return self.chance(p * self.density)
 
     def where(self) -> str | None:
         if not self.chance(0.3):
@@ -101,8 +109,8 @@ class ContractBuilder:
     def modifiers(self, spec: dict[str, Any]) -> None:
         if self.chance(0.3):
             spec["mostly"] = self.draw(st.sampled_from([0.3, 0.5, 0.75, 0.9, 1.0]))
-        if self.chance(0.3):
-            spec["severity"] = self.draw(st.sampled_from(["warn", "error"]))
+        if self.all_warn or self.chance(0.3):
+            spec["severity"] = "warn" if self.all_warn else self.draw(st.sampled_from(["warn", "error"]))
         where = self.where()
         if where:
             spec["where"] = where
@@ -127,11 +135,11 @@ class ContractBuilder:
         """Column rules fitting the role's type."""
         out: dict[str, Any] = {}
         while True:
-            if self.chance(0.2):
+            if self.rule_chance(0.2):
                 out["required"] = True
-            if role in "IJSDTF" and self.chance(0.2):
+            if role in "IJSDTF" and self.rule_chance(0.2):
                 out["unique"] = True
-            if role != "B" and self.chance(0.25):
+            if role != "B" and self.rule_chance(0.25):
                 lo, hi = self._bounds(role)
                 exclusive = self.chance(0.3) and lo != hi
                 rng: dict[str, Any] = {}
@@ -143,19 +151,19 @@ class ContractBuilder:
                 if exclusive:
                     rng["exclusive"] = True
                 out["range"] = rng
-            if role != "T" and self.chance(0.25):
+            if role != "T" and self.rule_chance(0.25):
                 out["in"] = self.draw(st.lists(VALUES[role].filter(lambda v: v is not None), min_size=1, max_size=4))
             if role == "S":
-                if self.chance(0.3):
+                if self.rule_chance(0.3):
                     out["pattern"] = self.draw(st.sampled_from(PATTERNS))
-                if self.chance(0.25):
+                if self.rule_chance(0.25):
                     lo, hi = sorted([self.draw(st.integers(0, 4)), self.draw(st.integers(0, 4))])
                     out["length"] = self.draw(st.sampled_from([{"min": lo, "max": hi}, {"min": lo}, {"max": hi}]))
-                if self.chance(0.3):
+                if self.rule_chance(0.3):
                     out["format"] = self.draw(st.sampled_from(FORMATS))
-            if role in "IJS" and self.chance(0.2):
+            if role in "IJS" and self.rule_chance(0.2):
                 out["references"] = "ref.name" if role == "S" else "ref.code"
-            if role in "DT" and self.chance(0.3):
+            if role in "DT" and self.rule_chance(0.3):
                 out["freshness"] = {"max_age": self.draw(st.sampled_from(AGES))}
             if out or not at_least_one:
                 return out
@@ -194,7 +202,7 @@ class ContractBuilder:
                 spec["max"] = hi
             if form == "between":
                 spec["between"] = [lo, hi]
-        if self.chance(0.3):
+        if self.all_warn or self.chance(0.3):
             spec["severity"] = "warn"
         where = self.where()
         if where:
@@ -210,22 +218,23 @@ class ContractBuilder:
                 self.modifiers(spec)
             columns[names[role]] = spec
         checks: list[dict[str, Any]] = []
-        for _ in range(self.draw(st.integers(0, 2))):
+        few = 1 if self.density < 1 else 3
+        for _ in range(self.draw(st.integers(0, min(few, 2)))):
             role = self.draw(st.sampled_from(list(TYPES)))
             check: dict[str, Any] = {"column": names[role], **self.rules(role, at_least_one=True)}
             self.name(check)
             self.modifiers(check)
             checks.append(check)
-        for _ in range(self.draw(st.integers(0, 3))):
+        for _ in range(self.draw(st.integers(0, few))):
             t = self.draw(st.sampled_from(ROW_TEMPLATES))
             self.row_templates.append(t)
             check = {"expect": t.render(names)}
             self.name(check)
             self.modifiers(check)
             checks.append(check)
-        checks += [self.metric() for _ in range(self.draw(st.integers(0, 4)))]
+        checks += [self.metric() for _ in range(self.draw(st.integers(0, few + 1)))]
         schema: dict[str, Any] = {"strict": self.chance(0.3), "columns": columns}
-        if self.chance(0.4):
+        if self.chance(0.4 * self.density):
             pair = self.draw(st.sampled_from([("I", "S"), ("I", "J"), ("D", "I"), ("B", "S"), ("T", "F")]))
             schema["unique"] = [[names[r] for r in pair]]
         if self.chance(0.3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dqgate.errors import StampError
@@ -19,6 +19,7 @@ stamps = st.dictionaries(st.text(min_size=1), scalars, min_size=1)
 keys = st.binary(min_size=1, max_size=64)
 
 
+@settings(max_examples=50)
 @given(stamps, keys)
 def test_signed_stamp_verifies_and_any_change_breaks_it(stamp, key):
     signed = dict(stamp, hmac=sign(stamp, key))
@@ -33,6 +34,7 @@ def test_signed_stamp_verifies_and_any_change_breaks_it(stamp, key):
         verify_stamp(signed, key + b"x")
 
 
+@settings(max_examples=50)
 @given(stamps)
 def test_unsigned_stamp_is_refused_only_with_a_key(stamp):
     stamp.pop("hmac", None)
@@ -42,6 +44,7 @@ def test_unsigned_stamp_is_refused_only_with_a_key(stamp):
         verify_stamp(stamp, b"k")
 
 
+@settings(max_examples=50)
 @given(st.lists(st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)), st.randoms())
 def test_files_sha256_ignores_order(hashes, rnd):
     shuffled = list(hashes)
@@ -49,6 +52,7 @@ def test_files_sha256_ignores_order(hashes, rnd):
     assert files_sha256(hashes) == files_sha256(shuffled)
 
 
+@settings(max_examples=50)
 @given(st.recursive(scalars | st.floats(), lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=20))
 def test_json_safe_round_trips_exactly(value):
     safe = json_safe(value)

@@ -268,6 +268,7 @@ def compile_plan(
     key: tuple[str, ...] = (),
     samples: int = 5,
     source: str = SOURCE_VIEW,
+    counted: frozenset[str] = frozenset(),
 ) -> CompiledPlan:
     """Compile every query-evaluated rule into one statement over ``source``.
 
@@ -277,6 +278,9 @@ def compile_plan(
         key: columns shown beside failing values in samples.
         samples: failing-row samples per failing rule.
         source: the view (or table) holding the data.
+        counted: ids of unique rules the runner counts itself (dense integer keys,
+            runners/dense_unique.py): only their total is compiled; their ``_failed`` and
+            ``_sample`` outputs are named but left for the runner to fill.
     """
     table = exp.to_table(source, quoted=True)
     ctx = _Context(types, table)
@@ -289,7 +293,10 @@ def compile_plan(
             continue
         if isinstance(rule, n.StrictSchema):
             continue
-        if isinstance(rule, n.Unique):
+        if isinstance(rule, n.Unique) and rule.id in counted:
+            select.append(exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True))
+            plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample")
+        elif isinstance(rule, n.Unique):
             cte = f"__dq_dup_{i}"
             _unique_cte(rule, ctx, cte)
             failed = exp.func("coalesce", _scalar(exp.select(exp.Sum(this=exp.column("n"))).from_(exp.to_table(cte, quoted=True))), exp.Literal.number(0))

@@ -127,7 +127,7 @@ def literal(value: Any, dtype: pl.DataType | None) -> Any:
 
 def _lit(rule: n.Rule, value: Any, ctx: _Context) -> Any:
     try:
-        return literal(value, ctx.schema.get(rule.columns[0]))
+        return pl.lit(literal(value, ctx.schema.get(rule.columns[0])))
     except ValueError as exc:
         raise _unsupported(rule, f"cannot read {value!r} as a value of column '{rule.columns[0]}': {exc}") from None
 
@@ -166,7 +166,10 @@ def _range(rule: n.Range, ctx: _Context) -> RowPredicate:
 def _in_set(rule: n.InSet, ctx: _Context) -> RowPredicate:
     c = _column(rule.column, ctx)
     dtype = ctx.schema.get(rule.column)
-    values = [_lit(rule, v, ctx) for v in rule.values]
+    try:
+        values = [literal(v, dtype) for v in rule.values]
+    except ValueError as exc:
+        raise _unsupported(rule, f"cannot read a value of 'in' as a value of column '{rule.column}': {exc}") from None
     if dtype is not None and dtype.is_numeric():
         ints = dtype.is_integer() and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
         c = c if ints else c.cast(pl.Float64)

@@ -189,7 +189,7 @@ def _check_cast(node: exp.Cast, schema: pl.Schema) -> None:
     source = node.this
     dtype = _dtype(source, schema)
     if isinstance(source, exp.Literal) and source.is_string:
-        if target in (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIME):
+        if target in exp.DataType.TEMPORAL_TYPES:
             return
     if target in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT) and (
         isinstance(source, exp.Literal) and not source.is_string or (dtype is not None and dtype.is_numeric())

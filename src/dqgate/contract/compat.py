@@ -10,7 +10,9 @@ breaking change is allowed when the new contract raises the major version.
 Rules are matched across revisions by their stable id (``column.rule``, the check's
 name, the metric as written), unnamed ``expect`` checks by their canonical SQL, so
 reordering checks or reformatting SQL is not a change. A rule that only warns
-cannot fail the gate, so tightening it is never breaking.
+cannot fail the gate, so tightening it is never breaking. Descriptions, owners,
+sources, gate settings and reference paths are not compared: they do not change
+which data passes.
 """
 
 from __future__ import annotations
@@ -222,7 +224,8 @@ def _rule_changes(old: _Rule, new: _Rule) -> list[tuple[str, bool, str]]:
     if verdict == "shrunk" or verdict == "grown":
         gone = [v for v in old.value if v not in new.value]
         came = [v for v in new.value if v not in old.value]
-        detail = f"{subject} set shrunk: removed {_show(gone)}" if gone else f"{subject} set grown: added {_show(came)}"
+        added = f"added {_show(came)}" if came else ""
+        detail = f"{subject} set shrunk: removed {_show(gone)}{', ' + added if added else ''}" if gone else f"{subject} set grown: {added}"
         out.append((f"rule_{'tightened' if gone else 'loosened'}", bool(gone) and error, detail))
     elif verdict is not None:
         a, b = old.value, new.value
@@ -307,28 +310,32 @@ def compare_with_revision(contract: Contract, rev: str) -> list[Change]:
     """
     if not os.path.isfile(contract.path):
         raise UsageError(f"{contract.path}: --against needs a contract file inside a git repository")
-    path = os.path.realpath(contract.path)
-    found = _git(os.path.dirname(path), "rev-parse", "--show-toplevel", "--verify", "--quiet", f"{rev}^{{commit}}")
-    lines = found.stdout.decode("utf-8", "replace").splitlines()
-    if not lines:
-        raise UsageError(f"{contract.path}: not in a git repository, so there is no revision '{rev}' to compare with")
-    root = lines[0]
-    if found.returncode != 0 or len(lines) < 2:
-        if rev == "HEAD" and _git(root, "rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
-            return []  # the first commit: nothing to compare with
-        raise UsageError(f"unknown git revision '{rev}' in {root}")
-    rel = os.path.relpath(path, os.path.realpath(root)).replace(os.sep, "/")
-    shown = _git(root, "show", f"{lines[1]}:{rel}")
+    folder, name = os.path.split(os.path.realpath(contract.path))
+    shown = _git(folder, "cat-file", "blob", f"{rev}:./{name}")  # one process per file when all is well
     if shown.returncode != 0:
+        _explain_missing(folder, rev, contract.path)
         return []  # the file is new since rev
     from dqgate.contract import parse_contract
 
     try:
-        old = parse_contract(shown.stdout.decode("utf-8", "replace"), f"{rev}:{rel}")
+        old = parse_contract(shown.stdout.decode("utf-8", "replace"), f"{rev}:{name}")
     except ContractError as exc:
         detail = f"cannot compare with {rev}: the contract there is invalid ({exc.problems[0]})"
-        return [Change("old_invalid", rel, None, None, False, Span(contract.path, 1, 1), detail)]
+        return [Change("old_invalid", name, None, None, False, Span(contract.path, 1, 1), detail)]
     return compare(old, contract)
+
+
+def _explain_missing(folder: str, rev: str, shown_path: str) -> None:
+    """Return when the file merely did not exist at ``rev`` (or ``HEAD`` has no commit yet); else raise."""
+    found = _git(folder, "rev-parse", "--show-toplevel", "--verify", "--quiet", f"{rev}^{{commit}}")
+    lines = found.stdout.decode("utf-8", "replace").splitlines()
+    if not lines:
+        raise UsageError(f"{shown_path}: not in a git repository, so there is no revision '{rev}' to compare with")
+    if found.returncode == 0 and len(lines) == 2:
+        return
+    if rev == "HEAD" and _git(lines[0], "rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
+        return  # the first commit: nothing to compare with
+    raise UsageError(f"unknown git revision '{rev}' in {lines[0]}")
 
 
 def _git(cwd: str, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -20,7 +20,7 @@ from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
 from dqgate.gate import decide
 from dqgate.ir import nodes as n
-from dqgate.runners import assemble_ml, sources
+from dqgate.runners import assemble_ml, dense_unique, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
 from dqgate.runners.assemble import errored as _errored
@@ -111,9 +111,11 @@ def run(
     con = connect() if con is None else con
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
-        plan = compiler.compile_plan(rules, types=types, key=contract.key_columns(), samples=samples)
+        dense = dense_unique.find(con, rules, types, source)  # keys counted by np.bincount, not GROUP BY
+        plan = compiler.compile_plan(rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense))
         register_formats(con, plan.formats)
         values, errors = _execute(con, plan, rules, types, contract, source.uri, samples)
+        dense_unique.fill(con, {k: v for k, v in dense.items() if k not in errors}, plan, values, rules, types, samples)
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
             raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)

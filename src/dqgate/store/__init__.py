@@ -26,7 +26,9 @@ Refinements of DESIGN.md, decided here:
 - **The manifest stamp also binds the whole manifest** through ``body_sha256`` (the
   sha256 of the canonical JSON of the manifest without its stamp), so an edit to
   any field, e.g. the recorded check results, breaks the stamp, and with a signing
-  key the HMAC.
+  key the HMAC. The manifest also records ``format`` (1) and ``dqgate_version``.
+  Without a key the hashes catch corruption and careless edits, not a forger, who
+  can recompute them; only the HMAC stops a forger.
 - **Exclusive create is ``link(2)`` of a fully written temporary manifest** (with
   ``O_CREAT|O_EXCL`` as the fallback where hard links are unsupported): as exclusive
   as ``O_EXCL``, and a crash can never leave a half-written manifest visible.

@@ -186,16 +186,16 @@ def publish(
     if not layout.local:
         msg = f"exclusive create not supported on {layout.scheme}: publish to a local store"
         raise StoreError(msg)
+    versions = version_numbers(layout)
+    done = _find_batch(layout, batch_id, versions)
+    if done is not None:  # a retry: the batch is already published
+        return done
     key = signing_key()
     new_schema = _audit(layout, objects, batch_id=batch_id, contract_sha256=contract["sha256"], key=key)
     layout.fs.create_dir(layout.versions_dir, recursive=True)
     new_files = [
         FileEntry(path=o.path, sha256=o.sha256, rows=o.rows, bytes=o.bytes, batch_id=batch_id) for o in objects
     ]
-    versions = version_numbers(layout)
-    done = _find_batch(layout, batch_id, versions)
-    if done is not None:
-        return done
     checked = versions[-1] if versions else 0
     for _ in range(MAX_ATTEMPTS):
         for v in versions:

@@ -112,6 +112,9 @@ class Snapshot:
         """Record batches of at most ``n`` rows, streaming one file at a time."""
         if n < 1:
             raise UsageError(f"batch size must be positive, got {n}", param="n")
+        return self._batches(n)
+
+    def _batches(self, n: int) -> Iterator[pa.RecordBatch]:
         for path in self.files:
             with self._fs.open_input_file(path) as f:
                 yield from pq.ParquetFile(f).iter_batches(batch_size=n)
