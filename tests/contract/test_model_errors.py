@@ -109,3 +109,9 @@ def test_a_broken_schema_section_stops_before_spurious_unknown_columns() -> None
     with pytest.raises(ContractError) as info:
         parse_contract("dataset: t\nschema: [a]\nchecks:\n  - expect: a > 1\n", "c.yaml")
     assert info.value.problems == ("c.yaml:2:1: 'schema' must be a mapping, not ['a']",)
+
+
+def test_an_empty_pattern_is_a_rule_not_a_missing_one() -> None:
+    text = HEAD.replace("{type: string}", "{type: string, pattern: '', mostly: 0.5}") + "checks:\n  - {column: s, pattern: ''}\n"
+    contract = parse_contract(text, "c.yaml")
+    assert contract.columns["s"].pattern == "" and contract.checks[0].pattern == ""

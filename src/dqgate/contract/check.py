@@ -327,7 +327,8 @@ def _quoted(text: str, limit: int = 60) -> str:
 
 
 def _rule_set(spec: m.RuleFields) -> list[bool]:
-    return [bool(getattr(spec, "in_" if r == "in" else r)) for r in m.COLUMN_RULES]
+    # "is set", not truthiness: `pattern: ''` is a rule (only empty strings match)
+    return [getattr(spec, "in_" if r == "in" else r) not in (None, False) for r in m.COLUMN_RULES]
 
 
 def _known_column(path: Path, col: str, declared: dict[str, str], problems: _Problems) -> str | None:
