@@ -4,7 +4,7 @@ The reference side is a :class:`Reference` built from a stored profile (see
 ``profile.py``): either the exact distribution of its non-null values (at most
 ``profile.EXACT_CAP`` distinct values, stored as ``(value, count)``) or, for a
 numeric column with more distinct values, *knots*: points with the exact number of
-reference values ``<=`` and ``==`` each point. The batch side is whatever the engine
+reference values ``<=`` each point. The batch side is whatever the engine
 counted in the same scan as the other rules: bin counts over the reference's edges,
 the counts at the reference's points, or category counts. Nothing here touches data.
 
@@ -16,11 +16,9 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 EPS = 1e-4  # the share that replaces an empty bin in PSI
-NUMERIC_METHODS = ("psi", "ks")
-CATEGORY_METHODS = ("js", "linf", "chi2")
 
 
 @dataclass(frozen=True)
@@ -286,7 +284,3 @@ def statistic(method: str, ref_counts: Sequence[int], cur_counts: Sequence[int])
     if method == "chi2":
         return chi2(ref_counts, cur_counts)[0]
     raise ValueError(method)
-
-
-def ints(values: Iterable[Any]) -> list[int]:
-    return [int(v) for v in values]

@@ -183,3 +183,19 @@ def test_a_rerun_finishes_a_rows_quarantine_whose_report_was_lost(tmp_path, stor
         assert again[key] == written[key], key
     assert [(c["id"], c["status"]) for c in again["checks"]] == [(c["id"], c["status"]) for c in written["checks"]]
     assert batch_ids_of(store) == [[_batch_id(BAD_BATCH)]]  # published once
+
+
+def test_the_batch_id_is_a_file_s_bytes_or_a_folder_s_files_and_where_they_sit(tmp_path):
+    from dqgate.gate.ingest import batch_id_of
+
+    copy = tmp_path / "renamed.parquet"
+    shutil.copyfile(FLIGHTS, copy)
+    assert batch_id_of(copy) == batch_id_of(str(FLIGHTS)) == _batch_id(FLIGHTS)
+    for root, partition in (("x", "year=2024"), ("y", "year=2025"), ("z", "year=2024")):
+        (tmp_path / root / partition).mkdir(parents=True)
+        shutil.copyfile(FLIGHTS, tmp_path / root / partition / "part-0.parquet")
+    # a folder moved elsewhere is the same batch; the same file in another partition is not
+    assert batch_id_of(tmp_path / "x") == batch_id_of(tmp_path / "z") != batch_id_of(tmp_path / "y")
+    assert batch_id_of(str(tmp_path / "x" / "*" / "*.parquet")) == batch_id_of(str(tmp_path / "z" / "*" / "*.parquet"))
+    table = pq.read_table(FLIGHTS)
+    assert batch_id_of(table) == batch_id_of(pa.Table.from_batches(table.to_batches())) != batch_id_of(table.slice(1))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,7 +45,6 @@ def test_eight_concurrent_ingests_publish_every_batch_exactly_once(tmp_path, sto
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-        assert out.lstrip().startswith("["), out[:500]
         outcomes.extend(json.loads(out))
     assert sorted(o["version"] for o in outcomes) == list(range(1, WRITERS + 1))
     assert {o["outcome"] for o in outcomes} == {"published"}
@@ -58,7 +56,7 @@ def test_eight_concurrent_ingests_publish_every_batch_exactly_once(tmp_path, sto
         assert m["parent"] == (n - 1 or None)
         assert len(m["batch_ids"]) == n and m["batch_ids"][:-1] == (manifests[n - 2]["batch_ids"] if n > 1 else [])
     latest = manifests[-1]["batch_ids"]
-    assert Counter(latest) == Counter(ids)  # every batch exactly once
+    assert sorted(latest) == sorted(ids)  # every batch exactly once
     data = open_snapshot(str(store), "flights", verify="full").to_arrow()
     assert rows(data) == rows(pa.concat_tables(batches))
     verify = dq("snapshots", "verify", store, "flights", "--full", cwd=tmp_path)

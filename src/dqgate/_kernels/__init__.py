@@ -46,6 +46,7 @@ _STRING_TYPES = {
     pa.string(): np.int32, pa.binary(): np.int32,
     pa.large_string(): np.int64, pa.large_binary(): np.int64,
 }  # fmt: skip
+_AS_BINARY = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
@@ -194,8 +195,9 @@ def _valid_arrays(chunks: Sequence[pa.Array], code: int) -> list[pa.BooleanArray
         elif pa.types.is_null(arr.type) or arr.null_count == n:
             results.append(pa.nulls(n, pa.bool_()))
         elif not COMPILED:
-            arr.validate(full=True)  # corrupt offsets: ArrowInvalid (a ValueError), as compiled
-            flags = reference.valid_list(arr.cast(pa.large_binary()).to_pylist(), FORMATS[code])
+            raw = arr.view(_AS_BINARY.get(arr.type, arr.type))
+            raw.validate(full=True)  # corrupt offsets: ArrowInvalid (a ValueError), as compiled
+            flags = reference.valid_list(raw.to_pylist(), FORMATS[code])
             results.append(pa.array(flags, pa.bool_()))
         else:
             offsets, data, validity = _buffers(arr)

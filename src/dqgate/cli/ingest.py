@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import click
 
 from dqgate.cli._params import Timestamp
+from dqgate.errors import DataError
 
 
 @click.command()
@@ -28,6 +30,9 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
     from dqgate.report.console import render
 
     c = as_contract(contract)
+    for batch in batches:  # a missing file is a typo: refuse before any batch is written
+        if not any(ch in batch for ch in "*?[") and not os.path.exists(batch):
+            raise DataError(f"{batch}: batch file not found", uri=batch)
     outcomes = []
     for batch in batches:
         outcome = run_ingest(c, batch, store, mode=mode, as_of=as_of)

@@ -72,6 +72,12 @@ def rust_regex(pattern: str, *, full: bool) -> str:
             out.append("".join("\\" + c if not c.isalnum() and c.isascii() and c != " " else c for c in pattern[i + 2 : end]))
             i = end + 2
             continue
+        if ch == "\\" and nxt in "xpP" and pattern[i + 2 : i + 3] == "{":  # \x{e9}, \p{Greek}: copied whole
+            end = pattern.find("}", i + 3)
+            end = len(pattern) - 1 if end < 0 else end
+            out.append(pattern[i : end + 1])
+            i = end + 1
+            continue
         if ch == "\\" and nxt:
             spelled = _RE2_CLASSES.get(nxt)
             if spelled is not None and (not in_class or spelled[1] is not None):

@@ -37,8 +37,10 @@ _READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.Convers
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory connection."""
-    return duckdb.connect(":memory:")
+    """A private in-memory connection, without DuckDB's progress bar (it writes to stdout and breaks JSON output)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def prepare(

@@ -90,7 +90,10 @@ def _scan(path: str, kind: str, declared: dict[str, str]) -> pl.LazyFrame:
         return pl.scan_csv(path, separator=sep, schema_overrides=overrides)
     with open(path, "rb") as fh:
         is_array = fh.read(64).lstrip()[:1] == b"["
-    return pl.read_json(path).lazy() if is_array else pl.scan_ndjson(path)
+    # JSON has no dates: read the declared temporal columns as such, as DuckDB's reader detects them.
+    found = (pl.read_json(path) if is_array else pl.scan_ndjson(path)).collect_schema()
+    temporal = {c: _POLARS_TYPES[t] for c, t in declared.items() if t in ("date", "timestamp", "time") and found.get(c) == pl.String}
+    return pl.read_json(path, schema_overrides=temporal).lazy() if is_array else pl.scan_ndjson(path, schema_overrides=temporal)
 
 
 _POLARS_TYPES: dict[str, Any] = {
