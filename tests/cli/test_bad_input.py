@@ -74,7 +74,7 @@ CASES = {
     "empty dataset": (["flights.yaml", "--data", "empty.parquet"], "empty.parquet: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)"),
     "truncated parquet": (["flights.yaml", "--data", "truncated.parquet"], "truncated.parquet: cannot read the data: not a valid Parquet file"),
     "corrupt parquet": (["flights.yaml", "--data", "corrupt.parquet"], "corrupt.parquet: cannot read the data:"),
-    "ragged csv": (["flights.yaml", "--data", "ragged.csv"], "ragged.csv: cannot read the data: malformed CSV: line 3 has 1 fields, but the header has 2"),
+    "ragged csv": (["flights.yaml", "--data", "ragged.csv"], "ragged.csv: cannot read the data: malformed CSV: line 3 has 1 field, but the header has 2"),
     "glob matches nothing": (["flights.yaml", "--data", "batch-*.parquet"], "batch-*.parquet: no file matches this pattern"),
     "unknown format": (["flights.yaml", "--data", "flights.parquet", "--format", "yaml"], "Invalid value for '--format': 'yaml' is not one of"),
     "unknown engine": (["flights.yaml", "--data", "flights.parquet", "--engine", "spark"], "Invalid value for '--engine': 'spark' is not one of"),
@@ -126,3 +126,10 @@ def test_debug_shows_a_traceback_from_the_command_line(files: Path) -> None:
     debug = subprocess.run([sys.executable, "-m", "dqgate", "--debug", "check", "nope.yaml"], cwd=files, env=env, capture_output=True, text=True, timeout=120)
     assert plain.returncode == 2 and plain.stderr == "dq: error: nope.yaml: contract file not found\n"
     assert debug.returncode != 0 and "Traceback (most recent call last)" in debug.stderr and "ContractError" in debug.stderr
+
+
+def test_a_failed_run_leaves_an_existing_report_untouched(files: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(files)
+    (files / "report.json").write_text("the previous report", encoding="utf-8")
+    code, _, _ = run_cli("check", "flights.yaml", "--data", "truncated.parquet", "--output", "report.json")
+    assert code == 2 and (files / "report.json").read_text(encoding="utf-8") == "the previous report"

@@ -203,7 +203,7 @@ cdef int url_ok(const byte_t* s, index_t n) noexcept nogil:
         j = i
         while i < n and is_cls(s[i], C_DIGIT):
             i += 1
-        if i == j or i - j > 6:
+        if i == j or i - j > 5:
             return INVALID
     if i == n:
         return VALID

@@ -276,9 +276,9 @@ def _metric(rule: n.Metric | n.Freshness, ctx: _Context, where: pl.Expr | None, 
         return [rows.alias(name)], []
     c = _masked(_column(rule.columns[0], ctx), where)
     if rule.func == "null_count":
-        return [c.is_null().sum().alias(name)], []
+        return [c.null_count().alias(name)], []
     if rule.func == "null_fraction":
-        return [pl.when(rows > 0).then(c.is_null().sum() / rows).alias(name)], []
+        return [pl.when(rows > 0).then(c.null_count() / rows).alias(name)], []
     dtype = ctx.schema[rule.columns[0]]
     return [psql.aggregate(rule.func, c, dtype, rule.q).alias(name)], []
 

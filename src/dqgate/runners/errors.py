@@ -55,7 +55,8 @@ def csv_shape_problem(path: str) -> str | None:
                 if number > _CSV_SCAN_ROWS:
                     break
                 if row and len(row) != len(header):
-                    return f"line {rows.line_num} has {len(row)} fields, but the header has {len(header)}"
+                    fields = f"{len(row)} field" + ("" if len(row) == 1 else "s")
+                    return f"line {rows.line_num} has {fields}, but the header has {len(header)}"
     except (OSError, csv.Error, EOFError):
         return None
     return None

@@ -113,6 +113,12 @@ def prepare(contract: Contract, data: Any, *, base_dir: str | None = None) -> tu
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise data_error(exc, source.uri) from None
     sources.check_schema({name: duckdb_type(t) for name, t in schema.items()}, contract, source)
+    # DuckDB matches column names case-insensitively; Polars needs the contract's spelling.
+    lowered = {c.lower(): c for c in schema if c not in contract.columns}
+    renames = {lowered[d.lower()]: d for d in contract.columns if d not in schema and d.lower() in lowered}
+    if renames:
+        lf = lf.rename(renames)
+        schema = lf.collect_schema()
     return lf, source, schema
 
 
@@ -160,7 +166,7 @@ def run(
     runnable = tuple(r for r in rules if r.id not in errors)
     plan = compiler.compile_plan(runnable, schema=schema, refs=refs, samples=samples)
     errors.update(plan.errors)
-    streaming = False  # measured: the in-memory engine is faster here (see benchmarks/bench_polars.py)
+    streaming = _larger_than_memory(source)
     values, failed = _execute(lf, plan, runnable, schema, refs, source.uri, streaming=streaming)
     errors.update(failed)
     rows = int(values.get(compiler.ROWS, 0) or 0)
@@ -185,6 +191,24 @@ def run(
         elapsed_s=time.perf_counter() - t0,
         engine=ENGINE,
     )
+
+
+def _larger_than_memory(source: sources.Source) -> bool:
+    """Whether to stream: the in-memory engine is faster (its sort-based uniqueness above all;
+    measured in benchmarks/bench_polars.py) but holds the columns it reads, so files that
+    may not fit (decoded at about 4x their size on disk) are streamed instead."""
+    if source.kind not in ("parquet", "csv", "json"):
+        return False
+    import glob as globlib
+
+    path = source.uri
+    files = globlib.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isdir(path) else globlib.glob(path, recursive=True)
+    size = sum(os.path.getsize(f) for f in files if os.path.isfile(f))
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on Linux
+        return False
+    return size * 4 > memory // 2
 
 
 def _collect(lf: pl.LazyFrame, *, streaming: bool) -> pl.DataFrame:
