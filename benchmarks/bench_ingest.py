@@ -44,6 +44,7 @@ schema:
   columns:
     id:      {type: int64, required: true}
     age:     {type: int32, range: {min: 0, max: 120}, mostly: 0.99}
+    income:  {type: float64}
     score:   {type: float64, range: {min: 0.0, max: 1.0}, mostly: 0.99}
     country: {type: string, in: [US, GB, DE, FR, IN, BR, JP, CN, CA, AU], mostly: 0.99}
     email:   {type: string, pattern: '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$', mostly: 0.9}

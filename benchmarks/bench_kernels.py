@@ -135,7 +135,7 @@ def bench_format(fmt: str, rows: int, repeats: int, rng: np.random.Generator) ->
     con = duckdb.connect()
     con.register("t", table)
     sql = f"SELECT count(*) FILTER (WHERE NOT ({DUCKDB_SQL[fmt]})) FROM t WHERE s IS NOT NULL"
-    frame = pl.from_arrow(table)
+    frame = pl.DataFrame(pl.from_arrow(table))
     expr = polars_valid(fmt)
     sample = whole.slice(0, min(rows, 1_000_000))
     scale = rows / len(sample)
@@ -149,10 +149,11 @@ def bench_format(fmt: str, rows: int, repeats: int, rng: np.random.Generator) ->
         return _kernels._formats.count_range(code, offsets, data, validity, 0, 0, len(whole))[0]
 
     def duck() -> int:
-        return con.execute(sql).fetchone()[0]
+        row = con.execute(sql).fetchone()
+        return int(row[0]) if row else -1
 
     def polars() -> int:
-        return frame.select((pl.col("s").is_not_null() & ~expr).sum()).item()
+        return int(frame.select((pl.col("s").is_not_null() & ~expr).sum()).item())
 
     def pure() -> int:
         return reference.count_invalid(sample.cast(pa.large_binary()).to_pylist(), fmt)[0]
@@ -193,7 +194,7 @@ def main() -> None:
         cells = " | ".join(f"{r[c][0]:.3f}" for c in cols)
         print(f"| {fmt} | {r['dqgate'][1]:,} | {cells} | {r['duckdb'][0] / ours:.1f}x | {r['polars'][0] / ours:.1f}x |",
               flush=True)
-    duck_threads = duckdb.execute("SELECT current_setting('threads')").fetchone()[0]
+    duck_threads = (duckdb.execute("SELECT current_setting('threads')").fetchone() or ("?",))[0]
     print(f"\nthreads: duckdb {duck_threads}, polars {pl.thread_pool_size()}, dqgate {_kernels._workers()}")
 
 

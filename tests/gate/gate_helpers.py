@@ -50,9 +50,12 @@ def dq_cmd(*args: Any) -> list[str]:
     return [sys.executable, "-m", "dqgate", *(str(a) for a in args)]
 
 
-def dq(*args: Any, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def dq(
+    *args: Any, cwd: Path | None = None, timeout: float = 60, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run one real `dq` process and wait for it."""
-    return subprocess.run(dq_cmd(*args), env=env(), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    environ = env() | (extra_env or {})
+    return subprocess.run(dq_cmd(*args), env=environ, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def write_contract(

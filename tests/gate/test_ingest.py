@@ -199,3 +199,16 @@ def test_the_batch_id_is_a_file_s_bytes_or_a_folder_s_files_and_where_they_sit(t
     assert batch_id_of(str(tmp_path / "x" / "*" / "*.parquet")) == batch_id_of(str(tmp_path / "z" / "*" / "*.parquet"))
     table = pq.read_table(FLIGHTS)
     assert batch_id_of(table) == batch_id_of(pa.Table.from_batches(table.to_batches())) != batch_id_of(table.slice(1))
+
+
+def test_with_a_signing_key_the_objects_and_the_manifest_are_signed(tmp_path, store):
+    contract = write_contract(tmp_path, on_failure="quarantine_rows")
+    key = {"DQGATE_SIGNING_KEY": "k1"}
+    run = dq("ingest", contract, BAD_BATCH, "--store", store, cwd=tmp_path, extra_env=key)
+    assert run.returncode == 0, run.stderr
+    [entry] = load_manifest(str(store), "flights", 1).files
+    stamp = json.loads(pq.read_metadata(store / "flights" / entry.path).metadata[b"dqgate.stamp"])
+    assert len(stamp["hmac"]) == 64 and stamp["rows"] == entry.rows == 1907
+    assert dq("snapshots", "verify", store, "flights", "--full", cwd=tmp_path, extra_env=key).returncode == 0
+    forged = dq("snapshots", "verify", store, "flights", "--full", cwd=tmp_path, extra_env={"DQGATE_SIGNING_KEY": "k2"})
+    assert forged.returncode == 1 and "HMAC does not verify" in forged.stdout

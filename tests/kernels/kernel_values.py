@@ -59,10 +59,10 @@ def _iso_date() -> st.SearchStrategy[str]:
 
 def _iso_datetime() -> st.SearchStrategy[str]:
     two = st.integers(0, 61).map(lambda v: f"{v:02d}")
-    time = st.tuples(two, two, st.one_of(st.just(""), two.map(":{}".format)), _text(string.digits, 0, 11))
-    time = time.map(lambda t: f"{t[0]}:{t[1]}{t[2]}" + (f".{t[3]}" if t[2] and t[3] else ""))
+    parts = st.tuples(two, two, st.one_of(st.just(""), two.map(":{}".format)), _text(string.digits, 0, 11))
+    time = parts.map(lambda t: f"{t[0]}:{t[1]}{t[2]}" + (f".{t[3]}" if t[2] and t[3] else ""))
     zone = st.one_of(st.just(""), st.just("Z"), st.tuples(st.sampled_from("+-"), two, two).map(lambda t: f"{t[0]}{t[1]}:{t[2]}"))
-    return st.tuples(_iso_date(), st.sampled_from("T "), time, zone).map("".join)
+    return st.tuples(_iso_date(), st.sampled_from("T "), time, zone).map(lambda t: "".join(t))
 
 
 def _luhn() -> st.SearchStrategy[str]:

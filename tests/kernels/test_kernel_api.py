@@ -40,9 +40,9 @@ def test_unknown_format_lists_the_valid_ones() -> None:
 @pytest.mark.parametrize("values", [pa.array([1, 2]), pa.array([1.5]), np.array(["a@b.cc"]), ["a@b.cc"]])
 def test_non_string_input_is_a_type_error(values: object) -> None:
     with pytest.raises(TypeError):
-        format_valid(values, "email")  # type: ignore[arg-type]
+        format_valid(values, "email")
     with pytest.raises(TypeError):
-        count_invalid(values, "email")  # type: ignore[arg-type]
+        count_invalid(values, "email")
 
 
 @pytest.mark.parametrize(

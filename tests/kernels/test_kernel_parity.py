@@ -7,6 +7,8 @@ Compiled, this compares the Cython state machines with ``reference.py``. Under
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -77,3 +79,13 @@ def test_large_column_split_across_threads(fmt: str, data: st.DataObject) -> Non
     assert np.array_equal(got.fill_null(False).to_numpy(zero_copy_only=False), want_valid)
     arr = as_array(distinct, "string").take(pa.array(index[5:]))
     assert count_invalid(arr, fmt) == (int((~want_valid & ~want_null).sum()), int((~want_null).sum()))
+
+
+@SETTINGS
+@given(values_of("email", long=False))
+def test_email_accepts_nothing_the_common_regex_rejects(values: list[bytes | None]) -> None:
+    common = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+    present = [v for v in values if v is not None]
+    flags = format_valid(as_array(present, "string"), "email").to_pylist()
+    for value, valid in zip(present, flags):
+        assert not valid or common.fullmatch(value)

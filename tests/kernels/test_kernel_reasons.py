@@ -28,7 +28,8 @@ def _masks(draw: st.DrawFn) -> tuple[list[list[bool | None]], list[object]]:
     k = draw(st.integers(1, 64))
     rng = np.random.default_rng(draw(st.integers(0, 2**32)))
     density = draw(st.sampled_from([0.0, 0.05, 0.5, 1.0]))
-    rows, masks = [], []
+    rows: list[list[bool | None]] = []
+    masks: list[object] = []
     for _ in range(k):
         kind = draw(st.sampled_from(["numpy", "arrow", "sliced", "chunked"]))
         bits = rng.random(n) < density

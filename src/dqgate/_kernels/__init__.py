@@ -32,8 +32,7 @@ try:
     from dqgate._kernels import formats as _formats
     from dqgate._kernels import reasons as _reasons
 except ImportError:
-    _formats = None
-    _reasons = None
+    _formats = _reasons = None  # type: ignore[assignment]  # every use is behind COMPILED
 
 FORMATS: tuple[str, ...] = reference.FORMATS
 COMPILED: bool = _formats is not None
@@ -102,7 +101,7 @@ def count_invalid(values: pa.Array | pa.ChunkedArray, fmt: str) -> tuple[int, in
                 _bind(_formats.count_range, code, offsets, data, validity, arr.offset, start, stop)
                 for start, stop in _ranges(len(arr))
             ]
-    for bad, present in _run(tasks):
+    for bad, present in _run(tasks, sum(len(c) for c in chunks)):
         invalid += bad
         non_null += present
     return invalid, non_null
@@ -209,7 +208,7 @@ def _valid_arrays(chunks: Sequence[pa.Array], code: int) -> list[pa.BooleanArray
                 for start, stop in _ranges(n)
             ]  # fmt: skip
             results.append((n, arr.null_count, out_values, out_validity))
-    _run(tasks)
+    _run(tasks, sum(len(c) for c in chunks))
     return [_to_bool_array(r) if isinstance(r, tuple) else r for r in results]
 
 
@@ -241,8 +240,8 @@ def _bools(mask: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
 
 
 def _ranges(n: int) -> list[tuple[int, int]]:
-    """Split rows 0..n into about one range per worker, each start a multiple of 8."""
-    pieces = max(1, min(_workers(), n // _MIN_ROWS_PER_TASK))
+    """Split rows 0..n into a few ranges per worker, each start a multiple of 8."""
+    pieces = max(1, min(4 * _workers(), n // _MIN_ROWS_PER_TASK))
     step = -(-n // pieces // 8) * 8 or 8
     return [(start, min(start + step, n)) for start in range(0, n, step)]
 
@@ -259,13 +258,15 @@ def _bind(fn: Callable[..., Any], *args: object) -> Callable[[], Any]:
     return lambda: fn(*args)
 
 
-def _run(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Run tasks on the shared pool (inline when there is only one)."""
+def _run(tasks: list[Callable[[], Any]], rows: int) -> list[Any]:
+    """Run tasks over ``rows`` rows in all, on the shared pool when that pays off."""
     global _pool  # noqa: PLW0603
-    if len(tasks) <= 1 or _workers() == 1:
+    if len(tasks) <= 1 or rows < 2 * _MIN_ROWS_PER_TASK or _workers() == 1:
         return [task() for task in tasks]
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid():  # a forked child cannot reuse the parent's threads
             _pool = (os.getpid(), ThreadPoolExecutor(_workers(), thread_name_prefix="dqgate-kernels"))
         pool = _pool[1]
+    # One task per row range, not one per worker: a worker that gets descheduled
+    # then holds up only its current range.
     return [future.result() for future in [pool.submit(task) for task in tasks]]

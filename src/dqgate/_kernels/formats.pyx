@@ -70,53 +70,50 @@ cdef enum:
     C_UPPER_ALNUM = 8   # [A-Z0-9]
     C_LOCAL = 16        # email local part [A-Za-z0-9._%+-]
     C_LABEL = 32        # domain label [A-Za-z0-9-]
-    C_HOST = 64         # url host [A-Za-z0-9.-]
+    C_HOST = 64         # url host and email domain [A-Za-z0-9.-]
     C_PRINT = 128       # 0x21..0x7E
     C_DOT = 256         # '.'
-    C_DOMAIN = 512      # email domain [A-Za-z0-9.-]
-    C_NOT_DIGIT = 1024  # everything but [0-9]
-    C_NOT_HEX = 2048    # everything but [0-9A-Fa-f]
+    C_NOT_DIGIT = 512   # anything but [0-9]
+    C_NOT_HEX = 1024    # anything but [0-9A-Fa-f]
 
 cdef class_t CLS[256]
-cdef byte_t LUHN_PLAIN[256]   # digit value of a byte (0 for a non-digit)
-cdef byte_t LUHN_DOUBLED[256] # digit sum of twice the digit value
-cdef byte_t EMPTY[1]    # what `data` points at when the data buffer is empty
+cdef byte_t LUHN_PLAIN[256]     # the digit a byte stands for (0 for a non-digit)
+cdef byte_t LUHN_DOUBLED[256]   # the digit sum of twice that digit
+cdef byte_t EMPTY[1]            # what `data` points at when the data buffer is empty
 cdef int DAYS_IN_MONTH[13]
 
 
 cdef void _init_tables() noexcept:
-    cdef int c
+    cdef int c, k
     for c in range(256):
-        CLS[c] = 0
-        if 0x30 <= c <= 0x39:
-            CLS[c] |= C_DIGIT | C_HEX | C_UPPER_ALNUM | C_LOCAL | C_LABEL | C_HOST
-        if 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A:
-            CLS[c] |= C_ALPHA | C_LOCAL | C_LABEL | C_HOST
-        if 0x41 <= c <= 0x5A:
-            CLS[c] |= C_UPPER_ALNUM
+        digit, upper, lower = 0x30 <= c <= 0x39, 0x41 <= c <= 0x5A, 0x61 <= c <= 0x7A
+        k = 0
+        if digit:
+            k |= C_DIGIT | C_HEX | C_UPPER_ALNUM | C_LOCAL | C_LABEL | C_HOST
+        else:
+            k |= C_NOT_DIGIT
+        if upper or lower:
+            k |= C_ALPHA | C_LOCAL | C_LABEL | C_HOST
+        if upper:
+            k |= C_UPPER_ALNUM
         if 0x41 <= c <= 0x46 or 0x61 <= c <= 0x66:
-            CLS[c] |= C_HEX
+            k |= C_HEX
+        if not k & C_HEX:
+            k |= C_NOT_HEX
         if c in b"._%+-":
-            CLS[c] |= C_LOCAL
+            k |= C_LOCAL
         if c == 0x2D:
-            CLS[c] |= C_LABEL | C_HOST
+            k |= C_LABEL | C_HOST
         if c == 0x2E:
-            CLS[c] |= C_HOST
-        if CLS[c] & C_HOST:
-            CLS[c] |= C_DOMAIN
-        if not CLS[c] & C_HEX:
-            CLS[c] |= C_NOT_HEX
+            k |= C_HOST | C_DOT
         if 0x21 <= c <= 0x7E:
-            CLS[c] |= C_PRINT
-        if c == 0x2E:
-            CLS[c] |= C_DOT
-        if not 0x30 <= c <= 0x39:
-            CLS[c] |= C_NOT_DIGIT
-        LUHN_PLAIN[c] = c - 0x30 if 0x30 <= c <= 0x39 else 0
+            k |= C_PRINT
+        CLS[c] = k
+        LUHN_PLAIN[c] = c - 0x30 if digit else 0
         LUHN_DOUBLED[c] = (2 * LUHN_PLAIN[c]) % 10 + (2 * LUHN_PLAIN[c]) // 10
     EMPTY[0] = 0
-    for c, days in enumerate((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)):
-        DAYS_IN_MONTH[c] = days
+    for c, k in enumerate((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)):
+        DAYS_IN_MONTH[c] = k
 
 
 _init_tables()
@@ -138,7 +135,7 @@ cdef int email_ok(const byte_t* s, index_t n) noexcept nogil:
     # Mispredicted branches, not bytes, are what cost on short strings, so after
     # the local part the domain is checked in one branch-free pass.
     cdef index_t i = 0, at, last_dot
-    cdef class_t c, domain = C_DOMAIN, alpha = C_ALPHA, prev_dot = C_DOT, doubled = 0
+    cdef class_t c, domain = C_HOST, alpha = C_ALPHA, prev_dot = C_DOT, doubled = 0
     if n < 6 or n > 254:                  # shortest: a@b.cc
         return INVALID
     while i < n and is_cls(s[i], C_LOCAL):
