@@ -43,7 +43,8 @@ def bind_drift(rules: tuple[n.Rule, ...], contract: Contract, *, store: str | No
             continue
         key = rule.reference
         if key not in cache:
-            cache[key] = _load(contract, key, store=store, base_dir=base_dir)
+            columns = {r.columns[0] for r in rules if isinstance(r, n.Drift) and r.reference == key}
+            cache[key] = _load(contract, key, store=store, base_dir=base_dir, columns=columns)
         profile, source = cache[key]
         if profile is None:
             out.append(replace(rule, ref_error=source))
@@ -53,10 +54,12 @@ def bind_drift(rules: tuple[n.Rule, ...], contract: Contract, *, store: str | No
     return tuple(out)
 
 
-def _load(contract: Contract, reference: int | str, *, store: str | None, base_dir: str | None) -> tuple[dict[str, Any] | None, str]:
+def _load(
+    contract: Contract, reference: int | str, *, store: str | None, base_dir: str | None, columns: set[str]
+) -> tuple[dict[str, Any] | None, str]:
     """(profile, source name) of a reference, or (None, why not)."""
     if isinstance(reference, str) and reference != "latest":
-        return _file_profile(reference, base_dir)
+        return _file_profile(reference, base_dir, columns)
     if store is None:
         return None, f"drift against version {reference!r} of '{contract.dataset}' needs the snapshot store: pass --store (dq check) or store= (dqgate.check)"
     from dqgate.store.layout import dataset_layout
@@ -81,7 +84,7 @@ def _load(contract: Contract, reference: int | str, *, store: str | None, base_d
     return profile, source
 
 
-def _file_profile(path: str, base_dir: str | None) -> tuple[dict[str, Any] | None, str]:
+def _file_profile(path: str, base_dir: str | None, columns: set[str]) -> tuple[dict[str, Any] | None, str]:
     import duckdb
 
     from dqgate.runners import sources
@@ -91,7 +94,7 @@ def _file_profile(path: str, base_dir: str | None) -> tuple[dict[str, Any] | Non
     try:
         con.execute("SET enable_progress_bar = false")
         sources.register(con, resolved, "__dq_reference")
-        profile, _ = prof.profile_view(con, "__dq_reference")
+        profile, _ = prof.profile_view(con, "__dq_reference", knots_for=columns)
     except DqError as exc:
         return None, f"reference file {path}: {exc}"
     finally:
@@ -99,15 +102,17 @@ def _file_profile(path: str, base_dir: str | None) -> tuple[dict[str, Any] | Non
     return profile, path
 
 
-def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, dataset: str, *, mode: str) -> dict[str, Any]:
+def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str) -> dict[str, Any]:
     """The profile of the version about to be published from the rows in ``view``.
 
-    On append it is the exact merge of the parent's profile and the batch's, the batch
-    being counted at the parent's knots; a parent without a profile makes the result
-    cover the batch only, which readers detect from its row count.
+    Knots are kept for the contract's drift columns (and those the parent has). On
+    append the profile is the exact merge of the parent's profile and the batch's, the
+    batch being counted at the parent's knots; a parent without a profile makes the
+    result cover the batch only, which readers detect from its row count.
     """
-    parent = _latest_profile(store, dataset) if mode == "append" else None
-    batch, _ = prof.profile_view(con, view, knots_at=prof.knots_of(parent))
+    parent = _latest_profile(store, contract.dataset) if mode == "append" else None
+    drift_columns = set(contract.model.drift.columns) if contract.model.drift else set()
+    batch, _ = prof.profile_view(con, view, knots_for=drift_columns, knots_at=prof.knots_of(parent))
     return prof.merge(parent, batch) if parent else batch
 
 

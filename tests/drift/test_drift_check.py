@@ -130,3 +130,15 @@ def test_continuous_psi_counts_the_batch_exactly_on_the_reference_edges(tmp_path
     assert 15 <= len(edges) <= 19  # from the knots: close to the 5% quantiles
     assert np.abs(np.searchsorted(np.sort(ref), edges, side="right") / len(ref) - np.arange(1, len(edges) + 1) / 20).max() < 0.05
     assert got["g.drift"].observed == pytest.approx(psi_with_edges(ref, cur, edges), rel=1e-9)
+
+
+def test_exact_ks_on_a_float_column_with_few_values(tmp_path: Path, write_contract) -> None:
+    rng = np.random.default_rng(9)
+    ref = rng.integers(0, 40, 900) / 4  # 40 distinct floats: exact values kept
+    cur = np.concatenate([rng.integers(0, 44, 500) / 4, rng.uniform(-1, 12, 100)])  # values between and beyond them
+    write(tmp_path / "ref.parquet", {"q": ref})
+    write(tmp_path / "cur.parquet", {"q": cur})
+    text = contract_text({"q": "float64"}, {"q": "{method: ks, max: 1}"}, str(tmp_path / "ref.parquet"))
+    got = observed(dqgate.check(tmp_path / "cur.parquet", write_contract(text)))
+    assert got["q.drift"].observed == pytest.approx(stats.ks_2samp(ref, cur).statistic, abs=1e-12)
+    assert "between" not in got["q.drift"].message  # exact: no bounds to report

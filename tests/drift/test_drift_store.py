@@ -86,3 +86,17 @@ def test_batch_side_is_part_of_the_one_fused_statement(tmp_path: Path, write_con
     assert sql.count("SELECT") == 1 and "WITH" not in sql and "ref.parquet" not in sql
     assert sql.count("COUNT_IF") >= 4  # the range rule's two counts and the PSI edges
     assert "HISTOGRAM(" in sql.upper()  # categories (chi2) and the knots (ks)
+
+
+def test_snapshot_keeps_knots_only_for_the_drift_columns(tmp_path: Path, write_contract) -> None:
+    rng = np.random.default_rng(5)
+    write(tmp_path / "b.parquet", {**_batch(rng, 1500), "g": rng.normal(0, 1, 1500)})
+    contract = write_contract(contract_text({**COLUMNS, "g": "float64"}, {"f": "{method: psi, max: 1}"}))
+    store = str(tmp_path / "store")
+    assert ingest(contract, tmp_path / "b.parquet", store).outcome == "published"
+    cols = load_manifest(store, "dr", 1).profile["columns"]
+    assert cols["f"]["knots"] and "knots" not in cols["g"] and cols["g"]["count"] == 1500
+    assert cols["n"]["values"] and cols["c"]["values"]  # low-cardinality columns keep exact values anyway
+    later = write_contract(contract_text({**COLUMNS, "g": "float64"}, {"g": "{method: psi, max: 1}"}), "later.yaml")
+    result = observed(dqgate.check(tmp_path / "b.parquet", later, store=store))["g.drift"]
+    assert result.status == "error" and "keeps no distribution of 'g'" in result.message

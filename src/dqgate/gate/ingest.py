@@ -201,7 +201,7 @@ def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mod
     stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": result.status}
     info = _write_object(con, store, c.dataset, stamp, rows, data)
     contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
-    profile = _profile(con, store, c.dataset, mode, data)
+    profile = _profile(con, store, c, mode, data)
     manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
     return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows, result=result)
 
@@ -235,7 +235,7 @@ def _write_object(con: Any, store: str, dataset: str, stamp: dict[str, Any], row
     return adopt_object(store, dataset, path, rows=rows, stamp=full)
 
 
-def _profile(con: Any, store: str, dataset: str, mode: str, data: Any) -> dict[str, Any]:
+def _profile(con: Any, store: str, c: Any, mode: str, data: Any) -> dict[str, Any]:
     """The drift reference profile of the version being published (see ``drift_reference``)."""
     from dqgate.drift_reference import snapshot_profile
 
@@ -243,7 +243,7 @@ def _profile(con: Any, store: str, dataset: str, mode: str, data: Any) -> dict[s
     if data is not None:  # the kept rows of quarantine_rows, not the whole checked batch
         view = "__dq_published"
         con.register(view, data)
-    return snapshot_profile(con, view, store, dataset, mode=mode)
+    return snapshot_profile(con, view, store, c, mode=mode)
 
 
 def _report(result: RunResult, batch_id: str, outcome: str, **extra: Any) -> dict[str, Any]:

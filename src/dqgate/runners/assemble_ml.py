@@ -182,6 +182,19 @@ def classification(func: str, matrix: list[tuple[Any, Any, int]], average: str, 
     return _ratio(sum(v * s for v, s in zip(values, support)), sum(support))
 
 
+def _at_points(hist: dict[Any, int], points: tuple[float, ...]) -> tuple[list[int], list[int], int]:
+    """Counts ``<=`` and ``==`` each point, and the total, of an exact distribution."""
+    ordered = sorted((float(k), int(v)) for k, v in hist.items())
+    le, eq, running, i = [], [], 0, 0
+    for p in points:
+        while i < len(ordered) and ordered[i][0] <= p:
+            running += ordered[i][1]
+            i += 1
+        le.append(running)
+        eq.append(int(hist.get(int(p), 0)) if float(p).is_integer() else 0)
+    return le, eq, sum(v for _, v in ordered)
+
+
 def drift_result(rule: n.Drift, got: dict[str, Any]) -> CheckResult:
     """The drift statistic of one column, from the batch's counts and the bound reference."""
     threshold: dict[str, Any] = {"method": rule.method, **{k: v for k, v in (("min", rule.min), ("max", rule.max)) if v is not None}}
@@ -193,14 +206,17 @@ def drift_result(rule: n.Drift, got: dict[str, Any]) -> CheckResult:
     query = d.batch_query(rule.method, rule.bins, ref)
     note = ""
     if query.kind == "points":
-        le_map = {float(k): int(v) for k, v in (got.get("le") or {}).items()}
-        eq_map = {float(k): int(v) for k, v in (got.get("eq") or {}).items()}
-        m = int(got.get("n") or 0)
-        running, le = 0, []
-        for p in query.points:
-            running += le_map.get(p, 0)
-            le.append(running)
-        eq = [eq_map.get(p, 0) for p in query.points]
+        if "values" in got:  # the batch's exact distribution (integer columns)
+            le, eq, m = _at_points(got.get("values") or {}, query.points)
+        else:
+            le_map = {float(k): int(v) for k, v in (got.get("le") or {}).items()}
+            eq_map = {float(k): int(v) for k, v in (got.get("eq") or {}).items()}
+            m = int(got.get("n") or 0)
+            running, le = 0, []
+            for p in query.points:
+                running += le_map.get(p, 0)
+                le.append(running)
+            eq = [eq_map.get(p, 0) for p in query.points]
         value, upper = d.ks_from_points(ref, le, eq, m) if m else (None, None)
         if value is not None and not ref.exact:
             note = f" (over {len(query.points)} reference knots; the exact statistic is between {value:.4g} and {upper:.4g})"
