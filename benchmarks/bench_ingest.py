@@ -62,7 +62,8 @@ COPY = """\
 import sys, duckdb
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
-con.execute("COPY (SELECT * FROM read_parquet($src)) TO 'copy.parquet' (FORMAT parquet, COMPRESSION zstd)", {"src": sys.argv[1]})
+sql = "COPY (SELECT * FROM read_parquet($src)) TO 'copy.parquet' (FORMAT parquet, COMPRESSION zstd)"
+con.execute(sql, {"src": sys.argv[1]})
 """
 
 
@@ -92,7 +93,8 @@ def _timed(cmd: list[str], cwd: Path) -> dict[str, Any]:
 def _ingest(work: Path, contract: Path, data: str) -> dict[str, Any]:
     store = work / "store"
     shutil.rmtree(store, ignore_errors=True)
-    r = _timed([sys.executable, "-m", "dqgate", "ingest", str(contract), data, "--store", str(store), "--format", "json"], work)
+    cmd = [sys.executable, "-m", "dqgate", "ingest", str(contract), data, "--store", str(store), "--format", "json"]
+    r = _timed(cmd, work)
     [outcome] = json.loads(r["out"])
     assert outcome["outcome"] == "published", outcome["outcome"]
     r["bytes"] = sum(p.stat().st_size for p in store.glob("peerbench/objects/??/*.parquet"))
@@ -153,7 +155,8 @@ def _phases(work: Path, contract: Path, data: str) -> dict[str, float]:
     con.execute("SET enable_progress_bar = false")
     reader = con.sql("SELECT * FROM read_parquet($src)", params={"src": data}).to_arrow_reader(256 * 1024)
     t0 = time.perf_counter()
-    write_object(str(store), "peerbench", reader, stamp={"batch_id": "b0", "contract_sha256": c.sha256, "status": "pass"})
+    stamp = {"batch_id": "b0", "contract_sha256": c.sha256, "status": "pass"}
+    write_object(str(store), "peerbench", reader, stamp=stamp)
     spent["pyarrow_write_object"] = time.perf_counter() - t0
     shutil.rmtree(store, ignore_errors=True)
     return spent
@@ -185,7 +188,8 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True) if args.work is None else None
     summary = {
-        side: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "rss_mb", "bytes")} for side, rs in runs.items()
+        side: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "rss_mb", "bytes")}
+        for side, rs in runs.items()
     }
     summary["ratio_wall"] = summary["ingest"]["wall"] / summary["baseline"]["wall"]
     summary["ratio_cpu"] = summary["ingest"]["cpu"] / summary["baseline"]["cpu"]
@@ -193,7 +197,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"| {os.path.basename(args.data)} ({args.rounds} rounds, medians) | wall s | CPU s | peak RSS MB | output MB |")
+    head = f"{os.path.basename(args.data)} ({args.rounds} rounds, medians)"
+    print(f"| {head} | wall s | CPU s | peak RSS MB | output MB |")
     print("|---|---:|---:|---:|---:|")
     for side, label in (("ingest", "dq ingest (fresh store)"), ("baseline", "dq check + duckdb COPY zstd")):
         s = summary[side]

@@ -117,8 +117,11 @@ def with_nulls(arr: pa.Array, rng: np.random.Generator) -> pa.Array:
 
 
 def best_of(fn: Callable[[], int], repeats: int) -> tuple[float, int]:
-    fn()  # warm-up
-    times, result = [], 0
+    t0 = time.perf_counter()
+    result = fn()  # warm-up
+    if time.perf_counter() - t0 > 10:  # warming up is noise next to this; do not wait minutes more
+        return time.perf_counter() - t0, result
+    times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         result = fn()

@@ -117,7 +117,10 @@ def rows(table: pa.Table) -> Counter[tuple[Any, ...]]:
 
 # -- the oracle: which rows fail which error-severity row rule of rules/flights.yaml --------
 
-_RANGES = {"year": (2013, 2030), "month": (1, 12), "day": (1, 31), "flight": (1, 9999), "dep_time": (0, 2400), "dep_delay": (-60, 1500)}
+_RANGES = {
+    "year": (2013, 2030), "month": (1, 12), "day": (1, 31), "flight": (1, 9999), "dep_time": (0, 2400),
+    "dep_delay": (-60, 1500),
+}  # fmt: skip
 _REQUIRED = ("id", "year", "month", "day", "carrier", "flight", "origin", "dest", "loaded_at")
 _TAILNUM = re.compile(r"^N[0-9]{1,5}[A-Z]{0,2}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")

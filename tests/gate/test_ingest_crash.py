@@ -209,6 +209,7 @@ def test_kill_9_at_random_moments_of_dq_ingest(tmp_path, store):
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert leftovers + len(removed) > 0  # some kills did land mid-write
     print(
-        f"crash: {len(killed)} killed, {len(started_batches)} started, lifetime {first:.2f}s -> {lifetime:.2f}s, {leftovers} leftovers after the kills, "
+        f"crash: {len(killed)} killed, {len(started_batches)} started, lifetime {first:.2f}s -> {lifetime:.2f}s, "
+        f"{leftovers} leftovers after the kills, "
         f"gc removed {len(removed)}, {len(manifests)} versions, {time.monotonic() - started:.1f}s"
     )

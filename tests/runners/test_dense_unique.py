@@ -7,11 +7,14 @@ path) fails here rather than only getting slower.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
+import numpy  # noqa: F401  (numpy and pyarrow loaded: small tables take the counting path too)
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -125,3 +128,24 @@ def test_statistics_that_lie_fall_back_to_the_group_by(tmp_path: Path, low_shift
     failed_out, _, sample_out = compiled.outputs["k.unique"]
     assert values_out[failed_out] == 5
     assert sorted(s["k"] for s in values_out[sample_out]) == [4, 9]
+
+
+def test_small_data_in_a_fresh_process_keeps_the_group_by_and_never_imports_numpy(tmp_path: Path) -> None:
+    """Below MIN_ROWS the import of numpy and pyarrow would cost more than the GROUP BY it saves."""
+    pq.write_table(pa.table({"k": [1, 2, 2, 3]}), tmp_path / "k.parquet")
+    (tmp_path / "c.yaml").write_text("dataset: t\nschema:\n  columns:\n    k: {unique: true}\n")
+    code = (
+        "import sys, dqgate\n"
+        "from dqgate.contract import load_contract\n"
+        "from dqgate.ir.plan import plan\n"
+        "from dqgate.runners import dense_unique, duckdb as runner\n"
+        "c = load_contract(sys.argv[1]); con = runner.connect()\n"
+        "source, types = runner.prepare(con, c, sys.argv[2])\n"
+        "assert dense_unique.find(con, plan(c), types, source) == {}\n"
+        "(r,) = dqgate.check(sys.argv[2], c).checks\n"
+        "print(r.failed_rows, sorted(m for m in ('numpy', 'pyarrow') if m in sys.modules))\n"
+    )
+    env_path = str(Path(dqgate.__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "c.yaml"), str(tmp_path / "k.parquet")],
+                         capture_output=True, text=True, check=True, env={"PYTHONPATH": env_path})  # fmt: skip
+    assert out.stdout.split("\n")[0] == "2 []"

@@ -252,7 +252,10 @@ def duplicated_rows(rule: n.Unique, ctx: _Context) -> tuple[pl.Expr, pl.Expr]:
     if len(rule.columns) == 1 and dtype is not None and (dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean):
         keys = pl.col(rule.column).filter(_applies(rule, ctx)).sort()
         repeated = (keys == keys.shift(1)) | (keys == keys.shift(-1))
-        return repeated.sum(), pl.struct(keys.filter(repeated).unique(maintain_order=True))
+        # Written unlike any part of ``repeated``: Polars shares one level of common
+        # subexpressions, so a shared ``repeated`` would sort the keys once per use inside it.
+        again = keys.filter(keys.shift(pl.lit(1, pl.Int64)) == keys)
+        return repeated.sum(), pl.struct(again.unique(maintain_order=True))
     plain = pl.col(rule.column) if len(rule.columns) == 1 else key
     if rule.where:
         applies = _applies(rule, ctx)

@@ -7,8 +7,9 @@ One ingest of one batch:
    published (or quarantined) and does nothing twice.
 2. One check pass over the batch (DuckDB, streaming from the file).
 3. The gate (``gate.on_failure`` of the contract):
-   * pass or warn: the batch is streamed once from the checked view into one
-     content-addressed, stamped zstd Parquet object, and a new version is published
+   * pass or warn: DuckDB writes the checked view (in parallel, the stamp in its
+     footer) into the store's temporary folder; the store checks, hashes and moves it
+     to its content address (``adopt_object``), and a new version is published
      (``append`` or ``replace``);
    * fail + ``quarantine_batch``: the batch goes to ``quarantine/<batch-id>/`` with
      ``report.json``; nothing is published;
@@ -219,11 +220,12 @@ def _write_object(con: Any, store: str, dataset: str, stamp: dict[str, Any], row
         con.register(view, data)
     full = build_file_stamp(stamp, dataset=dataset, rows=rows, key=signing_key())
     path = reserve_object_path(store, dataset)
-    kv = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("dqgate.stamp", quoted=True),
-                                                expression=exp.Literal.string(canonical_json(full).decode()))])  # fmt: skip
+    stamp_json = exp.Literal.string(canonical_json(full).decode())
+    kv = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("dqgate.stamp", quoted=True), expression=stamp_json)])
     options = {"FORMAT": exp.var("parquet"), "COMPRESSION": exp.var("zstd"), "KV_METADATA": kv}
-    copy = exp.Copy(this=exp.Subquery(this=exp.select(exp.Star()).from_(exp.to_table(view, quoted=True))), kind=False,
-                    files=[exp.Literal.string(path)], params=[exp.CopyParameter(this=exp.var(k), expression=v) for k, v in options.items()])  # fmt: skip
+    params = [exp.CopyParameter(this=exp.var(k), expression=v) for k, v in options.items()]
+    query = exp.Subquery(this=exp.select(exp.Star()).from_(exp.to_table(view, quoted=True)))
+    copy = exp.Copy(this=query, kind=False, files=[exp.Literal.string(path)], params=params)
     try:  # without statistics propagation, columns stay nullable as in the batch (not REQUIRED when NULL-free)
         con.execute("SET disabled_optimizers = 'statistics_propagation'")
         con.execute(copy.sql("duckdb"))
