@@ -124,8 +124,6 @@ def whole_processes(data: Path, expected: dict[str, Any], rounds: int) -> str:
 def in_process(data: Path, repeats: int) -> str:
     """Our fused select under each Polars engine, best of ``repeats``, in this process."""
     sys.path.insert(0, str(REPO / "src"))
-    import polars as pl
-
     from dqgate.compilers import polars as compiler
     from dqgate.contract import load_contract
     from dqgate.ir.plan import plan
@@ -139,7 +137,6 @@ def in_process(data: Path, repeats: int) -> str:
     for engine in ("in-memory", "streaming"):
         best = min(_seconds(lambda: lf.select(exprs).collect(engine=engine)) for _ in range(repeats))  # type: ignore[arg-type]
         lines.append(f"| collect(engine={engine!r}) | {best:.2f} |")
-    del pl
     return "\n".join(lines)
 
 

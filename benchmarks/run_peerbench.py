@@ -66,9 +66,12 @@ def install_venv(tmp: Path, harness: Path) -> Path:
     # A copy, so that pip's in-tree build never writes build/ or regenerated .c files into the repo.
     src = tmp / "dqgate-src"
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "benchmarks", "tests", "*.so", "*.c", "__pycache__", "*.egg-info"))
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-c", str(harness / "requirements" / "base.txt"), str(src)], check=True)
-    subprocess.run([*pip, "--no-deps", "--force-reinstall", str(src)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+    wheels = tmp / "wheels"
+    subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)], check=True)  # one Cython build
+    (wheel,) = wheels.glob("dqgate-*.whl")
+    subprocess.run([*pip, "install", "-q", "-c", str(harness / "requirements" / "base.txt"), str(wheel)], check=True)
+    subprocess.run([*pip, "install", "-q", "--no-deps", "--force-reinstall", str(wheel)], check=True)  # this code, even if the version is unchanged
     return venv / "bin" / "python"
 
 

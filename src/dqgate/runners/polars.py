@@ -1,7 +1,9 @@
 """Run a contract's compiled plan on Polars: one select over a LazyFrame, then samples of what failed.
 
 Results are built by :mod:`dqgate.runners.assemble`, as for DuckDB, so both engines
-report the same statuses and messages. As in the DuckDB runner, if the fused query
+report the same statuses and messages. The query runs on Polars' in-memory engine,
+measured faster than streaming for this workload (benchmarks/bench_polars.py), except
+for files that may not fit in memory. As in the DuckDB runner, if the fused query
 fails because of one rule (an ``expect`` comparing text with a number), each rule is
 run alone so that only the guilty rule reports ``error``; a failure to read the data
 is a :class:`~dqgate.errors.DataError` instead.
