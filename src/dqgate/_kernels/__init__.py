@@ -13,6 +13,7 @@ which one is in use.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -41,11 +42,14 @@ __all__ = ["COMPILED", "FORMATS", "count_invalid", "format_valid", "reason_codes
 
 _MIN_ROWS_PER_TASK = 1 << 17   # below this, a thread costs more than it saves
 _NO_BITS = np.empty(0, dtype=np.uint8)
-_STRING_TYPES = {
-    pa.string(): np.int32, pa.binary(): np.int32,
-    pa.large_string(): np.int64, pa.large_binary(): np.int64,
+_OFFSETS = {  # Arrow type id -> offset width, for the layouts the kernels read directly
+    pa.string().id: np.int32, pa.binary().id: np.int32,
+    pa.large_string().id: np.int64, pa.large_binary().id: np.int64,
 }  # fmt: skip
-_AS_BINARY = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
+_AS_BINARY = {pa.string().id: pa.binary(), pa.large_string().id: pa.large_binary()}
+_VIEWS = {pa.string_view().id, pa.binary_view().id}
+_NULL_ID = pa.null().id
+_DICTIONARY_ID = pa.dictionary(pa.int32(), pa.string()).id
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
@@ -91,7 +95,7 @@ def count_invalid(values: pa.Array | pa.ChunkedArray, fmt: str) -> tuple[int, in
     tasks: list[Callable[[], tuple[int, int]]] = []
     for chunk in chunks:
         arr = _plain_strings(chunk)
-        if isinstance(arr, pa.DictionaryArray) or not COMPILED:
+        if arr.type.id == _DICTIONARY_ID or not COMPILED:
             valid = _valid_arrays([arr], code)[0]
             non_null += len(valid) - valid.null_count
             invalid += len(valid) - valid.null_count - int(np.count_nonzero(_bools(valid)))
@@ -170,15 +174,15 @@ def _check_array(values: object) -> pa.Array:
 
 def _plain_strings(arr: pa.Array) -> pa.Array:
     """The array as string/large_string/binary/large_binary (or dictionary of those)."""
-    kind = arr.type
-    if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
-        return arr.cast(pa.large_binary())
-    if kind in _STRING_TYPES or pa.types.is_null(kind):
+    kind = arr.type.id
+    if kind in _OFFSETS or kind == _NULL_ID:
         return arr
-    if pa.types.is_dictionary(kind):
+    if kind in _VIEWS:
+        return arr.cast(pa.large_binary())
+    if kind == _DICTIONARY_ID:
         _plain_strings(arr.dictionary)  # type check only
         return arr
-    msg = f"format checks need string values, got an array of {kind}"
+    msg = f"format checks need string values, got an array of {arr.type}"
     raise TypeError(msg)
 
 
@@ -189,12 +193,12 @@ def _valid_arrays(chunks: Sequence[pa.Array], code: int) -> list[pa.BooleanArray
     for chunk in chunks:
         arr = _plain_strings(chunk)
         n = len(arr)
-        if isinstance(arr, pa.DictionaryArray):
+        if arr.type.id == _DICTIONARY_ID:
             results.append(_valid_arrays([arr.dictionary], code)[0].take(arr.indices))
-        elif pa.types.is_null(arr.type) or arr.null_count == n:
+        elif arr.null_count == n:  # null-typed arrays included
             results.append(pa.nulls(n, pa.bool_()))
         elif not COMPILED:
-            raw = arr.view(_AS_BINARY.get(arr.type, arr.type))
+            raw = arr.view(_AS_BINARY.get(arr.type.id, arr.type))
             raw.validate(full=True)  # corrupt offsets: ArrowInvalid (a ValueError), as compiled
             flags = reference.valid_list(raw.to_pylist(), FORMATS[code])
             results.append(pa.array(flags, pa.bool_()))
@@ -221,7 +225,7 @@ def _to_bool_array(parts: tuple[int, int, np.ndarray, np.ndarray]) -> pa.Boolean
 def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Offsets, data and validity of a string array as numpy views (no copies)."""
     validity, offsets, data = arr.buffers()
-    offsets_np = np.frombuffer(offsets, dtype=_STRING_TYPES[arr.type], count=arr.offset + len(arr) + 1)
+    offsets_np = np.frombuffer(offsets, dtype=_OFFSETS[arr.type.id], count=arr.offset + len(arr) + 1)
     data_np = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else _NO_BITS
     return offsets_np, data_np, _validity(arr, validity)
 
@@ -241,11 +245,14 @@ def _bools(mask: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
 
 def _ranges(n: int) -> list[tuple[int, int]]:
     """Split rows 0..n into a few ranges per worker, each start a multiple of 8."""
+    if n < 2 * _MIN_ROWS_PER_TASK:
+        return [(0, n)]
     pieces = max(1, min(4 * _workers(), n // _MIN_ROWS_PER_TASK))
     step = -(-n // pieces // 8) * 8 or 8
     return [(start, min(start + step, n)) for start in range(0, n, step)]
 
 
+@functools.cache
 def _workers() -> int:
     try:
         cpus = len(os.sched_getaffinity(0))
