@@ -5,6 +5,8 @@ For email, luhn, uuid and iso_date over N rows (default 10M, 0.5 % malformed,
 
 - ``count_invalid``: our compiled kernel (row ranges on the thread pool);
 - the same kernel on one thread;
+- the kernel as a DuckDB Arrow UDF (``format_valid``) inside the same aggregate,
+  which is how ``runners/duckdb.py`` calls it;
 - DuckDB: ``regexp_full_match`` (plus SQL for the checksum / calendar part) over
   an Arrow table registered in DuckDB, counted in one aggregate;
 - Polars: ``str.contains`` with an anchored regex (plus expressions for the
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from duckdb.func import ARROW
 
 from dqgate import _kernels
 from dqgate._kernels import reference
@@ -138,6 +141,13 @@ def bench_format(fmt: str, rows: int, repeats: int, rng: np.random.Generator) ->
     con = duckdb.connect()
     con.register("t", table)
     sql = f"SELECT count(*) FILTER (WHERE NOT ({DUCKDB_SQL[fmt]})) FROM t WHERE s IS NOT NULL"
+    def kernel_valid(values: Any) -> Any:
+        return _kernels.format_valid(values, fmt)
+
+    con.create_function(
+        "kernel_valid", kernel_valid, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("BOOLEAN"), type=ARROW, side_effects=False
+    )
+    udf_sql = "SELECT count(*) FILTER (WHERE NOT kernel_valid(s)) FROM t WHERE s IS NOT NULL"
     frame = pl.DataFrame(pl.from_arrow(table))
     expr = polars_valid(fmt)
     sample = whole.slice(0, min(rows, 1_000_000))
@@ -155,6 +165,10 @@ def bench_format(fmt: str, rows: int, repeats: int, rng: np.random.Generator) ->
         row = con.execute(sql).fetchone()
         return int(row[0]) if row else -1
 
+    def duck_udf() -> int:
+        row = con.execute(udf_sql).fetchone()
+        return int(row[0]) if row else -1
+
     def polars() -> int:
         return int(frame.select((pl.col("s").is_not_null() & ~expr).sum()).item())
 
@@ -165,6 +179,7 @@ def bench_format(fmt: str, rows: int, repeats: int, rng: np.random.Generator) ->
         "dqgate": best_of(ours, repeats),
         "dqgate 1 thread": best_of(ours_one_thread, repeats) if _kernels.COMPILED else (float("nan"), -1),
         "duckdb": best_of(duck, repeats),
+        "duckdb + kernel udf": best_of(duck_udf, repeats),
         "polars": best_of(polars, repeats),
     }
     t_pure, pure_bad = best_of(pure, 1)
@@ -186,7 +201,7 @@ def main() -> None:
     parser.add_argument("--formats", default="email,luhn,uuid,iso_date")
     args = parser.parse_args()
     rng = np.random.default_rng(42)
-    cols = ["dqgate", "dqgate 1 thread", "duckdb", "polars", "pure python (scaled)"]
+    cols = ["dqgate", "dqgate 1 thread", "duckdb", "duckdb + kernel udf", "polars", "pure python (scaled)"]
     print(f"rows={args.rows:,}  cpus={_kernels._workers()}  compiled={_kernels.COMPILED}  "
           f"duckdb {duckdb.__version__}  polars {pl.__version__}  pyarrow {pa.__version__}  best of {args.repeats}\n")
     print("| format | invalid | " + " | ".join(f"{c} (s)" for c in cols) + " | duckdb / dqgate | polars / dqgate |")

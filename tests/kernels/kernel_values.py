@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import string
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from hypothesis import strategies as st
 
 from dqgate._kernels import reference
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ALPHABETS: dict[str, bytes] = {
     "email": b"abzAZ09._%+-@@..x \x80\xc3\xa9",
@@ -178,7 +182,7 @@ def values_of(fmt: str, *, max_size: int = 30, long: bool = True) -> st.SearchSt
 STRING_TYPES = ["string", "large_string", "string_view"]
 
 
-def as_array(values: list[bytes | None], kind: str) -> pa.Array:
+def as_array(values: Sequence[bytes | None], kind: str) -> pa.Array:
     """Arbitrary bytes (invalid UTF-8 too) as a string array of the given type, unvalidated."""
     if kind == "string":
         return pa.array(values, pa.binary()).view(pa.string())
@@ -187,6 +191,6 @@ def as_array(values: list[bytes | None], kind: str) -> pa.Array:
     return pa.array(values, pa.binary_view()).view(pa.string_view())
 
 
-def expected(values: list[bytes | None], fmt: str) -> list[bool | None]:
+def expected(values: Sequence[bytes | None], fmt: str) -> list[bool | None]:
     """The oracle: the reference check applied value by value."""
     return reference.valid_list(values, fmt)
