@@ -7,10 +7,10 @@ One ingest of one batch:
    published (or quarantined) and does nothing twice.
 2. One check pass over the batch (DuckDB, streaming from the file).
 3. The gate (``gate.on_failure`` of the contract):
-   * pass or warn: DuckDB writes the checked view (in parallel, the stamp in its
-     footer) into the store's temporary folder; the store checks, hashes and moves it
-     to its content address (``adopt_object``), and a new version is published
-     (``append`` or ``replace``);
+   * pass or warn: the batch is streamed once from the checked view into one
+     content-addressed, stamped zstd Parquet object (pyarrow's writer: about a third
+     less CPU and memory than DuckDB's COPY, see benchmarks/bench_ingest.py), and a
+     new version is published (``append`` or ``replace``);
    * fail + ``quarantine_batch``: the batch goes to ``quarantine/<batch-id>/`` with
      ``report.json``; nothing is published;
    * fail + ``quarantine_rows``: rows failing any error-severity row rule go to
@@ -32,7 +32,7 @@ from sqlglot import exp
 
 from dqgate.api import as_contract, planned, with_history
 from dqgate.compilers import duckdb as compiler
-from dqgate.errors import DataError, StoreError, UsageError
+from dqgate.errors import DataError, UsageError
 from dqgate.gate import quarantine
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
@@ -197,44 +197,15 @@ def _all_rows() -> exp.Expression:
 
 
 def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mode: str, created_by: str | None, rows: int, data: Any = None) -> IngestResult:
+    from dqgate.store.objects import write_object
     from dqgate.store.publish import publish
 
     stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": result.status}
-    info = _write_object(con, store, c.dataset, stamp, rows, data)
+    info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
     contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
     profile = _profile(con, store, c, mode, data)
     manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
     return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows, result=result)
-
-
-def _write_object(con: Any, store: str, dataset: str, stamp: dict[str, Any], rows: int, data: Any) -> Any:
-    """Let DuckDB write the object (in parallel, stamp included: the check counted the rows); the store adopts it."""
-    import duckdb
-
-    from dqgate.store.objects import adopt_object, reserve_object_path
-    from dqgate.store.stamp import build_file_stamp, canonical_json, signing_key
-
-    view = compiler.SOURCE_VIEW
-    if data is not None:  # the kept rows of quarantine_rows, not the whole checked batch
-        view = "__dq_published"
-        con.register(view, data)
-    full = build_file_stamp(stamp, dataset=dataset, rows=rows, key=signing_key())
-    path = reserve_object_path(store, dataset)
-    stamp_json = exp.Literal.string(canonical_json(full).decode())
-    kv = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("dqgate.stamp", quoted=True), expression=stamp_json)])
-    options = {"FORMAT": exp.var("parquet"), "COMPRESSION": exp.var("zstd"), "KV_METADATA": kv}
-    params = [exp.CopyParameter(this=exp.var(k), expression=v) for k, v in options.items()]
-    query = exp.Subquery(this=exp.select(exp.Star()).from_(exp.to_table(view, quoted=True)))
-    copy = exp.Copy(this=query, kind=False, files=[exp.Literal.string(path)], params=params)
-    try:  # without statistics propagation, columns stay nullable as in the batch (not REQUIRED when NULL-free)
-        con.execute("SET disabled_optimizers = 'statistics_propagation'")
-        con.execute(copy.sql("duckdb"))
-        con.execute("RESET disabled_optimizers")
-    except duckdb.Error as exc:
-        if os.path.exists(path):
-            os.remove(path)
-        raise StoreError(f"cannot write object of dataset {dataset!r} to store {store!r}: {exc}") from exc
-    return adopt_object(store, dataset, path, rows=rows, stamp=full)
 
 
 def _profile(con: Any, store: str, c: Any, mode: str, data: Any) -> dict[str, Any]:

@@ -7,6 +7,8 @@ because the stamp's ``body_sha256`` is taken over exactly these keys.
 
 from __future__ import annotations
 
+import re
+
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -107,6 +109,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "profile": (dict, type(None)),
     "stamp": (dict,),
 }
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _FILE_TYPES: dict[str, type] = {"path": str, "sha256": str, "rows": int, "bytes": int, "batch_id": str}
 
 
@@ -138,6 +141,8 @@ def manifest_from_dict(data: Any, *, where: str) -> Manifest:
         for key, typ in _FILE_TYPES.items():
             if not isinstance(entry[key], typ) or isinstance(entry[key], bool):
                 raise StampError(f"{where}: manifest files[{i}].{key} has the wrong type")
+        if not _SHA256.fullmatch(entry["sha256"]):
+            raise StampError(f"{where}: manifest files[{i}].sha256 is not a sha256 hex digest")
         files.append(FileEntry(**entry))
     if not all(isinstance(b, str) for b in data["batch_ids"]):
         raise StampError(f"{where}: manifest batch_ids must be strings")
