@@ -114,10 +114,13 @@ def run(
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
         dense = dense_unique.find(con, rules, types, source)  # keys counted by np.bincount, not GROUP BY
-        plan = compiler.compile_plan(rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense))
+        plan = compiler.compile_plan(
+            rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense)
+        )
         register_formats(con, plan.formats)
         values, errors = _execute(con, plan, rules, types, contract, source.uri, samples)
-        dense_unique.fill(con, {k: v for k, v in dense.items() if k not in errors}, plan, values, rules, types, samples)
+        dense = {k: v for k, v in dense.items() if k not in errors}
+        dense_unique.fill(con, dense, plan, values, rules, types, samples)
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
             raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)

