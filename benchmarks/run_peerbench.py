@@ -65,13 +65,15 @@ def install_venv(tmp: Path, harness: Path) -> Path:
         subprocess.run([str(base), "-m", "venv", str(venv)], check=True)
     # A copy, so that pip's in-tree build never writes build/ or regenerated .c files into the repo.
     src = tmp / "dqgate-src"
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "benchmarks", "tests", "*.so", "*.c", "__pycache__", "*.egg-info"))
+    skip = (".venv", ".git", "build", "benchmarks", "tests", "*.so", "*.c", "__pycache__", "*.egg-info")
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(*skip))
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     wheels = tmp / "wheels"
     subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)], check=True)  # one Cython build
     (wheel,) = wheels.glob("dqgate-*.whl")
     subprocess.run([*pip, "install", "-q", "-c", str(harness / "requirements" / "base.txt"), str(wheel)], check=True)
-    subprocess.run([*pip, "install", "-q", "--no-deps", "--force-reinstall", str(wheel)], check=True)  # this code, even if the version is unchanged
+    # This code even when the version number did not change:
+    subprocess.run([*pip, "install", "-q", "--no-deps", "--force-reinstall", str(wheel)], check=True)
     return venv / "bin" / "python"
 
 
@@ -85,10 +87,12 @@ def add_systems(harness: Path, install: str) -> list[str]:
         name = "dqgate" if engine == "duckdb" else f"dqgate-{engine}"
         extra = ["--engine", engine]
         if install == "venv":
-            registry[name] = {"venv": "dqgate", "runner": "runners/dqgate_runner.py", "args": extra, "kind": "peer", "default": False}
+            runner = "runners/dqgate_runner.py"
+            registry[name] = {"venv": "dqgate", "runner": runner, "args": extra, "kind": "peer", "default": False}
         else:
             py = str(REPO / ".venv" / "bin" / "python")
-            cmd = [py, "{harness}/runners/dqgate_runner.py", "--data", "{data}", "--suite", "{suite}", *extra, "--src", str(REPO / "src")]
+            cmd = [py, "{harness}/runners/dqgate_runner.py", "--data", "{data}", "--suite", "{suite}", *extra]
+            cmd += ["--src", str(REPO / "src")]
             # run_all.py wants a "venv" even for a "cmd" entry; {python} is not used here.
             registry[name] = {"venv": "base", "cmd": cmd, "kind": "peer", "default": False}
         names.append(name)
@@ -105,8 +109,8 @@ def default_systems(ours: list[str], harness: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--repeats", type=int, default=3, help="measured rounds of run_all.py (0: skip it, e.g. only --cli-rounds)")
-    ap.add_argument("--systems", default="", help="comma list (default: floors, dqgate, and every peer whose venv exists)")
+    ap.add_argument("--repeats", type=int, default=3, help="measured rounds of run_all.py (0: skip it)")
+    ap.add_argument("--systems", default="", help="comma list (default: floors, dqgate, peers whose venv exists)")
     ap.add_argument("--install", choices=["venv", "src"], default="venv")
     ap.add_argument("--cli-rounds", type=int, default=0, help="then time `dq check` against duckdb_fused.py, N rounds")
     ap.add_argument("--harness", default="/work/shared/peerbench")

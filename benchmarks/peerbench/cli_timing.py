@@ -89,7 +89,8 @@ def run(harness: Path, python: Path, src: Path | None, data_dir: Path, venvs: Pa
                     return 1
                 agree = agreement(json.loads(out), expected, SUITE_IDS)
             got[name] = s
-            print(f"[cli {rnd}{' warmup' if rnd == 0 else ''}] {name:32s} {s:.2f} s  cpu {cs:.2f} s  {mb:.0f} MB", file=sys.stderr)
+            label = f"[cli {rnd}{' warmup' if rnd == 0 else ''}]"
+            print(f"{label} {name:32s} {s:.2f} s  cpu {cs:.2f} s  {mb:.0f} MB", file=sys.stderr)
             if rnd:
                 times[name].append(s)
                 cpu[name].append(cs)
@@ -101,7 +102,8 @@ def run(harness: Path, python: Path, src: Path | None, data_dir: Path, venvs: Pa
              f"1 warm-up + {rounds} measured rounds, interleaved (rotated order); whole processes; medians.", "",
              "CPU s is user + system time of the process, all threads: the work done, less sensitive than "
              "wall time to other load on the machine.", "",
-             "| command | median process s (min–max) | × duckdb_fused.py | median CPU s | × (CPU) | peak RSS MB | counts vs expected.json |",
+             "| command | median process s (min–max) | × duckdb_fused.py | median CPU s | × (CPU) | peak RSS MB "
+             "| counts vs expected.json |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for name in names:
         t = times[name]

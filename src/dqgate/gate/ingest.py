@@ -189,54 +189,7 @@ def ingest(
 
 
 def _reader(con: Any, query: exp.Expression) -> Any:
-    """The query's rows as a stream that DuckDB fills from a thread while the caller writes Parquet."""
-    import pyarrow as pa
-
-    reader = con.sql(query.sql("duckdb")).to_arrow_reader(256 * 1024)
-    return pa.RecordBatchReader.from_batches(reader.schema, _prefetched(reader))
-
-
-def _prefetched(reader: Any, depth: int = 2) -> Any:
-    """Yield ``reader``'s batches, reading up to ``depth`` ahead in a thread.
-
-    Pulling from DuckDB's stream runs the scan on the caller's thread, so decoding and
-    pyarrow's encoding would take turns; both release the GIL, so a reader thread lets
-    them overlap (10M rows: the object write drops from ~10 s to the encoding time).
-    """
-    import queue
-    import threading
-
-    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop, end = threading.Event(), object()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():  # the consumer may stop early; never block on a full queue then
-            try:
-                slots.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def pump() -> None:
-        try:
-            for batch in reader:
-                if not put(batch):
-                    return
-            put(end)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-
-    thread = threading.Thread(target=pump, name="dqgate-prefetch", daemon=True)
-    thread.start()
-    try:
-        while (item := slots.get()) is not end:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    return con.sql(query.sql("duckdb")).to_arrow_reader(256 * 1024)
 
 
 def _all_rows() -> exp.Expression:

@@ -14,11 +14,6 @@ An object is invisible until a manifest names it, so a crash at any point leaves
 at most an unnamed file, which ``gc`` removes. Moving *over* an existing copy
 (instead of skipping it) refreshes its mtime, which protects it from a concurrent
 ``gc`` grace-period check and repairs a copy truncated by a non-atomic move.
-
-An engine that writes Parquet itself, in parallel (DuckDB's ``COPY ... TO``),
-writes into a path from :func:`reserve_object_path` with the stamp already in its
-key-value metadata (the row count is known from the check), and
-:func:`adopt_object` checks the footer, hashes the file and moves it the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dqgate.errors import DataError, StampError, StoreError
+from dqgate.errors import DataError, StoreError
 from dqgate.store.layout import dataset_layout
 from dqgate.store.stamp import STAMP_KEY, build_file_stamp, canonical_json, signing_key
 
@@ -247,65 +242,3 @@ def _remove_quietly(fs: pafs.FileSystem, path: str) -> None:
     with contextlib.suppress(OSError):
         fs.delete_file(path)
 
-
-def reserve_object_path(store: str, dataset: str) -> str:
-    """A fresh local path in ``objects/_tmp/`` where an engine may write an object for :func:`adopt_object`.
-
-    Raises:
-        StoreError: the store is not local (engines write local files) or cannot be written.
-    """
-    layout = dataset_layout(store, dataset)
-    if not layout.local:
-        msg = f"an engine can only write objects to a local store, not {layout.scheme}"
-        raise StoreError(msg)
-    try:
-        layout.fs.create_dir(layout.tmp_dir, recursive=True)
-    except OSError as exc:
-        msg = f"cannot write to store {layout.store!r}: {exc}"
-        raise StoreError(msg) from exc
-    return layout.object_tmp_path()
-
-
-def adopt_object(store: str, dataset: str, path: str, *, rows: int, stamp: Mapping[str, Any]) -> ObjectInfo:
-    """Make a Parquet file an engine wrote at ``path`` (from :func:`reserve_object_path`) an object.
-
-    This is the fast path of :func:`write_object` for engines that write Parquet
-    themselves, in parallel (DuckDB's ``COPY ... TO``). The writer must put
-    ``stamp`` (a complete file stamp from ``build_file_stamp``, with ``rows``)
-    into the key-value metadata ``dqgate.stamp`` as its canonical JSON. The footer
-    is checked against ``stamp`` and ``rows`` before the file is hashed (one read,
-    from the page cache just after the write), fsynced and moved to its content
-    address; on any failure the file is removed.
-
-    Raises:
-        StampError: the footer's stamp or row count is not what the caller says.
-        StoreError: ``path`` is not a reserved temporary path of this dataset, or I/O failed.
-    """
-    layout = dataset_layout(store, dataset)
-    if posixpath.dirname(path) != layout.tmp_dir:
-        msg = f"{path} is not a temporary object path of dataset {dataset!r} (use reserve_object_path)"
-        raise StoreError(msg)
-    try:
-        meta = pq.read_metadata(path)
-        want = canonical_json(dict(stamp))
-        found = (meta.metadata or {}).get(STAMP_KEY)
-        if found != want or stamp.get("rows") != rows or stamp.get("dataset") != dataset:
-            msg = f"object written for dataset {dataset!r} does not carry the expected quality stamp"
-            raise StampError(msg)
-        if meta.num_rows != rows:
-            raise StampError(f"object written for dataset {dataset!r} has {meta.num_rows} rows, expected {rows}")
-        with open(path, "rb") as f:
-            sha = hashlib.file_digest(f, "sha256").hexdigest()
-            size = f.tell()
-        _fsync(path)
-        rel = layout.object_rel(sha)
-        final = layout.abs(rel)
-        layout.fs.create_dir(posixpath.dirname(final), recursive=True)
-        layout.fs.move(path, final)
-    except BaseException as exc:
-        _remove_quietly(layout.fs, path)
-        if isinstance(exc, (OSError, pa.ArrowInvalid)):
-            msg = f"cannot adopt object of dataset {dataset!r} in store {layout.store!r}: {exc}"
-            raise StoreError(msg) from exc
-        raise
-    return ObjectInfo(path=rel, sha256=sha, rows=rows, bytes=size)
