@@ -6,7 +6,8 @@ folder; our runner (benchmarks/peerbench/dqgate_runner.py) and the suite written
 a contract (suite_contract.yaml) go into the copy's runners/, and the copy's
 systems.json gains the systems ``dqgate`` (and ``dqgate-polars`` once
 src/dqgate/runners/polars.py exists). Then the harness's own run_all.py runs every
-system interleaved, writing results/results_<rows>.md and runs_<rows>.jsonl here.
+system interleaved, writing results/results_<rows>.md and runs_<rows>.jsonl here, and
+summary_<rows>.md: ratios to both duckdb-fused and duckdb-io-floor (peerbench/summarize.py).
 
 With ``--cli-rounds N`` it then times the real command line, ``dq check
 suite_contract.yaml --data FILE --format json -q``, against the whole process of
@@ -129,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
            "--systems", systems, "--out", args.out, "--venvs", str(VENVS), "--data-dir", str(DATA),
            "--timeout", str(args.timeout)] + (["--tag", args.tag] if args.tag else [])  # fmt: skip
     rc = subprocess.run(cmd).returncode if args.repeats > 0 else 0
+    if rc == 0 and args.repeats > 0:
+        from peerbench.summarize import summarize
+
+        summary = summarize(Path(args.out), f"{args.rows}{('-' + args.tag) if args.tag else ''}")
+        print(summary.read_text(), file=sys.stderr)
     if rc == 0 and args.cli_rounds:
         from peerbench.cli_timing import run as cli_run
 
