@@ -12,10 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import dqgate
 from dqgate.errors import ContractError
 
 Run = Callable[..., tuple[int, str, str]]
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(dqgate.__file__).resolve().parents[1]  # subprocesses import the same dqgate as the tests
 
 CONTRACT = """\
 dataset: flights

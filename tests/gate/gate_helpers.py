@@ -23,8 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+import dqgate
+
 ROOT = Path(__file__).resolve().parents[2]
-SRC = ROOT / "src"
+SRC = Path(dqgate.__file__).resolve().parents[1]  # subprocesses import the same dqgate as the tests
 RULES = ROOT / "rules"
 AIRPORTS = RULES / "data" / "airports.parquet"
 FLIGHTS = RULES / "data" / "flights.parquet"

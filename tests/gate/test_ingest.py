@@ -69,6 +69,14 @@ def test_append_adds_the_batch_files_and_replace_starts_a_new_file_set(tmp_path,
     assert len(_published_files(store)) == 3  # replace keeps the older versions' files
     assert dq("snapshots", "verify", store, "flights", "--full", cwd=tmp_path).returncode == 0
 
+    # each batch is found where it was published, also behind the replace
+    again = dq("ingest", contract, *(tmp_path / f"{x}.parquet" for x in "cba"), "--store", store, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert [line.split(": ", 1)[1] for line in again.stdout.splitlines()] == [
+        f"batch already published in flights@{v}; nothing to do" for v in (3, 2, 1)
+    ]
+    assert len(batch_ids_of(store)) == 3
+
 
 def test_quarantine_batch_keeps_the_whole_batch_out_with_its_report(tmp_path, store):
     contract = write_contract(tmp_path, on_failure="quarantine_batch")

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src"
-if str(SRC) not in sys.path:  # the package may not be installed in the venv
-    sys.path.insert(0, str(SRC))
+import dqgate
+from dqgate.store import Manifest, publish, write_object
 
-from dqgate.store import Manifest, publish, write_object  # noqa: E402
+# Subprocesses import the same dqgate as this process (installed, or the working tree).
+SRC = Path(dqgate.__file__).resolve().parents[1]
 
 if TYPE_CHECKING:
     from collections.abc import Callable

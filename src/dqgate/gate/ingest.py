@@ -147,7 +147,6 @@ def ingest(
             the store is left unchanged.
     """
     from dqgate.store.layout import dataset_layout
-    from dqgate.store.publish import list_versions, load_manifest
 
     c = as_contract(contract)
     mode = mode or c.model.gate.publish
@@ -155,11 +154,7 @@ def ingest(
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
     batch_id = batch_id_of(batch)
-    published = None
-    for version in list_versions(store, c.dataset) if layout.exists() else []:
-        if batch_id in load_manifest(store, c.dataset, version).batch_ids:
-            published = version
-            break
+    published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
     # quarantine_rows publishes the kept rows before it writes report.json; a crash between
     # the two leaves a published batch with an unfinished quarantine entry, finished below
     unfinished = published is not None and quarantine.is_unfinished(store, c.dataset, batch_id)
@@ -186,6 +181,27 @@ def ingest(
         return _quarantine_batch(c, con, result, store, batch_id)
     finally:
         con.close()
+
+
+def _published_in(store: str, dataset: str, batch_id: str) -> int | None:
+    """The version that published ``batch_id``, or None; one manifest read per replace, not per version.
+
+    Each version adds one batch and an append repeats its parent's batch ids, so the
+    k batch ids of version v are those of versions v-k+1..v, in order.
+    """
+    from dqgate.store.publish import list_versions, load_manifest
+
+    versions = list_versions(store, dataset)
+    present, v = set(versions), (versions[-1] if versions else 0)
+    while v >= 1:
+        if v not in present:  # a gap (verify reports it); keep looking below it
+            v -= 1
+            continue
+        ids = load_manifest(store, dataset, v).batch_ids
+        if batch_id in ids:
+            return v - (len(ids) - 1 - ids.index(batch_id))
+        v -= max(1, len(ids))
+    return None
 
 
 def _reader(con: Any, query: exp.Expression) -> Any:
