@@ -39,7 +39,7 @@ _spec.loader.exec_module(make_examples)
 
 
 def env() -> dict[str, str]:
-    """The environment of child `dq` processes: dqgate from src/, no signing key, no colours."""
+    """The environment of child `dq` processes: the same dqgate as the tests, no signing key, no colours."""
     out = dict(os.environ)
     out["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), out.get("PYTHONPATH")]))
     out.pop("DQGATE_SIGNING_KEY", None)
