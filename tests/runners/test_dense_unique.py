@@ -122,10 +122,17 @@ def test_keys_outnumbering_the_buffer_are_counted_in_chunks(tmp_path: Path, monk
     assert (got.failed_rows, list(got.sample)) == (failed, repeated)
 
 
-@pytest.mark.parametrize("low_shift, span", [(5, 3), (0, 2)])
-def test_statistics_that_lie_fall_back_to_the_group_by(tmp_path: Path, low_shift: int, span: int) -> None:
-    """A minimum above the real one (a negative offset) or a span too short: still the right count."""
-    values = [3, 4, 4, 9, 9, 9, 7]
+@pytest.mark.parametrize("low_shift, span, batch", [(5, 3, 1 << 20), (0, 2, 1 << 20), (0, 2, 2)])
+def test_statistics_that_lie_fall_back_to_the_group_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, low_shift: int, span: int, batch: int
+) -> None:
+    """A minimum above the real one (a negative offset) or a span too short: still the right count.
+
+    With tiny batches the bad value turns up mid-stream, and the GROUP BY then runs on a
+    connection that had a half-read result open.
+    """
+    monkeypatch.setattr(dense_unique, "BATCH_ROWS", batch)
+    values = [3, 4, 4, 9, 9, 9, 7] * 50
     pq.write_table(pa.table({"k": values}), tmp_path / "k.parquet")
     contract = tmp_path / "c.yaml"
     contract.write_text("dataset: t\nschema:\n  columns:\n    k: {unique: true}\n")
@@ -139,8 +146,8 @@ def test_statistics_that_lie_fall_back_to_the_group_by(tmp_path: Path, low_shift
     values_out: dict[str, Any] = {}
     dense_unique.fill(con, {"k.unique": wrong}, compiled, values_out, rules, types, 5)
     failed_out, _, sample_out = compiled.outputs["k.unique"]
-    assert values_out[failed_out] == 5
-    assert sorted(s["k"] for s in values_out[sample_out]) == [4, 9]
+    assert values_out[failed_out] == 350
+    assert sorted(s["k"] for s in values_out[sample_out]) == [3, 4, 7, 9]
 
 
 def test_small_data_in_a_fresh_process_keeps_the_group_by_and_never_imports_numpy(tmp_path: Path) -> None:

@@ -102,34 +102,42 @@ def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[
         .from_(exp.to_table(compiler.SOURCE_VIEW, quoted=True))
         .where(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())))
     )
-    counts = np.zeros(key.span, dtype=np.int64)
     buffer = np.empty(max(key.span, BATCH_ROWS), dtype=np.uint32)
-    filled = 0
-
-    def flush() -> bool:
-        got = np.bincount(buffer[:filled], minlength=key.span)
-        if len(got) != key.span:
-            return False
-        np.add(counts, got, out=counts)
-        return True
-
+    filled, counts = 0, None
+    reader = None
     try:
-        for batch in con.sql(query.sql(compiler.DIALECT)).to_arrow_reader(BATCH_ROWS):
+        reader = con.sql(query.sql(compiler.DIALECT)).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
             values = batch.column(0).to_numpy()
             if filled + len(values) > len(buffer):
-                if not flush():
-                    return None
+                counts = _merge(counts, np.bincount(buffer[:filled], minlength=key.span), key.span)
                 filled = 0
             buffer[filled : filled + len(values)] = values
             filled += len(values)
-        if filled and not flush():
-            return None
-    except (duckdb.ConversionException, duckdb.OutOfRangeException):
-        return None  # a value below the minimum the statistics gave
+        counts = _merge(counts, np.bincount(buffer[:filled], minlength=key.span), key.span)
+    except (duckdb.ConversionException, duckdb.OutOfRangeException, _OutOfSpan):
+        return None  # a value outside the span the statistics gave
+    finally:
+        if reader is not None:
+            reader.close()  # a half-read result would block the connection's next query
     repeated = counts > 1
     failed = int(counts[repeated].sum())
     shown = [{key.column: key.low + int(i)} for i in np.flatnonzero(repeated)[:samples]]
     return failed, shown
+
+
+class _OutOfSpan(Exception):
+    """A key value at or above ``low + span``: the statistics were wrong."""
+
+
+def _merge(counts: Any, more: Any, span: int) -> Any:
+    """``counts + more`` in place (the first chunk's counts are taken as they are)."""
+    if len(more) != span:
+        raise _OutOfSpan
+    if counts is None:
+        return more
+    counts += more
+    return counts
 
 
 def fill(
