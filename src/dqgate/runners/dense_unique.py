@@ -12,9 +12,11 @@ judged). Samples are the smallest repeated values.
 
 Memory is 8 bytes per slot plus a chunk buffer of 4 bytes per slot, whatever the
 row count; spans above :data:`MAX_SLOTS` keep the GROUP BY, as do composite or
-non-integer keys, rules with ``where``, and text sources (whose min and max would
-cost a full parse). If the statistics turn out wrong (a value outside the span) the
-rule is counted by the GROUP BY after all: the fast path can be slower, never wrong.
+non-integer keys, rules with ``where``, text sources (whose min and max would cost
+a full parse) and data under :data:`MIN_ROWS` rows (where importing numpy and
+pyarrow would cost more than the GROUP BY, unless they are loaded already). If the
+statistics turn out wrong (a value outside the span) the rule is counted by the
+GROUP BY after all: the fast path can be slower, never wrong.
 """
 
 from __future__ import annotations
