@@ -51,7 +51,7 @@ def check(
         ContractError, DataError, UsageError, EngineError: the check could not run.
     """
     c = as_contract(contract)
-    base_dir = os.path.dirname(os.path.abspath(c.path)) if os.path.exists(c.path) else None
+    base_dir = c.base_dir
     if data is None:
         if not c.model.source:
             raise UsageError(f"{c.path}: the contract has no 'source:'; pass the data to check", param="data")

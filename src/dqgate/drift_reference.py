@@ -17,7 +17,6 @@ Binding is I/O (it reads manifests or files), so it runs before compiling; the b
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +123,3 @@ def _latest_profile(store: str, dataset: str) -> dict[str, Any] | None:
         return None
     return load_manifest(store, dataset, "latest").profile
 
-
-def base_dir_of(contract: Contract) -> str | None:
-    return os.path.dirname(os.path.abspath(contract.path)) if os.path.exists(contract.path) else None

@@ -39,6 +39,13 @@ class Contract:
     def columns(self) -> dict[str, Any]:
         return dict(self.model.schema_.columns)
 
+    @property
+    def base_dir(self) -> str | None:
+        """The contract file's folder: relative ``source:`` and ``references:`` paths start there."""
+        import os
+
+        return os.path.dirname(os.path.abspath(self.path)) if os.path.exists(self.path) else None
+
     def line_of(self, path: Path) -> int:
         """The YAML line of ``path`` (0 when unknown), for messages and JUnit."""
         return self.doc.span(path).line

@@ -104,16 +104,45 @@ def batch_id_of(data: Any) -> str:
     else:
         import pyarrow as pa
 
-        from dqgate.runners.sources import _as_arrow
-
-        table, _ = _as_arrow(data)
-        if not isinstance(table, pa.Table):
-            table = pa.Table.from_pandas(table) if type(table).__module__.startswith("pandas") else pa.table(table)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
+        table = arrow_table(data)
+        # Stream the IPC bytes straight into the hash: no second copy of the batch in memory.
+        with pa.ipc.new_stream(pa.PythonFile(_HashSink(h), mode="w"), table.schema) as writer:
             writer.write_table(table)
-        h.update(sink.getvalue().to_pybytes())
     return "b" + h.hexdigest()[:40]
+
+
+class _HashSink:
+    """A write-only file object that feeds every byte written to it into a hash."""
+
+    closed = False
+
+    def __init__(self, h: Any) -> None:
+        self.h = h
+
+    def write(self, data: Any) -> int:
+        self.h.update(data)
+        return len(memoryview(data))
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def arrow_table(data: Any) -> Any:
+    """In-memory batch data (Arrow, Polars, pandas, DuckDB relation) as one Arrow table."""
+    import pyarrow as pa
+
+    from dqgate.runners.sources import _as_arrow
+
+    table, _ = _as_arrow(data)
+    if isinstance(table, pa.Table):
+        return table
+    return pa.Table.from_pandas(table) if type(table).__module__.startswith("pandas") else pa.table(table)
 
 
 def _batch_files(path: str) -> list[tuple[str | None, str]]:
@@ -153,6 +182,8 @@ def ingest(
     if mode not in ("append", "replace"):
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
+    if not isinstance(batch, (str, os.PathLike)):
+        batch = arrow_table(batch)  # once: a LazyFrame or relation is not evaluated again by the check
     batch_id = batch_id_of(batch)
     published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
     # quarantine_rows publishes the kept rows before it writes report.json; a crash between
@@ -162,7 +193,7 @@ def ingest(
         return IngestResult(batch_id, "already_published", c.dataset, version=published)
     if layout.exists() and quarantine.is_quarantined(store, c.dataset, batch_id):
         return IngestResult(batch_id, "already_quarantined", c.dataset)
-    base_dir = os.path.dirname(os.path.abspath(c.path)) if os.path.exists(c.path) else None
+    base_dir = c.base_dir
     rules = planned(c, store=store, base_dir=base_dir)  # drift against the store's latest version
     con = runner.connect()
     try:
@@ -263,7 +294,7 @@ def _quarantine_rows(
     any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
     kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
     kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
-    base_dir = os.path.dirname(os.path.abspath(c.path)) if os.path.exists(c.path) else None
+    base_dir = c.base_dir
     recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir), rules, c, store=store)
     if recheck.status == "fail" or kept.num_rows == 0:
         return None
