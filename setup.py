@@ -28,7 +28,7 @@ DIRECTIVES = {
 
 EXTENSIONS = [
     Extension(f"dqgate._kernels.{name}", [f"src/dqgate/_kernels/{name}.pyx"])
-    for name in ("formats", "reasons")
+    for name in ("formats", "keys", "reasons")
 ]
 
 # pip runs this file three times per install (build requirements, metadata, wheel); only a

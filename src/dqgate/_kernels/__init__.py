@@ -31,14 +31,15 @@ try:
     if os.environ.get("DQGATE_PURE_PYTHON") == "1":
         raise ImportError("DQGATE_PURE_PYTHON=1")  # noqa: EM101, TRY301
     from dqgate._kernels import formats as _formats
+    from dqgate._kernels import keys as _keys
     from dqgate._kernels import reasons as _reasons
 except ImportError:
-    _formats = _reasons = None  # type: ignore[assignment]  # every use is behind COMPILED
+    _formats = _keys = _reasons = None  # type: ignore[assignment]  # every use is behind COMPILED
 
 FORMATS: tuple[str, ...] = reference.FORMATS
 COMPILED: bool = _formats is not None
 
-__all__ = ["COMPILED", "FORMATS", "count_invalid", "format_valid", "reason_codes"]
+__all__ = ["COMPILED", "FORMATS", "count_invalid", "format_valid", "mark_keys", "reason_codes"]
 
 _MIN_ROWS_PER_TASK = 1 << 17   # below this, a thread costs more than it saves
 _NO_BITS = np.empty(0, dtype=np.uint8)
@@ -109,6 +110,24 @@ def count_invalid(values: pa.Array | pa.ChunkedArray, fmt: str) -> tuple[int, in
         invalid += bad
         non_null += present
     return invalid, non_null
+
+
+def mark_keys(offsets: np.ndarray, seen: np.ndarray, twice: np.ndarray, span: int) -> int | None:
+    """Record key offsets in the ``seen``/``twice`` bitmaps (see ``keys.pyx``).
+
+    Args:
+        offsets: uint32 key values minus the key's minimum, no NULLs.
+        seen, twice: uint8 bitmaps of at least ``span`` bits, updated in place.
+        span: the number of possible offsets.
+
+    Returns:
+        The change in the number of values seen exactly once, or None if an offset is
+        not below ``span`` (nothing after it is marked).
+    """
+    offsets = np.ascontiguousarray(offsets, dtype=np.uint32)
+    if COMPILED:
+        return _keys.mark(offsets, seen, twice, span)  # type: ignore[no-any-return]
+    return reference.mark_keys(offsets.tolist(), seen, twice, span)
 
 
 def reason_codes(masks: Sequence[pa.BooleanArray | pa.ChunkedArray | np.ndarray]) -> np.ndarray:

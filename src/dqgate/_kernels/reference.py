@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -195,6 +195,25 @@ def count_invalid(values: Sequence[bytes | None], fmt: str) -> tuple[int, int]:
     check = CHECKS[fmt]
     present = [v for v in values if v is not None]
     return sum(not check(v) for v in present), len(present)
+
+
+def mark_keys(offsets: Sequence[int], seen: Any, twice: Any, span: int) -> int | None:
+    """Twin of ``keys.mark``: bit v of ``seen`` on a first sight of v, of ``twice`` on the second."""
+    if span < 0 or len(seen) * 8 < span or len(twice) * 8 < span:
+        raise ValueError(f"bitmaps of {len(seen)} and {len(twice)} bytes cannot hold {span} values")
+    singles = 0
+    for v in offsets:
+        if v >= span:
+            return None
+        byte, bit = v >> 3, 1 << (v & 7)
+        if seen[byte] & bit:
+            if not twice[byte] & bit:
+                twice[byte] |= bit
+                singles -= 1
+        else:
+            seen[byte] |= bit
+            singles += 1
+    return singles
 
 
 def reason_codes(masks: Sequence[np.ndarray], length: int) -> np.ndarray:

@@ -269,6 +269,7 @@ def compile_plan(
     samples: int = 5,
     source: str = SOURCE_VIEW,
     counted: frozenset[str] = frozenset(),
+    decided: frozenset[str] = frozenset(),
 ) -> CompiledPlan:
     """Compile every query-evaluated rule into one statement over ``source``.
 
@@ -281,6 +282,9 @@ def compile_plan(
         counted: ids of unique rules the runner counts itself (dense integer keys,
             runners/dense_unique.py): only their total is compiled; their ``_failed`` and
             ``_sample`` outputs are named but left for the runner to fill.
+        decided: ids of rules the Parquet footer already decided (runners/footer.py):
+            their outputs and samples are named, nothing of them is selected, so the
+            scan reads only what the remaining rules need.
     """
     table = exp.to_table(source, quoted=True)
     ctx = _Context(types, table)
@@ -292,6 +296,9 @@ def compile_plan(
             plan.outputs[rule.id] = ()  # decided after the query, from the store's metric history
             continue
         if isinstance(rule, n.StrictSchema):
+            continue
+        if rule.id in decided:
+            _name_outputs(rule, out, ctx, plan, table, key, samples)
             continue
         if isinstance(rule, n.Unique) and rule.id in counted:
             select.append(exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True))
@@ -317,8 +324,7 @@ def compile_plan(
                 exp.alias_(exp.CountIf(this=pred.applies), f"{out}_total", quoted=True),
             ]
             plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total")
-            shown = list(dict.fromkeys([*key, *rule.columns]))
-            plan.samples[rule.id] = exp.select(*[col(c) for c in shown]).from_(table.copy()).where(fails.copy()).limit(samples)
+            plan.samples[rule.id] = _sample_query(rule, fails.copy(), table, key, samples)
         elif isinstance(rule, n.Metric):
             if rule.func == "sql":
                 agg = zero_for_empty(parse_expression(rule.sql or ""))
@@ -342,6 +348,29 @@ def compile_plan(
     plan.statement = statement
     plan.formats = tuple(ctx.formats)
     return plan
+
+
+def _name_outputs(
+    rule: n.Rule, out: str, ctx: _Context, plan: CompiledPlan, table: exp.Table, key: tuple[str, ...], samples: int
+) -> None:
+    """Outputs (and the sample query) of a rule decided without the scan."""
+    if isinstance(rule, n.RowRule):
+        pred = ROW(rule)(rule, ctx)
+        plan.samples[rule.id] = _sample_query(rule, _and(pred.applies, _negate(pred.passes)), table, key, samples)
+        plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total")
+    else:
+        plan.outputs[rule.id] = (f"{out}_value",)
+
+
+def _sample_query(rule: n.RowRule, fails: exp.Expression, table: exp.Table, key: tuple[str, ...], samples: int) -> exp.Select:
+    """Up to ``samples`` failing rows, with the key columns beside the rule's own."""
+    shown = list(dict.fromkeys([*key, *rule.columns]))
+    return exp.select(*[col(c) for c in shown]).from_(table.copy()).where(fails).limit(samples)
+
+
+def row_test(rule: n.RowRule, types: dict[str, str]) -> exp.Expression:
+    """The test a row rule applies to one non-NULL row, as the fused statement compiles it."""
+    return ROW(rule)(rule, _Context(types, exp.to_table(SOURCE_VIEW, quoted=True))).passes
 
 
 def row_flags(rules: tuple[n.Rule, ...], *, types: dict[str, str], source: str = SOURCE_VIEW) -> tuple[exp.Expression, tuple[str, ...]]:

@@ -1,17 +1,19 @@
-"""Uniqueness of a dense integer key by counting into an array instead of hashing.
+"""Uniqueness of a dense integer key by marking bitmaps instead of hashing.
 
 A GROUP BY over a key with about as many distinct values as rows is the most
 expensive rule of a typical contract: on peerbench (10M rows) it is about half of
 the CPU time of the whole fused statement. When the key is one integer column whose
 span (max - min + 1, answered by DuckDB from Parquet statistics without a scan) is
-not much larger than the row count, every possible value has its own slot: the key
-column is streamed once as offsets from the minimum, ``np.bincount`` counts each
-value, and the failing rows are the sum of the counts above one, which is exactly
-what the GROUP BY would give (every row of a repeated value fails; NULLs are not
+not much larger than the row count, every possible value has its own two bits: the
+key column is streamed once as offsets from the minimum into the Cython kernel
+``_kernels/keys.pyx`` (bit "seen", bit "seen twice"), which keeps count of the values
+seen exactly once; the failing rows are all rows minus those, which is exactly what
+the GROUP BY would give (every row of a repeated value fails; NULLs are not
 judged). Samples are the smallest repeated values.
 
-Memory is 8 bytes per slot plus a chunk buffer of 4 bytes per slot, whatever the
-row count; spans above :data:`MAX_SLOTS` keep the GROUP BY, as do composite or
+Memory is 2 bits per slot, whatever the row count (25 MB for 100M possible values,
+where the GROUP BY's hash table needs gigabytes); spans above :data:`MAX_SLOTS` keep
+the GROUP BY, as do composite or
 non-integer keys, rules with ``where``, text sources (whose min and max would cost
 a full parse) and data under :data:`MIN_ROWS` rows (where importing numpy and
 pyarrow would cost more than the GROUP BY, unless they are loaded already). If the
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from dqgate.runners.sources import Source
 
 INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
-MAX_SLOTS = 1 << 26  # 64M slots: at most 512 MB of counts and 256 MB of buffer
+MAX_SLOTS = 1 << 31  # 2G slots: at most 512 MB of bitmaps (offsets are UINTEGER)
 DENSITY = 8  # the span may be this many times the row count (plus MIN_SLOTS)
 MIN_SLOTS = 1 << 16
 BATCH_ROWS = 1 << 20
@@ -97,49 +99,39 @@ def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[
     """Rows whose key value repeats, and up to ``samples`` repeated values; None if a value is out of span."""
     import numpy as np
 
+    from dqgate._kernels import mark_keys
+
     c = compiler.col(key.column)
     offset = exp.cast(exp.Sub(this=c, expression=compiler.literal(key.low)), "UINTEGER", dialect=compiler.DIALECT)
     query = (
         exp.select(exp.alias_(offset, "o"))
         .from_(exp.to_table(compiler.SOURCE_VIEW, quoted=True))
-        .where(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())))
+        .where(exp.Not(this=exp.Is(this=c, expression=exp.Null())))
     )
-    buffer = np.empty(max(key.span, BATCH_ROWS), dtype=np.uint32)
-    filled, counts = 0, None
+    seen = np.zeros((key.span + 7) // 8, dtype=np.uint8)
+    twice = np.zeros_like(seen)
+    rows = singles = 0
     reader = None
     try:
         reader = con.sql(query.sql(compiler.DIALECT)).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
-            values = batch.column(0).to_numpy()
-            if filled + len(values) > len(buffer):
-                counts = _merge(counts, np.bincount(buffer[:filled], minlength=key.span), key.span)
-                filled = 0
-            buffer[filled : filled + len(values)] = values
-            filled += len(values)
-        counts = _merge(counts, np.bincount(buffer[:filled], minlength=key.span), key.span)
-    except (duckdb.ConversionException, duckdb.OutOfRangeException, _OutOfSpan):
-        return None  # a value outside the span the statistics gave
+            got = mark_keys(batch.column(0).to_numpy(), seen, twice, key.span)
+            if got is None:
+                return None  # a value outside the span the statistics gave
+            rows += batch.num_rows
+            singles += got
+    except (duckdb.ConversionException, duckdb.OutOfRangeException):
+        return None  # below the minimum, or too far above it for the offset type
     finally:
         if reader is not None:
             reader.close()  # a half-read result would block the connection's next query
-    repeated = counts > 1
-    failed = int(counts[repeated].sum())
-    shown = [{key.column: key.low + int(i)} for i in np.flatnonzero(repeated)[:samples]]
-    return failed, shown
-
-
-class _OutOfSpan(Exception):
-    """A key value at or above ``low + span``: the statistics were wrong."""
-
-
-def _merge(counts: Any, more: Any, span: int) -> Any:
-    """``counts + more`` in place (the first chunk's counts are taken as they are)."""
-    if len(more) != span:
-        raise _OutOfSpan
-    if counts is None:
-        return more
-    counts += more
-    return counts
+    shown = []
+    for byte in np.flatnonzero(twice[: (key.span + 7) // 8]):
+        bits = int(twice[byte])
+        shown += [{key.column: key.low + 8 * int(byte) + b} for b in range(8) if bits >> b & 1]
+        if len(shown) >= samples:
+            break
+    return rows - singles, shown[:samples]
 
 
 def fill(

@@ -20,7 +20,7 @@ from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
 from dqgate.gate import decide
 from dqgate.ir import nodes as n
-from dqgate.runners import assemble_ml, dense_unique, sources
+from dqgate.runners import assemble_ml, dense_unique, footer, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
 from dqgate.runners.assemble import errored as _errored
@@ -97,8 +97,12 @@ def run(
     allow_empty: bool = False,
     base_dir: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    use_footer: bool = True,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one scan and return every result.
+
+    Rules that Parquet footer statistics decide exactly are not scanned for
+    (runners/footer.py; ``use_footer=False`` scans for everything).
 
     With ``con`` given, the data stays registered there as view ``__dq_data`` after the
     run (the ingest step streams the checked batch from it); otherwise a private
@@ -114,11 +118,15 @@ def run(
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
         dense = dense_unique.find(con, rules, types, source)  # keys counted by np.bincount, not GROUP BY
+        decided = footer.decide(con, rules, types, source) if use_footer else {}
         plan = compiler.compile_plan(
-            rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense)
+            rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), decided=frozenset(decided)
         )
         register_formats(con, plan.formats)
-        values, errors = _execute(con, plan, rules, types, contract, source.uri, samples)
+        scanned = tuple(r for r in rules if r.id not in decided)
+        values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples)
+        for rule_id, got in decided.items():
+            values.update(zip(plan.outputs[rule_id], got))
         dense = {k: v for k, v in dense.items() if k not in errors}
         dense_unique.fill(con, dense, plan, values, rules, types, samples)
         rows = int(values.get("__rows", 0) or 0)
@@ -144,7 +152,7 @@ def run(
     checks = tuple(results)
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
-        source={"uri": source.uri, "rows": rows},
+        source={"uri": source.uri, "rows": rows, **({"decided_from_footer": [r.id for r in rules if r.id in decided]} if decided else {})},
         status=decide.overall(checks),
         checks=checks,
         elapsed_s=time.perf_counter() - t0,

@@ -1,0 +1,193 @@
+"""Decide rules from Parquet footer statistics, so the scan reads only what remains.
+
+A Parquet footer keeps, for every row group and column, the row count, the number
+of NULLs and the smallest and largest value. Many rules on clean data follow from
+those alone: ``required`` fails exactly on the NULLs; a ``range`` holds in a row
+group whose smallest and largest values are both in range (a range is convex);
+any value rule holds or fails for the whole row group when its smallest and
+largest values are equal; ``row_count``, ``null_count``, ``null_fraction``,
+``min``, ``max`` and freshness are sums, minima and maxima of the footer's
+numbers. A rule is decided here only when every row group of every file decides
+it; the rest go to the fused statement, which then does not read a column no
+remaining rule needs.
+
+Exactness comes first, so a statistic is used only where it is the truth:
+
+* min/max of text only when the footer marks them exact (writers may truncate);
+* min/max of floating point only when the footer counts NaNs and counts none
+  (most writers leave NaN out of min/max, and NaN fails every range);
+* no DECIMAL, TIME, BLOB or nested columns, no rule with ``where`` or ``mostly``
+  over a subset, no hive partition columns, no column missing from some file;
+* values are read back by DuckDB itself (``TRY_CAST`` of the footer's text to the
+  column's type) and rule tests are evaluated by DuckDB on them, with the very
+  predicate the fused statement would use, so no comparison is re-implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from dqgate.compilers import duckdb as compiler
+from dqgate.ir import nodes as n
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from dqgate.runners.sources import Source
+
+_EXACT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "BOOLEAN", "DATE")
+_TIMES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE")
+_FLOATS = ("FLOAT", "DOUBLE")
+_TEXT = ("VARCHAR",)
+DECIDABLE_TYPES = frozenset(_EXACT + _TIMES + _FLOATS + _TEXT)
+_VALUE_RULES = (n.Range, n.InSet, n.Pattern, n.Length)
+_METRICS = frozenset({"row_count", "null_count", "null_fraction", "min", "max"})
+
+
+@dataclass(frozen=True)
+class ChunkStats:
+    """One column of one row group, as the footer describes it."""
+
+    rows: int
+    nulls: int | None
+    low: Any
+    high: Any
+    exact: bool  # low/high are the true extremes of the non-NULL values
+
+    @property
+    def values(self) -> int | None:
+        return None if self.nulls is None else self.rows - self.nulls
+
+
+def candidates(rules: Iterable[n.Rule], types: dict[str, str]) -> list[n.Rule]:
+    """Rules the footer may decide, before reading it."""
+    out: list[n.Rule] = []
+    for rule in rules:
+        if rule.where is not None or any(types.get(c, "").upper() not in DECIDABLE_TYPES for c in rule.columns):
+            continue
+        if isinstance(rule, (n.NotNull, *_VALUE_RULES, n.Freshness)) or (isinstance(rule, n.Metric) and rule.func in _METRICS):
+            out.append(rule)
+    return out
+
+
+def decide(
+    con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source
+) -> dict[str, tuple[Any, ...]]:
+    """Rule id -> its outputs (``(failed, total)`` or ``(value,)``) for every rule the footer decides."""
+    if source.kind != "parquet" or source.reader is None:
+        return {}
+    found = candidates(rules, types)
+    if not found:
+        return {}
+    columns = sorted({c for r in found for c in r.columns})
+    tested = [r for r in found if isinstance(r, _VALUE_RULES)]
+    try:
+        groups, stats, tests = _read(con, source, columns, types, tested)
+    except Exception:  # noqa: BLE001 - no footer answer just means: scan
+        return {}
+    rows = sum(groups.values())
+    out: dict[str, tuple[Any, ...]] = {}
+    for rule in found:
+        chunks = [stats.get((g, rule.columns[0])) for g in groups] if rule.columns else []
+        if rule.columns and any(c is None for c in chunks):
+            continue  # a file without this column (union_by_name) or a hive partition key
+        got = _decide_one(rule, rows, chunks, tests.get(rule.id, {}), list(groups))  # type: ignore[arg-type]
+        if got is not None:
+            out[rule.id] = got
+    return out
+
+
+def _decide_one(
+    rule: n.Rule, rows: int, chunks: list[ChunkStats], tests: dict[Any, tuple[Any, Any]], groups: list[Any]
+) -> tuple[Any, ...] | None:
+    if isinstance(rule, n.Metric) and rule.func == "row_count":
+        return (rows,)
+    if any(c.nulls is None for c in chunks):
+        return None
+    nulls = sum(c.nulls or 0 for c in chunks)
+    if isinstance(rule, n.NotNull):
+        return (nulls, rows)
+    if isinstance(rule, n.Metric) and rule.func == "null_count":
+        return (nulls,)
+    if isinstance(rule, n.Metric) and rule.func == "null_fraction":
+        return (nulls / rows if rows else None,)
+    filled = [c for c in chunks if c.values]
+    if any(not c.exact or c.low is None or c.high is None for c in filled):
+        return None
+    if isinstance(rule, (n.Metric, n.Freshness)):
+        if not filled:
+            return (None,)
+        want_max = isinstance(rule, n.Freshness) or rule.func == "max"  # type: ignore[union-attr]
+        return (max(c.high for c in filled),) if want_max else (min(c.low for c in filled),)
+    failed = total = 0
+    for group, chunk in zip(groups, chunks):
+        if not chunk.values:
+            continue
+        low_ok, high_ok = tests.get(group, (None, None))
+        if low_ok and high_ok and (isinstance(rule, n.Range) or chunk.low == chunk.high):
+            total += chunk.values  # every value lies between two that pass a convex test, or equals one
+        elif chunk.low == chunk.high and low_ok is False:
+            failed += chunk.values
+            total += chunk.values
+        else:
+            return None
+    return (failed, total)
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, source: Source, columns: list[str], types: dict[str, str], tested: list[n.Rule]
+) -> tuple[dict[Any, int], dict[tuple[Any, str], ChunkStats], dict[str, dict[Any, tuple[Any, Any]]]]:
+    """Row counts per row group, each column chunk's statistics and each value rule's test of low and high."""
+    assert source.reader is not None
+    meta = exp.Anonymous(this="parquet_metadata", expressions=[source.reader.expressions[0].copy()])
+    name = exp.column("path_in_schema")
+    facts: list[exp.Expression] = [
+        exp.column("file_name"), exp.column("row_group_id"), exp.column("row_group_num_rows"), name.copy(),
+        exp.column("stats_null_count"), exp.column("min_is_exact"), exp.column("max_is_exact"), exp.column("stats_nan_count"),
+    ]  # fmt: skip
+    index = {c: i for i, c in enumerate(columns)}
+    for c in columns:  # the footer's text read back as the column's type, in that column's rows only
+        is_c = exp.EQ(this=name.copy(), expression=exp.Literal.string(c))
+        for side in ("min", "max"):
+            value = exp.TryCast(this=exp.column(f"stats_{side}_value"), to=exp.DataType.build(types[c], dialect=compiler.DIALECT))
+            facts.append(exp.alias_(exp.Case(ifs=[exp.If(this=is_c, true=value)]), f"{side}_{index[c]}"))
+    verdicts: list[exp.Expression] = []
+    for k, rule in enumerate(tested):  # the rule's own test, with its column replaced by low, then high
+        test = compiler.row_test(rule, types)  # type: ignore[arg-type]
+        for side in ("min", "max"):
+            stat = exp.column(f"{side}_{index[rule.columns[0]]}")
+            on_stat = test.copy().transform(lambda node, s=stat, c=rule.columns[0]: s.copy() if isinstance(node, exp.Column) and node.name == c else node)
+            verdicts.append(exp.alias_(on_stat, f"{side}_ok_{k}"))
+    inner = exp.select(*facts).from_(exp.Table(this=meta))
+    query = exp.select(exp.Star(), *verdicts).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("m"))))
+    rows = con.execute(query.sql(compiler.DIALECT)).fetchall()
+    groups: dict[Any, int] = {}
+    stats: dict[tuple[Any, str], ChunkStats] = {}
+    tests: dict[str, dict[Any, tuple[Any, Any]]] = {r.id: {} for r in tested}
+    partition_keys = {c for c in columns if any(f"/{c}=" in str(r[0]) for r in rows)}
+    for row in rows:
+        group, column = (row[0], row[1]), row[3]
+        groups[group] = row[2]
+        if column not in index or column in partition_keys:
+            continue
+        if (group, column) in stats:  # a nested field sharing the name: trust nothing about it
+            partition_keys.add(column)
+            continue
+        i = index[column]
+        typ = types[column].upper()
+        exact = typ not in _TEXT or (row[5] is True and row[6] is True)
+        if typ in _FLOATS:
+            exact = row[7] == 0
+        stats[(group, column)] = ChunkStats(row[2], row[4], row[8 + 2 * i], row[9 + 2 * i], exact)
+        for k, rule in enumerate(tested):
+            if rule.columns[0] == column:
+                base = 8 + 2 * len(columns) + 2 * k
+                tests[rule.id][group] = (row[base], row[base + 1])
+    for column in partition_keys:
+        for group in groups:
+            stats.pop((group, column), None)
+    return groups, stats, tests
