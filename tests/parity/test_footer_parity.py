@@ -9,6 +9,8 @@ full scan (which the oracle tests vouch for); every result must be identical.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import math
 import os
 import tempfile
@@ -20,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from random_contracts import AS_OF, AWKWARD, PLAIN, TYPES, ContractBuilder, arrow_table, ref_rows, rows
 
@@ -94,6 +96,7 @@ def test_footer_decisions_equal_a_full_scan(data: st.DataObject, tmp_path_factor
     if layout == "none":
         assert footed.source.get("decided_from_footer", []) in ([], [r.id for r in rules if isinstance(r, n.Metric) and r.func == "row_count" and r.where is None])
     decided = set(footed.source.get("decided_from_footer", []))
+    event(f"{layout}: {'some' if len(decided) > 1 else 'no'} rules decided from the footer")
     for got, want in zip(footed.checks, scanned.checks, strict=True):
         # Samples are any failing rows (LIMIT without ORDER BY): only their number must agree.
         assert len(got.sample) == len(want.sample), f"{layout}: {got}\n!= {want}"
@@ -106,3 +109,67 @@ def test_footer_decisions_equal_a_full_scan(data: st.DataObject, tmp_path_factor
             got_json.pop("message"), want_json.pop("message")
         assert same(got_json, want_json, rel), f"{layout}: {got}\n!= {want}"
     assert footed.status == scanned.status and footed.rows == scanned.rows
+
+
+FOOTER_TYPES = {"i": pa.int32(), "t": pa.timestamp("us"), "s": pa.string(), "f": pa.float64()}
+FOOTER_VALUES = {
+    "i": st.integers(-3, 3),
+    "t": st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 3)),
+    "s": st.sampled_from(["a", "b", "ab", "é", ""]),
+    "f": st.sampled_from([-1.5, 0.0, 0.25, 2.0, float("nan")]),
+}
+BOUNDS = {
+    "i": st.integers(-4, 4),
+    "t": st.sampled_from(["2023-12-31T00:00:00", "2024-01-02T00:00:00", "2024-01-04T00:00:00"]),
+    "s": st.sampled_from(["", "a", "b", "z"]),
+    "f": st.sampled_from([-2.0, 0.0, 1.0, 3.0]),
+}
+
+
+@st.composite
+def footer_contract(draw: Any) -> str:
+    """Only rules a footer can decide, with bounds that often hold for whole row groups."""
+    lines = ["dataset: footer", "schema:", "  columns:"]
+    for c in FOOTER_TYPES:
+        rules = [f"type: {'float64' if c == 'f' else {'i': 'int32', 't': 'timestamp', 's': 'string'}[c]}"]
+        if draw(st.booleans()):
+            rules.append("required: true")
+        if draw(st.booleans()):
+            lo, hi = sorted([draw(BOUNDS[c]), draw(BOUNDS[c])])
+            rules.append(f"range: {{min: {json.dumps(lo)}, max: {json.dumps(hi)}}}")
+        if c in ("i", "s") and draw(st.booleans()):
+            rules.append(f"in: {json.dumps(draw(st.lists(FOOTER_VALUES[c], min_size=1, max_size=3)))}")
+        if c == "s" and draw(st.booleans()):
+            rules.append(f"length: {{max: {draw(st.integers(0, 2))}}}")
+        lines.append(f"    {c}: {{{', '.join(rules)}}}")
+    lines.append("checks:")
+    lines.append("  - {metric: row_count, min: 1}")
+    for c in FOOTER_TYPES:
+        for func in draw(st.lists(st.sampled_from(["min", "max", "null_count", "null_fraction"]), unique=True, max_size=2)):
+            lines.append(f"  - {{metric: {func}({c})}}")
+    return "\n".join(lines) + "\n"
+
+
+@SETTINGS
+@given(data=st.data())
+def test_footer_decidable_contracts_equal_a_full_scan(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp()))
+    size = data.draw(st.integers(1, 30), label="rows")
+    columns = {c: data.draw(st.lists(st.none() | FOOTER_VALUES[c], min_size=size, max_size=size), label=c) for c in FOOTER_TYPES}
+    table = pa.table({c: pa.array(v, FOOTER_TYPES[c]) for c, v in columns.items()})
+    contract_path = folder / "contract.yaml"
+    contract_path.write_text(data.draw(footer_contract(), label="contract"), encoding="utf-8")
+    contract = load_contract(str(contract_path))
+    rules = plan(contract)
+    layout = data.draw(st.sampled_from(LAYOUTS), label="layout")
+    group = data.draw(st.integers(1, 8), label="row group size")
+    some = data.draw(st.lists(st.sampled_from(list(FOOTER_TYPES)), unique=True), label="columns with statistics")
+    path = write_layout(table, folder / "data", layout, group, some)
+    scanned = runner.run(contract, rules, path, use_footer=False)
+    footed = runner.run(contract, rules, path, use_footer=True)
+    decided = set(footed.source.get("decided_from_footer", []))
+    event(f"{layout}: {'most' if len(decided) * 2 > len(rules) else 'few'} rules decided from the footer")
+    for got, want in zip(footed.checks, scanned.checks, strict=True):
+        got_json, want_json = got.to_json(), want.to_json()
+        got_json.pop("sample", None), want_json.pop("sample", None)
+        assert len(got.sample) == len(want.sample) and same(got_json, want_json), f"{layout}: {got}\n!= {want}"
