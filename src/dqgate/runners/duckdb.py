@@ -20,6 +20,7 @@ from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
 from dqgate.gate import decide
 from dqgate.ir import nodes as n
+from dqgate.report.progress import Bar
 from dqgate.runners import assemble_ml, dense_unique, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
@@ -97,12 +98,14 @@ def run(
     allow_empty: bool = False,
     base_dir: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one scan and return every result.
 
     With ``con`` given, the data stays registered there as view ``__dq_data`` after the
     run (the ingest step streams the checked batch from it); otherwise a private
-    connection is used and closed.
+    connection is used and closed. With ``progress``, a bar on stderr follows the scans
+    once the run has taken a second (:mod:`dqgate.report.progress`).
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -118,9 +121,10 @@ def run(
             rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense)
         )
         register_formats(con, plan.formats)
-        values, errors = _execute(con, plan, rules, types, contract, source.uri, samples)
-        dense = {k: v for k, v in dense.items() if k not in errors}
-        dense_unique.fill(con, dense, plan, values, rules, types, samples)
+        with _progress(con, progress, since=t0):
+            values, errors = _execute(con, plan, rules, types, contract, source.uri, samples)
+            dense = {k: v for k, v in dense.items() if k not in errors}
+            dense_unique.fill(con, dense, plan, values, rules, types, samples)
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
             raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)
@@ -150,6 +154,16 @@ def run(
         elapsed_s=time.perf_counter() - t0,
         engine="duckdb",
     )
+
+
+def _progress(con: duckdb.DuckDBPyConnection, on: bool, *, since: float) -> Bar:
+    """A progress bar (when ``on``) polling DuckDB's estimate of the running statement.
+    ``query_progress()`` answers only with DuckDB's progress bar enabled, so it is, with
+    its own printing kept off (it writes to stdout)."""
+    if on:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+    return Bar(on, con.query_progress, since=since)
 
 
 def _execute(
