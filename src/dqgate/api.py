@@ -31,6 +31,7 @@ def check(
     samples: int = 5,
     allow_empty: bool = False,
     store: str | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Check ``data`` against ``contract`` in one pass and return every result.
 
@@ -46,6 +47,8 @@ def check(
         store: the snapshot store holding the contract's dataset: the reference of
             ``drift:`` and the history of ``change:``/``anomaly:`` rules (without it,
             those rules report ``error``).
+        progress: draw a progress bar on stderr while a check that has run for over a
+            second goes on (``dq check`` turns it on when stderr is a terminal).
 
     Raises:
         ContractError, DataError, UsageError, EngineError: the check could not run.
@@ -67,7 +70,9 @@ def check(
     else:
         from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
     now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
-    result = runner.run(c, now, data, as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir)
+    result = runner.run(
+        c, now, data, as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir, progress=progress
+    )
     return with_history(result, rules, c, store=store)
 
 

@@ -20,13 +20,19 @@ from dqgate.cli._params import FORMATS, Timestamp, write_output
 @click.option("--samples", type=click.IntRange(0, 1000), default=5, show_default=True, help="Failing-row samples per failing rule.")
 @click.option("--allow-empty", is_flag=True, help="Check a dataset with 0 rows instead of refusing it.")
 @click.option("--store", metavar="DIR", help="The snapshot store: reference of drift: rules, history of change:/anomaly: rules.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--quiet", "-q", is_flag=True, help=(
+    "No progress bar. Without it, a check running over a second shows one on stderr"
+    " when stderr is a terminal (DQ_PROGRESS=0 turns it off too)."))
 def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: dt.datetime | None,
           engine: str, samples: int, allow_empty: bool, store: str | None, quiet: bool) -> int:  # fmt: skip
     """Check data against CONTRACT. Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
     from dqgate.api import check as run_check
+    from dqgate.report.progress import wanted
 
-    result = run_check(data, contract, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store)
+    result = run_check(
+        data, contract, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
+        progress=wanted(quiet),
+    )  # fmt: skip
     write_output(render(result, fmt, color=output is None and sys.stdout.isatty()), output)
     return 1 if result.status == "fail" else 0
 

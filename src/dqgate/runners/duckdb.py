@@ -20,6 +20,7 @@ from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
 from dqgate.gate import decide
 from dqgate.ir import nodes as n
+from dqgate.report.progress import Bar
 from dqgate.runners import assemble_ml, dense_unique, footer, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
@@ -98,6 +99,7 @@ def run(
     base_dir: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     use_footer: bool = True,
+    progress: bool = False,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one scan and return every result.
 
@@ -106,7 +108,8 @@ def run(
 
     With ``con`` given, the data stays registered there as view ``__dq_data`` after the
     run (the ingest step streams the checked batch from it); otherwise a private
-    connection is used and closed.
+    connection is used and closed. With ``progress``, a bar on stderr follows the scans
+    once the run has taken a second (:mod:`dqgate.report.progress`).
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -117,18 +120,19 @@ def run(
     con = connect() if con is None else con
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
-        dense = dense_unique.find(con, rules, types, source)  # keys counted by np.bincount, not GROUP BY
+        dense = dense_unique.find(con, rules, types, source)  # keys marked in bitmaps, not GROUP BY
         decided = footer.decide(con, rules, types, source) if use_footer else {}
         plan = compiler.compile_plan(
             rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), decided=frozenset(decided)
         )
         register_formats(con, plan.formats)
         scanned = tuple(r for r in rules if r.id not in decided)
-        values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples)
+        with _progress(con, progress, since=t0):
+            values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples)
+            dense = {k: v for k, v in dense.items() if k not in errors}
+            dense_unique.fill(con, dense, plan, values, rules, types, samples)
         for rule_id, got in decided.items():
             values.update(zip(plan.outputs[rule_id], got))
-        dense = {k: v for k, v in dense.items() if k not in errors}
-        dense_unique.fill(con, dense, plan, values, rules, types, samples)
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
             raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)
@@ -158,6 +162,16 @@ def run(
         elapsed_s=time.perf_counter() - t0,
         engine="duckdb",
     )
+
+
+def _progress(con: duckdb.DuckDBPyConnection, on: bool, *, since: float) -> Bar:
+    """A progress bar (when ``on``) polling DuckDB's estimate of the running statement.
+    ``query_progress()`` answers only with DuckDB's progress bar enabled, so it is, with
+    its own printing kept off (it writes to stdout)."""
+    if on:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+    return Bar(on, con.query_progress, since=since)
 
 
 def _execute(

@@ -22,6 +22,7 @@ from dqgate.compilers import polars as compiler
 from dqgate.errors import DataError, UsageError
 from dqgate.gate import decide
 from dqgate.ir import nodes as n
+from dqgate.report.progress import Bar
 from dqgate.runners import assemble, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.results import CheckResult, RunResult
@@ -154,8 +155,12 @@ def run(
     samples: int = 5,
     allow_empty: bool = False,
     base_dir: str | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one Polars query and return every result.
+
+    With ``progress``, a bar on stderr shows the query is running once the run has taken
+    a second; Polars gives no estimate of how far it is, so the bar shows no percentage.
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -169,7 +174,8 @@ def run(
     plan = compiler.compile_plan(runnable, schema=schema, refs=refs, samples=samples)
     errors.update(plan.errors)
     streaming = _larger_than_memory(source)
-    values, failed = _execute(lf, plan, runnable, schema, refs, source.uri, streaming=streaming)
+    with Bar(progress, since=t0):
+        values, failed = _execute(lf, plan, runnable, schema, refs, source.uri, streaming=streaming)
     errors.update(failed)
     rows = int(values.get(compiler.ROWS, 0) or 0)
     if rows == 0 and not allow_empty and not errors:
