@@ -10,9 +10,14 @@ system interleaved, writing results/results_<rows>.md and runs_<rows>.jsonl here
 summary_<rows>.md: ratios to both duckdb-fused and duckdb-io-floor (peerbench/summarize.py).
 
 With ``--cli-rounds N`` it then times the real command line, ``dq check
-suite_contract.yaml --data FILE --format json -q``, against the whole process of
-``python duckdb_fused.py``, interleaved, N rounds, and checks every count of the
-CLI's JSON against expected.json (results/cli_<rows>.md).
+suite_contract.yaml --data FILE --format json -q --engine duckdb``, against the whole
+processes of ``python duckdb_fused.py`` and ``python io_floor.py``, interleaved, N
+rounds, and checks every count of the CLI's JSON against expected.json
+(peerbench/cli_timing.py; results/cli_<rows>.md). ``--passing`` adds the
+all-passing copy of the file (peerbench/make_passing.py writes it beside the data if it
+is missing): the same three commands on both files, interleaved, dq × fused and
+dq × floor per file, and dq must report every check passing on the copy
+(results/passing_<rows>.md; issue 4's comparison).
 
 Which dqgate is measured (``--install``):
   venv (default)  $PEERBENCH_VENVS/dqgate: a venv made with the base venv's Python,
@@ -24,6 +29,7 @@ Which dqgate is measured (``--install``):
 
   python3 benchmarks/run_peerbench.py --rows 10000000 --repeats 3 --cli-rounds 5
   python3 benchmarks/run_peerbench.py --rows 1000000 --systems duckdb-fused,dqgate --install src
+  python3 benchmarks/run_peerbench.py --rows 10000000 --repeats 0 --cli-rounds 5 --passing
 """
 
 from __future__ import annotations
@@ -78,7 +84,7 @@ def install_venv(tmp: Path, harness: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def add_systems(harness: Path, install: str) -> list[str]:
+def add_systems(harness: Path, install: str, python: Path) -> list[str]:
     """Register dqgate (and dqgate-polars when that engine exists) in the copy's systems.json."""
     path = harness / "systems.json"
     registry = json.loads(path.read_text())
@@ -91,8 +97,7 @@ def add_systems(harness: Path, install: str) -> list[str]:
             runner = "runners/dqgate_runner.py"
             registry[name] = {"venv": "dqgate", "runner": runner, "args": extra, "kind": "peer", "default": False}
         else:
-            py = str(REPO / ".venv" / "bin" / "python")
-            cmd = [py, "{harness}/runners/dqgate_runner.py", "--data", "{data}", "--suite", "{suite}", *extra]
+            cmd = [str(python), "{harness}/runners/dqgate_runner.py", "--data", "{data}", "--suite", "{suite}", *extra]
             cmd += ["--src", str(REPO / "src")]
             # run_all.py wants a "venv" even for a "cmd" entry; {python} is not used here.
             registry[name] = {"venv": "base", "cmd": cmd, "kind": "peer", "default": False}
@@ -114,6 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--systems", default="", help="comma list (default: floors, dqgate, peers whose venv exists)")
     ap.add_argument("--install", choices=["venv", "src"], default="venv")
     ap.add_argument("--cli-rounds", type=int, default=0, help="then time `dq check` against duckdb_fused.py, N rounds")
+    ap.add_argument(
+        "--passing",
+        action="store_true",
+        help="CLI timing on the all-passing copy too (5 rounds unless --cli-rounds says otherwise)",
+    )
+    ap.add_argument(
+        "--python",
+        default=str(REPO / ".venv" / "bin" / "python"),
+        help="the Python that imports dqgate from src/ with --install src (default: the repository's .venv)",
+    )
     ap.add_argument("--harness", default="/work/shared/peerbench")
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--tag", default="")
@@ -122,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="dq-peerbench-"))
     harness = copy_harness(Path(args.harness), tmp)
-    python = install_venv(tmp, harness) if args.install == "venv" else REPO / ".venv" / "bin" / "python"
-    ours = add_systems(harness, args.install)
+    python = install_venv(tmp, harness) if args.install == "venv" else Path(args.python)
+    ours = add_systems(harness, args.install, python)
     systems = args.systems or ",".join(default_systems(ours, harness))
     print(f"harness copy: {harness}\nsystems: {systems}", file=sys.stderr)
     cmd = [sys.executable, str(harness / "run_all.py"), "--rows", str(args.rows), "--repeats", str(args.repeats),
@@ -135,11 +150,18 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = summarize(Path(args.out), f"{args.rows}{('-' + args.tag) if args.tag else ''}")
         print(summary.read_text(), file=sys.stderr)
+    if args.passing:
+        args.cli_rounds = args.cli_rounds or 5
+        if rc == 0:
+            make = [str(VENVS / "base" / "bin" / "python"), str(OURS / "make_passing.py"), "--rows", str(args.rows),
+                    "--data-dir", str(DATA)]  # fmt: skip
+            rc = subprocess.run(make, env={**os.environ, "PEERBENCH_HARNESS": args.harness}).returncode
     if rc == 0 and args.cli_rounds:
         from peerbench.cli_timing import run as cli_run
 
         src = None if args.install == "venv" else REPO / "src"
-        rc = cli_run(harness, python, src, DATA, VENVS, args.rows, args.cli_rounds, Path(args.out), args.tag)
+        rc = cli_run(harness, python, src, DATA, VENVS, args.rows, args.cli_rounds, Path(args.out), args.tag,
+                     passing=args.passing)  # fmt: skip
     return rc
 
 
