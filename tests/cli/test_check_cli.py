@@ -180,3 +180,26 @@ def test_a_bad_as_of_is_a_usage_error(run_cli: Run, project: Callable[..., Path]
     code, out, err = run_cli("check", project(), "--as-of", "yesterday")
     assert code == 2 and out == ""
     assert "'yesterday' is not an ISO time" in err and len(err.splitlines()) == 1
+
+
+def test_explain_prints_one_statement_that_parses(run_cli: Run, project: Callable[..., Path]) -> None:
+    import sqlglot
+
+    code, out, err = run_cli("explain", project())
+    assert code == 0, err
+    statement = sqlglot.parse(out, read="duckdb")
+    assert len([s for s in statement if s is not None]) == 1
+    assert "REGEXP_FULL_MATCH" in out and "GROUP BY" in out  # the pattern rule and the uniqueness CTE
+
+
+def test_explain_with_data_shows_what_the_footer_decides(run_cli: Run, project: Callable[..., Path]) -> None:
+    contract = project()
+    code, out, err = run_cli("explain", contract, "--data", contract.parent / "data" / "flights.parquet")
+    assert code == 0, err
+    decided = {line.split(":")[0].removeprefix("-- ") for line in out.splitlines() if "decided from the Parquet footer" in line}
+    assert {"id.required", "month.required", "month.range", "row_count"} <= decided
+    sql = out[out.index("SELECT"):]
+    assert '"month" >= 1' not in sql  # month.range is decided: not in the statement
+    assert '"tailnum"' in sql  # the pattern rule is not
+    code, _, err = run_cli("explain", contract, "--data", contract.parent / "data" / "nope.parquet")
+    assert code == 2 and "not found" in err

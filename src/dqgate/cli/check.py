@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
+from typing import TYPE_CHECKING
+
 import click
 
 from dqgate.cli._params import FORMATS, Timestamp, write_output
+
+if TYPE_CHECKING:
+    from dqgate.contract import Contract
 
 
 @click.command()
@@ -54,7 +59,8 @@ def render(result: object, fmt: str, *, color: bool = False) -> str:
 
 @click.command()
 @click.argument("contract", type=click.Path(dir_okay=False))
-def explain(contract: str) -> int:
+@click.option("--data", "data", metavar="PATH", help="Show the statement this data gets (footer decisions, key bitmaps).")
+def explain(contract: str, data: str | None) -> int:
     """Print the one fused statement CONTRACT compiles to."""
     from dqgate.compilers.duckdb import compile_plan
     from dqgate.contract import load_contract
@@ -62,6 +68,8 @@ def explain(contract: str) -> int:
 
     c = load_contract(contract)
     rules = plan(c)
+    if data is not None:
+        return _explain_for_data(c, data)
     compiled = compile_plan(rules, types={}, key=c.key_columns())
     click.echo(f"-- dqgate explain: {c.dataset} {c.version} ({len(rules)} rules, one statement)")
     click.echo('-- "__dq_data" is a view over the data (read_parquet / read_csv / read_json or an Arrow table)')
@@ -69,5 +77,30 @@ def explain(contract: str) -> int:
         click.echo(f'-- "__dq_ref_{ref}" is a view over the reference dataset {ref}')
     if compiled.formats:
         click.echo(f"-- __dq_format_* are the Cython format kernels, run inside the scan: {', '.join(compiled.formats)}")
+    click.echo(compiled.sql + ";")
+    return 0
+
+
+def _explain_for_data(c: Contract, data: str) -> int:
+    """The statement as ``dq check`` would run it on ``data``: what the Parquet footer
+    decides is left out, dense integer keys are counted by the bitmap pass."""
+    from dqgate.api import planned
+    from dqgate.ir.nodes import HISTORY_RULES
+    from dqgate.runners import duckdb as runner
+
+    rules = tuple(r for r in planned(c, store=None, base_dir=c.base_dir) if not isinstance(r, HISTORY_RULES))
+    con = runner.connect()
+    try:
+        source, types = runner.prepare(con, c, data, base_dir=c.base_dir)
+        compiled, dense, decided = runner.plan_for(con, c, rules, types, source)
+    finally:
+        con.close()
+    click.echo(f"-- dqgate explain: {c.dataset} {c.version} on {source.uri}")
+    for rule in rules:
+        if rule.id in decided:
+            click.echo(f"-- {rule.id}: decided from the Parquet footer, not scanned")
+        elif rule.id in dense:
+            key = dense[rule.id]
+            click.echo(f"-- {rule.id}: repeated keys marked in bitmaps over [{key.low}, {key.low + key.span - 1}], one pass over {key.column}")
     click.echo(compiled.sql + ";")
     return 0

@@ -120,11 +120,7 @@ def run(
     con = connect() if con is None else con
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
-        dense = dense_unique.find(con, rules, types, source)  # keys marked in bitmaps, not GROUP BY
-        decided = footer.decide(con, rules, types, source) if use_footer else {}
-        plan = compiler.compile_plan(
-            rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), decided=frozenset(decided)
-        )
+        plan, dense, decided = plan_for(con, contract, rules, types, source, samples=samples, use_footer=use_footer)
         register_formats(con, plan.formats)
         scanned = tuple(r for r in rules if r.id not in decided)
         with _progress(con, progress, since=t0):
@@ -172,6 +168,19 @@ def _progress(con: duckdb.DuckDBPyConnection, on: bool, *, since: float) -> Bar:
         con.execute("SET enable_progress_bar = true")
         con.execute("SET enable_progress_bar_print = false")
     return Bar(on, con.query_progress, since=since)
+
+
+def plan_for(
+    con: duckdb.DuckDBPyConnection, contract: Contract, rules: tuple[n.Rule, ...], types: dict[str, str],
+    source: sources.Source, *, samples: int = 5, use_footer: bool = True,
+) -> tuple[compiler.CompiledPlan, dict[str, dense_unique.DenseKey], dict[str, tuple[Any, ...]]]:
+    """The statement this data gets: keys the bitmap pass counts, rules the footer decides, the rest fused."""
+    dense = dense_unique.find(con, rules, types, source)  # keys marked in bitmaps, not GROUP BY
+    decided = footer.decide(con, rules, types, source) if use_footer else {}
+    plan = compiler.compile_plan(
+        rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), decided=frozenset(decided)
+    )
+    return plan, dense, decided
 
 
 def _execute(
