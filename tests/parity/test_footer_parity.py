@@ -169,6 +169,7 @@ def test_footer_decidable_contracts_equal_a_full_scan(data: st.DataObject, tmp_p
     footed = runner.run(contract, rules, path, use_footer=True)
     decided = set(footed.source.get("decided_from_footer", []))
     event(f"{layout}: {'most' if len(decided) * 2 > len(rules) else 'few'} rules decided from the footer")
+    event(f"row groups left unread: {'yes' if footed.source.get('row_groups_not_read') else 'no'}")
     for got, want in zip(footed.checks, scanned.checks, strict=True):
         got_json, want_json = got.to_json(), want.to_json()
         got_json.pop("sample", None), want_json.pop("sample", None)

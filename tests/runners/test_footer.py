@@ -126,13 +126,14 @@ def test_hive_partition_columns_are_never_decided_from_footers(write_contract, t
     assert next(c for c in result.checks if c.id == "k.range").failed_rows == run(contract, str(tmp_path / "data"), use_footer=False).checks[1].failed_rows
 
 
-def destroy_column(path: Path, column: str) -> None:
-    """Overwrite every byte of ``column``'s pages; the footer stays intact."""
+def destroy_column(path: Path, column: str, groups: range | None = None) -> None:
+    """Overwrite every byte of ``column``'s pages (in row ``groups``, default all); the footer stays intact."""
     con = duckdb.connect()
     chunks = con.execute(
-        "SELECT coalesce(least(dictionary_page_offset, data_page_offset), data_page_offset), total_compressed_size "
+        "SELECT coalesce(least(dictionary_page_offset, data_page_offset), data_page_offset), total_compressed_size, row_group_id "
         "FROM parquet_metadata(?) WHERE path_in_schema = ?", [str(path), column]
     ).fetchall()
+    chunks = [(offset, size) for offset, size, group in chunks if groups is None or group in groups]
     with open(path, "r+b") as fh:
         for offset, size in chunks:
             fh.seek(offset)
@@ -151,3 +152,20 @@ def test_a_decided_column_is_not_read(contract: Path, tmp_path: Path, column: st
     destroy_column(path, "age")  # mean(age) needs the values: now the scan must fail
     with pytest.raises(DataError):
         run(contract, str(path))
+
+
+def test_only_the_row_groups_the_footer_leaves_open_are_read(write_contract, tmp_path: Path) -> None:
+    """Eight row groups; only the last holds a value out of range among good ones. With
+    every other row group's pages destroyed, the check still gives the full-scan answer."""
+    contract = write_contract("dataset: x\nschema:\n  columns:\n    a: {type: int64, required: true, range: {min: 0, max: 60}}\n    s: {type: string, in: [x]}\n")
+    values = [99 if 3500 <= i < 3510 else i % 50 for i in range(4000)]
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"a": pa.array(values, pa.int64()), "s": ["x"] * 4000}), path, row_group_size=500)
+    full = run(contract, str(path), use_footer=False)
+    destroy_column(path, "a", range(0, 7))
+    with pytest.raises(DataError):
+        run(contract, str(path), use_footer=False)
+    result = run(contract, str(path))
+    assert result.source["row_groups_not_read"] == 7 and "a.range" not in decided(result)
+    assert [c.to_json() for c in result.checks] == [c.to_json() for c in full.checks]
+    assert next(c for c in result.checks if c.id == "a.range").failed_rows == 10

@@ -92,10 +92,14 @@ def _explain_for_data(c: Contract, data: str) -> int:
     con = runner.connect()
     try:
         source, types = runner.prepare(con, c, data, base_dir=c.base_dir)
-        compiled, dense, decided = runner.plan_for(con, c, rules, types, source)
+        planned = runner.plan_for(con, c, rules, types, source)
     finally:
         con.close()
+    compiled, dense, decided = planned.plan, planned.dense, planned.decided
     click.echo(f"-- dqgate explain: {c.dataset} {c.version} on {source.uri}")
+    if planned.ranges:
+        shown = ", ".join(f"{a}-{b - 1}" for a, b in planned.ranges)
+        click.echo(f'-- "{runner.NARROW_VIEW}" is rows {shown} only: the footer settles every other row group')
     for rule in rules:
         if rule.id in decided:
             click.echo(f"-- {rule.id}: decided from the Parquet footer, not scanned")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -120,15 +121,23 @@ def run(
     con = connect() if con is None else con
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
-        plan, dense, decided = plan_for(con, contract, rules, types, source, samples=samples, use_footer=use_footer)
+        planned = plan_for(con, contract, rules, types, source, samples=samples, use_footer=use_footer)
+        plan, dense, decided = planned.plan, planned.dense, planned.decided
         register_formats(con, plan.formats)
         scanned = tuple(r for r in rules if r.id not in decided)
         with _progress(con, progress, since=t0):
-            values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples)
+            values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples, planned.source)
             dense = {k: v for k, v in dense.items() if k not in errors}
             dense_unique.fill(con, dense, plan, values, rules, types, samples)
         for rule_id, got in decided.items():
             values.update(zip(plan.outputs[rule_id], got))
+        for rule_id, (failed, total) in planned.outside.items():  # row groups the narrowed scan left out
+            if rule_id not in errors:
+                failed_out, total_out = plan.outputs[rule_id][:2]
+                values[failed_out] = (values.get(failed_out) or 0) + failed
+                values[total_out] = (values.get(total_out) or 0) + total
+        if planned.rows_outside:
+            values["__rows"] = (values.get("__rows") or 0) + planned.rows_outside
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
             raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)
@@ -152,7 +161,7 @@ def run(
     checks = tuple(results)
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
-        source={"uri": source.uri, "rows": rows, **({"decided_from_footer": [r.id for r in rules if r.id in decided]} if decided else {})},
+        source={"uri": source.uri, "rows": rows, **_footer_facts(rules, planned)},
         status=decide.overall(checks),
         checks=checks,
         elapsed_s=time.perf_counter() - t0,
@@ -170,17 +179,52 @@ def _progress(con: duckdb.DuckDBPyConnection, on: bool, *, since: float) -> Bar:
     return Bar(on, con.query_progress, since=since)
 
 
+@dataclass
+class Planned:
+    """The statement this data gets and what was settled without it."""
+
+    plan: compiler.CompiledPlan
+    dense: dict[str, dense_unique.DenseKey]  # keys the bitmap pass counts
+    decided: dict[str, tuple[Any, ...]]  # rule id -> outputs, from the Parquet footer
+    source: str = compiler.SOURCE_VIEW  # what the fused statement reads
+    outside: dict[str, tuple[int, int]] = field(default_factory=dict)  # (failed, total) in row groups not read
+    rows_outside: int = 0
+    groups_outside: int = 0
+    ranges: list[tuple[int, int]] = field(default_factory=list)  # the row ranges read, when narrowed
+
+
+NARROW_VIEW = "__dq_data_groups"
+
+
 def plan_for(
     con: duckdb.DuckDBPyConnection, contract: Contract, rules: tuple[n.Rule, ...], types: dict[str, str],
     source: sources.Source, *, samples: int = 5, use_footer: bool = True,
-) -> tuple[compiler.CompiledPlan, dict[str, dense_unique.DenseKey], dict[str, tuple[Any, ...]]]:
-    """The statement this data gets: keys the bitmap pass counts, rules the footer decides, the rest fused."""
+) -> Planned:
+    """The statement this data gets: keys the bitmap pass counts, rules the footer decides,
+    the rest fused, over only the row groups the footer leaves open when it can say so."""
     dense = dense_unique.find(con, rules, types, source)  # keys marked in bitmaps, not GROUP BY
-    decided = footer.decide(con, rules, types, source) if use_footer else {}
-    plan = compiler.compile_plan(
-        rules, types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), decided=frozenset(decided)
-    )
-    return plan, dense, decided
+    found = footer.read(con, rules, types, source) if use_footer else footer.Footer()
+    args = dict(types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), decided=frozenset(found.decided))
+    planned = Planned(compiler.compile_plan(rules, **args), dense, found.decided)  # type: ignore[arg-type]
+    scanned = tuple(r for r in rules if r.id not in found.decided and not isinstance(r, n.StrictSchema))
+    narrow = footer.narrowing(found, scanned, types) if source.reader is not None else None
+    if narrow is not None:
+        planned.ranges, planned.outside, planned.rows_outside, planned.groups_outside = narrow
+        sources.register_rows(con, source, NARROW_VIEW, planned.ranges)
+        planned.source = NARROW_VIEW
+        # Samples stay over every row (a left-out row group may hold all of a rule's failures).
+        planned.plan.statement = compiler.compile_plan(rules, source=NARROW_VIEW, **args).statement  # type: ignore[arg-type]
+    return planned
+
+
+def _footer_facts(rules: tuple[n.Rule, ...], planned: Planned) -> dict[str, Any]:
+    """What the result JSON says about the work the Parquet footer saved."""
+    out: dict[str, Any] = {}
+    if planned.decided:
+        out["decided_from_footer"] = [r.id for r in rules if r.id in planned.decided]
+    if planned.groups_outside:
+        out["row_groups_not_read"] = planned.groups_outside
+    return out
 
 
 def _execute(
@@ -191,6 +235,7 @@ def _execute(
     contract: Contract,
     uri: str,
     samples: int,
+    source: str = compiler.SOURCE_VIEW,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         return _fetch(con, plan.sql), {}
@@ -200,7 +245,7 @@ def _execute(
     # One rule broke the fused statement: run each rule alone to isolate it.
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    base = compiler.compile_plan((), types=types)
+    base = compiler.compile_plan((), types=types, source=source)
     try:
         values.update(_fetch(con, base.sql))
     except duckdb.Error as exc:
@@ -208,7 +253,7 @@ def _execute(
     for i, rule in enumerate(rules):
         if isinstance(rule, n.StrictSchema):
             continue
-        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples)
+        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples, source=source)
         try:
             register_formats(con, tuple(f for f in single.formats if f not in plan.formats))
             got = _fetch(con, single.sql)

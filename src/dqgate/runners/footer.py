@@ -9,7 +9,9 @@ largest values are equal; ``row_count``, ``null_count``, ``null_fraction``,
 ``min``, ``max`` and freshness are sums, minima and maxima of the footer's
 numbers. A rule is decided here only when every row group of every file decides
 it; the rest go to the fused statement, which then does not read a column no
-remaining rule needs.
+remaining rule needs. When every remaining rule is a row rule judged row group by
+row group, the statement reads only the row groups some rule leaves open
+(:func:`narrowing`); the counts of the others come from the footer.
 
 Exactness comes first, so a statistic is used only where it is the truth:
 
@@ -26,7 +28,7 @@ Exactness comes first, so a statistic is used only where it is the truth:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -74,43 +76,71 @@ def candidates(rules: Iterable[n.Rule], types: dict[str, str]) -> list[n.Rule]:
     return out
 
 
+@dataclass
+class Footer:
+    """What the footers of one source decide.
+
+    ``groups``: every row group as (file, first row in the file, rows), in file order;
+    ``decided``: rule id -> outputs for rules every row group decides;
+    ``per_group``: for row rules, per row group ``(failed, total)`` or None where that
+    row group does not decide the rule.
+    """
+
+    groups: list[tuple[str, int, int]] = field(default_factory=list)
+    decided: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    per_group: dict[str, list[tuple[int, int] | None]] = field(default_factory=dict)
+
+
 def decide(
     con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source
 ) -> dict[str, tuple[Any, ...]]:
     """Rule id -> its outputs (``(failed, total)`` or ``(value,)``) for every rule the footer decides."""
+    return read(con, rules, types, source).decided
+
+
+def read(con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source) -> Footer:
+    """Every decision the footers of ``source`` allow, whole and per row group."""
+    out = Footer()
     if source.kind != "parquet" or source.reader is None:
-        return {}
+        return out
     found = candidates(rules, types)
     if not found:
-        return {}
+        return out
     columns = sorted({c for r in found for c in r.columns})
     tested = [r for r in found if isinstance(r, _VALUE_RULES)]
     try:
         groups, stats, tests = _read(con, source, columns, types, tested)
     except Exception:  # noqa: BLE001 - no footer answer just means: scan
-        return {}
+        return out
+    order = sorted(groups)
+    first: dict[Any, int] = {}
+    for g in order:  # row groups of a file follow each other: the first row of each
+        previous = [h for h in order if h[0] == g[0] and h[1] < g[1]]
+        first[g] = sum(groups[h] for h in previous)
+    out.groups = [(g[0], first[g], groups[g]) for g in order]
     rows = sum(groups.values())
-    out: dict[str, tuple[Any, ...]] = {}
     for rule in found:
-        chunks = [stats.get((g, rule.columns[0])) for g in groups] if rule.columns else []
+        chunks = [stats.get((g, rule.columns[0])) for g in order] if rule.columns else []
         if rule.columns and any(c is None for c in chunks):
             continue  # a file without this column (union_by_name) or a hive partition key
-        got = _decide_one(rule, rows, chunks, tests.get(rule.id, {}), list(groups))  # type: ignore[arg-type]
+        if isinstance(rule, (n.NotNull, *_VALUE_RULES)):
+            each = [_group_outcome(rule, c, tests.get(rule.id, {}).get(g, (None, None))) for g, c in zip(order, chunks)]  # type: ignore[arg-type]
+            out.per_group[rule.id] = each
+            if all(e is not None for e in each):
+                out.decided[rule.id] = (sum(e[0] for e in each if e), sum(e[1] for e in each if e))
+            continue
+        got = _decide_metric(rule, rows, chunks)  # type: ignore[arg-type]
         if got is not None:
-            out[rule.id] = got
+            out.decided[rule.id] = got
     return out
 
 
-def _decide_one(
-    rule: n.Rule, rows: int, chunks: list[ChunkStats], tests: dict[Any, tuple[Any, Any]], groups: list[Any]
-) -> tuple[Any, ...] | None:
+def _decide_metric(rule: n.Rule, rows: int, chunks: list[ChunkStats]) -> tuple[Any, ...] | None:
     if isinstance(rule, n.Metric) and rule.func == "row_count":
         return (rows,)
     if any(c.nulls is None for c in chunks):
         return None
     nulls = sum(c.nulls or 0 for c in chunks)
-    if isinstance(rule, n.NotNull):
-        return (nulls, rows)
     if isinstance(rule, n.Metric) and rule.func == "null_count":
         return (nulls,)
     if isinstance(rule, n.Metric) and rule.func == "null_fraction":
@@ -118,24 +148,61 @@ def _decide_one(
     filled = [c for c in chunks if c.values]
     if any(not c.exact or c.low is None or c.high is None for c in filled):
         return None
-    if isinstance(rule, (n.Metric, n.Freshness)):
-        if not filled:
-            return (None,)
-        want_max = isinstance(rule, n.Freshness) or rule.func == "max"  # type: ignore[union-attr]
-        return (max(c.high for c in filled),) if want_max else (min(c.low for c in filled),)
-    failed = total = 0
-    for group, chunk in zip(groups, chunks):
-        if not chunk.values:
-            continue
-        low_ok, high_ok = tests.get(group, (None, None))
-        if low_ok and high_ok and (isinstance(rule, n.Range) or chunk.low == chunk.high):
-            total += chunk.values  # every value lies between two that pass a convex test, or equals one
-        elif chunk.low == chunk.high and low_ok is False:
-            failed += chunk.values
-            total += chunk.values
+    if not filled:
+        return (None,)
+    want_max = isinstance(rule, n.Freshness) or rule.func == "max"  # type: ignore[attr-defined]
+    return (max(c.high for c in filled),) if want_max else (min(c.low for c in filled),)
+
+
+def _group_outcome(rule: n.RowRule, chunk: ChunkStats, verdict: tuple[Any, Any]) -> tuple[int, int] | None:
+    """``(failed, total)`` of a row rule in one row group, or None if the footer cannot tell."""
+    if chunk.nulls is None:
+        return None
+    if isinstance(rule, n.NotNull):
+        return (chunk.nulls, chunk.rows)
+    values = chunk.rows - chunk.nulls
+    if not values:
+        return (0, 0)
+    if not chunk.exact or chunk.low is None or chunk.high is None:
+        return None
+    low_ok, high_ok = verdict
+    if low_ok and high_ok and (isinstance(rule, n.Range) or chunk.low == chunk.high):
+        return (0, values)  # every value lies between two that pass a convex test, or equals one
+    if chunk.low == chunk.high and low_ok is False:
+        return (values, values)
+    return None
+
+
+def narrowing(
+    found: Footer, scanned: tuple[n.Rule, ...], types: dict[str, str]
+) -> tuple[list[tuple[int, int]], dict[str, tuple[int, int]], int, int] | None:
+    """Row ranges the scan still needs, when the footer settles the other row groups for every scanned rule.
+
+    Possible only for one file, and only when every rule left for the scan is a row
+    rule the footer judges row group by row group (any metric, key or ML rule needs
+    every row). Returns the row ranges to read, for each rule the ``(failed, total)``
+    of the row groups left out, their row count and their number; None when nothing
+    can be left out.
+    """
+    files = {g[0] for g in found.groups}
+    if len(files) != 1 or "file_row_number" in types or any(r.id not in found.per_group for r in scanned):
+        return None
+    keep = [i for i in range(len(found.groups)) if any(found.per_group[r.id][i] is None for r in scanned)]
+    if len(keep) == len(found.groups):
+        return None
+    ranges: list[tuple[int, int]] = []
+    for i in keep:
+        _, start, count = found.groups[i]
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], start + count)
         else:
-            return None
-    return (failed, total)
+            ranges.append((start, start + count))
+    left = [i for i in range(len(found.groups)) if i not in set(keep)]
+    outside = {
+        r.id: (sum(found.per_group[r.id][i][0] for i in left), sum(found.per_group[r.id][i][1] for i in left))  # type: ignore[index]
+        for r in scanned
+    }
+    return ranges, outside, sum(found.groups[i][2] for i in left), len(left)
 
 
 def _read(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dqgate.contract.contract import Contract
 
 _PARQUET = (".parquet", ".pq", ".parq")
+_EXCEPT = "except_" if "except_" in exp.Star.arg_types else "except"  # renamed in newer sqlglot
 _CSV = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 _JSON = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
 
@@ -181,6 +182,25 @@ def register(con: duckdb.DuckDBPyConnection, data: Any, name: str, *, declared: 
     obj, kind = _as_arrow(data)
     con.register(name, obj)
     return Source(uri=describe(data), kind=kind)
+
+
+def register_rows(con: duckdb.DuckDBPyConnection, source: Source, name: str, ranges: list[tuple[int, int]]) -> None:
+    """View ``name``: the rows of one Parquet file in ``ranges`` (``[start, stop)``).
+
+    DuckDB skips every row group outside a filter on ``file_row_number``, so a scan of
+    this view reads only the row groups the ranges cover.
+    """
+    assert source.reader is not None
+    reader = source.reader.copy()
+    reader.append("expressions", exp.EQ(this=exp.column("file_row_number"), expression=exp.Boolean(this=True)))
+    row = exp.column("file_row_number")
+    within = [exp.and_(exp.GTE(this=row.copy(), expression=exp.Literal.number(a)), exp.LT(this=row.copy(), expression=exp.Literal.number(b))) for a, b in ranges]
+    query = exp.select(exp.Star(**{_EXCEPT: [row.copy()]})).from_(exp.Table(this=reader)).where(exp.or_(*within) if within else exp.false())
+    view = exp.Create(
+        this=exp.to_table(name, quoted=True), kind="VIEW", replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=query,
+    )  # fmt: skip
+    con.execute(view.sql("duckdb"))
 
 
 def _as_arrow(data: Any) -> tuple[Any, str]:
