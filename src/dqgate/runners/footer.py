@@ -235,7 +235,8 @@ def _read(
     groups: dict[Any, int] = {}
     stats: dict[tuple[Any, str], ChunkStats] = {}
     tests: dict[str, dict[Any, tuple[Any, Any]]] = {r.id: {} for r in tested}
-    partition_keys = {c for c in columns if any(f"/{c}=" in str(r[0]) for r in rows)}
+    files = {str(r[0]) for r in rows}
+    partition_keys = {c for c in columns if any(f"/{c}=" in f for f in files)}
     for row in rows:
         group, column = (row[0], row[1]), row[3]
         groups[group] = row[2]
