@@ -297,11 +297,11 @@ def compile_plan(
             continue
         if isinstance(rule, n.StrictSchema):
             continue
-        if rule.id in decided:
-            _name_outputs(rule, out, ctx, plan, table, key, samples)
-            continue
+        # A rule the footer decided gets its outputs and samples named like any other, but
+        # adds nothing to the statement.
+        chosen: list[exp.Expression] = [] if rule.id in decided else select
         if isinstance(rule, n.Unique) and rule.id in counted:
-            select.append(exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True))
+            chosen.append(exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True))
             plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample")
         elif isinstance(rule, n.Unique):
             cte = f"__dq_dup_{i}"
@@ -310,7 +310,7 @@ def compile_plan(
             sample_rows = exp.select(*[col(c) for c in rule.columns]).from_(exp.to_table(cte, quoted=True)).limit(samples)
             struct = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(c, quoted=True), expression=col(c)) for c in rule.columns])
             sample = _scalar(exp.select(exp.func("list", struct)).from_(exp.Subquery(this=sample_rows, alias=exp.TableAlias(this=exp.to_identifier("s")))))
-            select += [
+            chosen += [
                 exp.alias_(failed, f"{out}_failed", quoted=True),
                 exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True),
                 exp.alias_(sample, f"{out}_sample", quoted=True),
@@ -319,7 +319,7 @@ def compile_plan(
         elif isinstance(rule, n.RowRule):
             pred = ROW(rule)(rule, ctx)
             fails = _and(pred.applies, _negate(pred.passes))
-            select += [
+            chosen += [
                 exp.alias_(exp.CountIf(this=fails), f"{out}_failed", quoted=True),
                 exp.alias_(exp.CountIf(this=pred.applies), f"{out}_total", quoted=True),
             ]
@@ -331,15 +331,15 @@ def compile_plan(
                 value = _scalar(exp.select(agg).from_(table.copy()).where(_where(rule))) if rule.where else agg
             else:
                 value = _metric_expr(rule)
-            select.append(exp.alias_(value, f"{out}_value", quoted=True))
+            chosen.append(exp.alias_(value, f"{out}_value", quoted=True))
             plan.outputs[rule.id] = (f"{out}_value",)
         elif isinstance(rule, n.Freshness):
-            select.append(exp.alias_(_filtered(exp.Max(this=col(rule.columns[0])), rule), f"{out}_value", quoted=True))
+            chosen.append(exp.alias_(_filtered(exp.Max(this=col(rule.columns[0])), rule), f"{out}_value", quoted=True))
             plan.outputs[rule.id] = (f"{out}_value",)
         elif isinstance(rule, (n.Drift, n.SlicedMetric, n.EvalMetric)):
             from dqgate.compilers import duckdb_ml
 
-            select += duckdb_ml.compile_rule(rule, ctx, out, plan)
+            chosen += duckdb_ml.compile_rule(rule, ctx, out, plan)
         else:
             ROW(rule)  # raises UnsupportedRule
     statement = exp.select(*select).from_(table.copy())
@@ -348,18 +348,6 @@ def compile_plan(
     plan.statement = statement
     plan.formats = tuple(ctx.formats)
     return plan
-
-
-def _name_outputs(
-    rule: n.Rule, out: str, ctx: _Context, plan: CompiledPlan, table: exp.Table, key: tuple[str, ...], samples: int
-) -> None:
-    """Outputs (and the sample query) of a rule decided without the scan."""
-    if isinstance(rule, n.RowRule):
-        pred = ROW(rule)(rule, ctx)
-        plan.samples[rule.id] = _sample_query(rule, _and(pred.applies, _negate(pred.passes)), table, key, samples)
-        plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total")
-    else:
-        plan.outputs[rule.id] = (f"{out}_value",)
 
 
 def _sample_query(rule: n.RowRule, fails: exp.Expression, table: exp.Table, key: tuple[str, ...], samples: int) -> exp.Select:

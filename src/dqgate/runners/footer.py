@@ -91,13 +91,6 @@ class Footer:
     per_group: dict[str, list[tuple[int, int] | None]] = field(default_factory=dict)
 
 
-def decide(
-    con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source
-) -> dict[str, tuple[Any, ...]]:
-    """Rule id -> its outputs (``(failed, total)`` or ``(value,)``) for every rule the footer decides."""
-    return read(con, rules, types, source).decided
-
-
 def read(con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source) -> Footer:
     """Every decision the footers of ``source`` allow, whole and per row group."""
     out = Footer()
@@ -112,12 +105,11 @@ def read(con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[
         groups, stats, tests = _read(con, source, columns, types, tested)
     except Exception:  # noqa: BLE001 - no footer answer just means: scan
         return out
-    order = sorted(groups)
-    first: dict[Any, int] = {}
-    for g in order:  # row groups of a file follow each other: the first row of each
-        previous = [h for h in order if h[0] == g[0] and h[1] < g[1]]
-        first[g] = sum(groups[h] for h in previous)
-    out.groups = [(g[0], first[g], groups[g]) for g in order]
+    order = sorted(groups)  # by file, then row group: a file's row groups follow each other
+    start = 0
+    for k, g in enumerate(order):
+        start = 0 if k == 0 or order[k - 1][0] != g[0] else start + groups[order[k - 1]]
+        out.groups.append((g[0], start, groups[g]))
     rows = sum(groups.values())
     for rule in found:
         chunks = [stats.get((g, rule.columns[0])) for g in order] if rule.columns else []
