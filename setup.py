@@ -4,6 +4,8 @@ Compiler directives are set once, here. ``DQGATE_CYTHON_DEBUG=1`` turns bounds,
 wraparound and initialization checks back on (for hunting a crash).
 
     python setup.py build_ext --inplace        # development build
+
+build_ext also builds the native DuckDB extension (``build_native.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import sys
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import build_native  # noqa: E402  (beside this file)
 
 DEBUG = os.environ.get("DQGATE_CYTHON_DEBUG") == "1"
 
@@ -31,11 +37,22 @@ EXTENSIONS = [
     for name in ("formats", "keys", "reasons")
 ]
 
+
+
+class BuildExt(build_ext):
+    """The Cython modules, then the DuckDB extension, which is a plain shared library."""
+
+    def run(self) -> None:
+        super().run()
+        build_native.build(self, "src" if self.inplace else self.build_lib)
+
+
 # pip runs this file three times per install (build requirements, metadata, wheel); only a
 # run that compiles needs the C sources, so metadata-only runs skip regenerating them.
 METADATA_ONLY = {"egg_info", "dist_info"}
 
 setup(
+    cmdclass={"build_ext": BuildExt},
     ext_modules=EXTENSIONS
     if METADATA_ONLY.intersection(sys.argv[1:])
     else cythonize(

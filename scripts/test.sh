@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up .venv (Python 3.11), install dqgate with its test extras (this compiles the
-# Cython kernels), then run the whole suite twice over what it installed: once with the
+# Cython kernels and the native DuckDB extension, build_native.py), then run the whole suite twice over what it installed: once with the
 # compiled kernels, once more for the kernel and engine tests with the pure-Python twins
 # forced (DQGATE_PURE_PYTHON=1). Fails when any run fails or collects no test (pytest exit 5).
 set -euo pipefail
@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'
+DQGATE_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 DQGATE_PURE_PYTHON=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/kernels tests/parity

@@ -27,6 +27,8 @@ DIALECT = "duckdb"
 SOURCE_VIEW = "__dq_data"
 _WITH_ARG = "with_" if "with_" in exp.Select.arg_types else "with"  # renamed in sqlglot 28
 FORMAT_FUNCTION = "__dq_format_{}"
+KEY_REPEATS = "dq_key_repeats"  # aggregates of dqgate's DuckDB extension (_kernels/dqgate_native.c)
+DFA_MATCH = "dq_dfa_match"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class CompiledPlan:
     outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     samples: dict[str, exp.Expression] = field(default_factory=dict)
     formats: tuple[str, ...] = ()
+    marks: dict[str, str] = field(default_factory=dict)  # rule id -> output of dq_key_repeats
 
     @property
     def sql(self) -> str:
@@ -97,9 +100,10 @@ def _where(rule: n.Rule) -> exp.Expression | None:
 class _Context:
     """Per-compilation state: the data's column types and the CTEs built so far."""
 
-    def __init__(self, types: dict[str, str], source: exp.Expression) -> None:
+    def __init__(self, types: dict[str, str], source: exp.Expression, *, native: bool = False) -> None:
         self.types = types
         self.source = source
+        self.native = native
         self.ctes: list[exp.CTE] = []
         self.formats: list[str] = []
 
@@ -269,7 +273,9 @@ def compile_plan(
     samples: int = 5,
     source: str = SOURCE_VIEW,
     counted: frozenset[str] = frozenset(),
+    marks: dict[str, tuple[int, int]] | None = None,
     decided: frozenset[str] = frozenset(),
+    native: bool = False,
 ) -> CompiledPlan:
     """Compile every query-evaluated rule into one statement over ``source``.
 
@@ -282,12 +288,19 @@ def compile_plan(
         counted: ids of unique rules the runner counts itself (dense integer keys,
             runners/dense_unique.py): only their total is compiled; their ``_failed`` and
             ``_sample`` outputs are named but left for the runner to fill.
+        marks: of those, the keys counted inside this statement by the native aggregate
+            ``dq_key_repeats(key, low, span, samples)`` (rule id -> (low, span)); its list
+            ``[failing rows, repeated keys...]`` is output ``<out>_marks``
+            (``plan.marks``), NULL if a key fell outside the span.
         decided: ids of rules the Parquet footer already decided (runners/footer.py):
             their outputs and samples are named, nothing of them is selected, so the
             scan reads only what the remaining rules need.
+        native: the connection has dqgate's DuckDB extension (runners/native.py), so
+            patterns run as DFAs (``dq_dfa_match``) where compilers/regex_dfa.py can build one.
     """
     table = exp.to_table(source, quoted=True)
-    ctx = _Context(types, table)
+    ctx = _Context(types, table, native=native)
+    marks = marks or {}
     select: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
     plan = CompiledPlan(statement=exp.select("1"))
     for i, rule in enumerate(rules):
@@ -303,6 +316,11 @@ def compile_plan(
         if isinstance(rule, n.Unique) and rule.id in counted:
             chosen.append(exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True))
             plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample")
+            if rule.id in marks:
+                low, span = marks[rule.id]
+                args = [col(rule.columns[0]), *(exp.Literal.number(v) for v in (low, span, samples))]
+                chosen.append(exp.alias_(exp.Anonymous(this=KEY_REPEATS, expressions=args), f"{out}_marks", quoted=True))
+                plan.marks[rule.id] = f"{out}_marks"
         elif isinstance(rule, n.Unique):
             cte = f"__dq_dup_{i}"
             _unique_cte(rule, ctx, cte)

@@ -19,6 +19,13 @@ a full parse) and data under :data:`MIN_ROWS` rows (where importing numpy and
 pyarrow would cost more than the GROUP BY, unless they are loaded already). If the
 statistics turn out wrong (a value outside the span) the rule is counted by the
 GROUP BY after all: the fast path can be slower, never wrong.
+
+With dqgate's DuckDB extension loaded (runners/native.py) the same two bitmaps are
+marked inside the fused statement by the aggregate ``dq_key_repeats``, in DuckDB's
+scan threads (each thread its own bitmaps, ORed at the end): no second pass over the
+key, no numpy or pyarrow, so no :data:`MIN_ROWS` either. That path takes keys whose
+values fit a BIGINT and whose bitmaps, one pair per thread, stay under
+:data:`MAX_MARKED_BYTES`; the others take the pass above.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ BATCH_ROWS = 1 << 20
 # Below this many rows the GROUP BY costs less than importing numpy and pyarrow (~0.3 s of
 # CPU), unless the caller has imported them already.
 MIN_ROWS = 1_000_000
+MAX_MARKED_BYTES = 1 << 29  # bitmaps of all threads together, when marked inside the scan
+SIGNED_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})  # fit a BIGINT
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class DenseKey:
     column: str
     low: int
     span: int
+    marked: bool = False  # counted in the fused statement by dq_key_repeats
 
 
 def candidates(rules: tuple[n.Rule, ...], types: dict[str, str], source: Source) -> list[n.Unique]:
@@ -68,9 +78,11 @@ def candidates(rules: tuple[n.Rule, ...], types: dict[str, str], source: Source)
 
 
 def find(
-    con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source
+    con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source,
+    *, native: bool = False,
 ) -> dict[str, DenseKey]:
-    """Rule id -> DenseKey for every unique rule whose key is dense enough to count."""
+    """Rule id -> DenseKey for every unique rule whose key is dense enough to count;
+    with ``native``, marked in the fused statement where it can be."""
     found = candidates(rules, types, source)
     if not found:
         return {}
@@ -83,15 +95,19 @@ def find(
     except duckdb.Error:
         return {}  # the fused statement will report what is wrong with the data
     rows, out = int(row[0]), {}
-    if rows < MIN_ROWS and not {"numpy", "pyarrow"} <= sys.modules.keys():
-        return {}
+    small = rows < MIN_ROWS and not {"numpy", "pyarrow"} <= sys.modules.keys()
+    setting = exp.select(exp.func("current_setting", exp.Literal.string("threads"))).sql(compiler.DIALECT)
+    threads = int(con.execute(setting).fetchall()[0][0]) if native else 0
     for i, rule in enumerate(found):
         low, high = row[1 + 2 * i], row[2 + 2 * i]
         if low is None or high is None:
             continue
         span = int(high) - int(low) + 1
-        if span <= MAX_SLOTS and span <= DENSITY * rows + MIN_SLOTS:
-            out[rule.id] = DenseKey(rule.id, rule.column, int(low), span)
+        if span > MAX_SLOTS or span > DENSITY * rows + MIN_SLOTS:
+            continue
+        marked = native and types[rule.column].upper() in SIGNED_TYPES and threads * span // 4 <= MAX_MARKED_BYTES
+        if marked or not small:
+            out[rule.id] = DenseKey(rule.id, rule.column, int(low), span, marked)
     return out
 
 
@@ -142,7 +158,11 @@ def fill(
     by_id = {r.id: r for r in rules}
     for rule_id, key in keys.items():
         failed_out, _, sample_out = plan.outputs[rule_id]
-        got = count(con, key, samples)
+        if key.marked:
+            marks = values.get(plan.marks[rule_id])
+            got = None if marks is None else (marks[0], [{key.column: v} for v in marks[1:]])
+        else:
+            got = count(con, key, samples)
         if got is None:  # statistics were wrong: count it with the GROUP BY after all
             single = compiler.compile_plan((by_id[rule_id],), types=types, samples=samples)
             cur = con.execute(single.sql)

@@ -22,7 +22,7 @@ from dqgate.errors import DataError
 from dqgate.gate import decide
 from dqgate.ir import nodes as n
 from dqgate.report.progress import Bar
-from dqgate.runners import assemble_ml, dense_unique, footer, sources
+from dqgate.runners import assemble_ml, dense_unique, footer, native, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
 from dqgate.runners.assemble import errored as _errored
@@ -39,8 +39,9 @@ _READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.Convers
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory connection, without DuckDB's progress bar (it writes to stdout and breaks JSON output)."""
-    con = duckdb.connect(":memory:")
+    """A private in-memory connection, without DuckDB's progress bar (it writes to stdout and
+    breaks JSON output), able to load dqgate's DuckDB extension (runners/native.py)."""
+    con = native.connect()
     con.execute("SET enable_progress_bar = false")
     return con
 
@@ -202,9 +203,14 @@ def plan_for(
 ) -> Planned:
     """The statement this data gets: keys the bitmap pass counts, rules the footer decides,
     the rest fused, over only the row groups the footer leaves open when it can say so."""
-    dense = dense_unique.find(con, rules, types, source)  # keys marked in bitmaps, not GROUP BY
+    fast = native.load(con)
+    dense = dense_unique.find(con, rules, types, source, native=fast)  # keys marked in bitmaps, not GROUP BY
     found = footer.read(con, rules, types, source) if use_footer else footer.Footer()
-    args = dict(types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), decided=frozenset(found.decided))
+    marks = {k: (d.low, d.span) for k, d in dense.items() if d.marked}
+    args = dict(
+        types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), marks=marks,
+        decided=frozenset(found.decided), native=fast,
+    )  # fmt: skip
     planned = Planned(compiler.compile_plan(rules, **args), dense, found.decided)  # type: ignore[arg-type]
     scanned = tuple(r for r in rules if r.id not in found.decided and not isinstance(r, n.StrictSchema))
     narrow = footer.narrowing(found, scanned, types) if source.reader is not None else None
