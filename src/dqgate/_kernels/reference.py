@@ -216,6 +216,45 @@ def mark_keys(offsets: Sequence[int], seen: Any, twice: Any, span: int) -> int |
     return singles
 
 
+# DFA tables built by ``dqgate.compilers.regex_dfa`` for the native ``dq_dfa_match``; the layout is
+# described there: version, S, C, start, 256 byte classes, S accept flags, S*C transitions.
+DFA_HEADER = 260
+
+
+def dfa_table_ok(table: bytes) -> bool:
+    """Whether ``table`` is a well-formed DFA table: the C executor trusts it, so check before handing it over.
+
+    Version 1; 2 <= S <= 255 states and 1 <= C <= 255 classes; exact length; start, byte classes
+    and transitions in range; accept flags 0/1; state 0 dead (non-accepting, all moves to 0).
+    """
+    if len(table) < DFA_HEADER or table[0] != 1:
+        return False
+    n_states, n_classes, start = table[1], table[2], table[3]
+    if n_states < 2 or n_classes < 1 or start >= n_states:
+        return False
+    if len(table) != DFA_HEADER + n_states + n_states * n_classes:
+        return False
+    if max(table[4:DFA_HEADER]) >= n_classes:
+        return False
+    accept = table[DFA_HEADER : DFA_HEADER + n_states]
+    moves = table[DFA_HEADER + n_states :]
+    if any(flag > 1 for flag in accept) or accept[0] != 0:
+        return False
+    return max(moves) < n_states and not any(moves[:n_classes])
+
+
+def dfa_full_match(table: bytes, value: bytes) -> bool:
+    """Twin of ``dq_dfa_match``: run the DFA over every byte of ``value``; stop early in dead state 0."""
+    n_states, n_classes, state = table[1], table[2], table[3]
+    byte_class = table[4:DFA_HEADER]
+    moves = table[DFA_HEADER + n_states :]
+    for byte in value:
+        state = moves[state * n_classes + byte_class[byte]]
+        if state == 0:
+            return False
+    return table[DFA_HEADER + state] == 1
+
+
 def reason_codes(masks: Sequence[np.ndarray], length: int) -> np.ndarray:
     """OR ``mask_k << k`` over bool arrays of one length into uint64 codes."""
     out = np.zeros(length, dtype=np.uint64)
