@@ -26,11 +26,13 @@ from hypothesis import strategies as st
 
 from dqgate._kernels.reference import DFA_HEADER, dfa_full_match, dfa_table_ok
 from dqgate.compilers.regex_dfa import MAX_LIVE_STATES, Unsupported, compile_dfa
+from dqgate.runners import native
 
 EXAMPLES = int(os.environ.get("DQGATE_DFA_EXAMPLES", "150"))
 HUNT = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
-CON = duckdb.connect()
+CON = duckdb.connect(config=native.CONFIG)
+CON.execute(f"LOAD '{native.PATH}'")  # dq_dfa_match, the C executor of the same tables (_kernels/dqgate_native.c)
 
 # Characters every batch may mix in: whitespace RE2 treats differently (\v is not \s), NUL
 # (DuckDB VARCHARs may hold it), and non-ASCII characters of 2, 3 and 4 UTF-8 bytes, including
@@ -66,9 +68,12 @@ def compiled(pattern: str) -> bytes | str:
 
 
 def assert_agrees(pattern: str, table: bytes, values: list[str], expected: list[bool]) -> None:
+    """The Python twin and the C executor inside DuckDB both give DuckDB's own answers."""
     got = [dfa_full_match(table, v.encode()) for v in values]
     wrong = [(v, e) for v, g, e in zip(values, got, expected, strict=True) if g != e]
     assert not wrong, f"{pattern!r}: DFA differs from DuckDB on (value, DuckDB says) {wrong[:8]}"
+    (in_duckdb,) = CON.execute("SELECT list_transform($1::VARCHAR[], lambda s: dq_dfa_match(s, $2))", [values, table]).fetchone()
+    assert in_duckdb == got, f"{pattern!r}: dq_dfa_match differs from the Python twin"
     event(f"matches in batch: {'none' if not any(expected) else 'some'}")
 
 

@@ -50,11 +50,15 @@ static inline int row_valid(const uint64_t *validity, idx_t row) {
 /* ---------------------------------------------------------------- dq_dfa_match */
 
 #define DFA_HEADER 260
+#define WIDE_STATES 16 /* DFAs up to this many states also get the 256-wide table */
 
 typedef struct {
 	const uint8_t *classes, *accept, *next;
 	uint32_t states, width;
 	uint8_t start;
+	/* For small DFAs: next state of (state, byte), stored as next * 256, so one step is a
+	 * single load at `state + byte`, no class lookup or multiply on the dependency chain. */
+	uint16_t wide[WIDE_STATES * 256];
 } dfa_t;
 
 /* Fill `d` from a table blob; 0 if the blob is not a well-formed table. */
@@ -83,10 +87,28 @@ static int dfa_open(const uint8_t *t, uint32_t len, dfa_t *d) {
 	d->states = s;
 	d->width = c;
 	d->start = t[3];
+	if (s <= WIDE_STATES) {
+		for (uint32_t st = 0; st < s; st++) {
+			for (int b = 0; b < 256; b++) {
+				d->wide[st * 256 + b] = (uint16_t)(next[st * c + d->classes[b]] << 8);
+			}
+		}
+	}
 	return 1;
 }
 
 static inline int dfa_run(const dfa_t *d, const uint8_t *p, uint32_t len) {
+	if (d->states <= WIDE_STATES) {
+		uint32_t s = (uint32_t)d->start << 8;
+		const uint16_t *wide = d->wide;
+		for (uint32_t i = 0; i < len; i++) {
+			s = wide[s + p[i]];
+			if (s == 0) {
+				return 0;
+			}
+		}
+		return d->accept[s >> 8] != 0;
+	}
 	uint32_t s = d->start;
 	const uint8_t *classes = d->classes, *next = d->next;
 	const uint32_t width = d->width;
@@ -110,7 +132,8 @@ static void dq_dfa_match(duckdb_function_info info, duckdb_data_chunk input, duc
 	bool *out = (bool *)duckdb_vector_get_data(output);
 	uint64_t *out_ok = NULL;
 	const uint8_t *open_at = NULL; /* the blob `dfa` was read from */
-	dfa_t dfa = {0};
+	dfa_t dfa;
+	dfa.states = 0;
 	for (idx_t i = 0; i < rows; i++) {
 		if (!row_valid(value_ok, i) || !row_valid(table_ok, i)) {
 			if (!out_ok) {

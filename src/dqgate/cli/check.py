@@ -81,12 +81,26 @@ def explain(contract: str, data: str | None) -> int:
     return 0
 
 
+def _pattern_engine(regex: str) -> str:
+    """Which engine a pattern runs on, and why RE2 when it is."""
+    from dqgate.compilers import regex_dfa
+    from dqgate.compilers.duckdb import DFA_MATCH
+
+    try:
+        table = regex_dfa.compile_dfa(regex)
+    except regex_dfa.Unsupported as exc:
+        return f"RE2 (regexp_full_match): {exc}"
+    return f"a DFA of {table[1] - 1} states run by {DFA_MATCH} (the UNHEX literal is its table)"
+
+
 def _explain_for_data(c: Contract, data: str) -> int:
     """The statement as ``dq check`` would run it on ``data``: what the Parquet footer
     decides is left out, dense integer keys are counted by the bitmap pass."""
     from dqgate.api import planned
-    from dqgate.ir.nodes import HISTORY_RULES
+    from dqgate.compilers.duckdb import KEY_REPEATS
+    from dqgate.ir.nodes import HISTORY_RULES, Pattern
     from dqgate.runners import duckdb as runner
+    from dqgate.runners import native
 
     rules = tuple(r for r in planned(c, store=None, base_dir=c.base_dir) if not isinstance(r, HISTORY_RULES))
     con = runner.connect()
@@ -97,6 +111,9 @@ def _explain_for_data(c: Contract, data: str) -> int:
         con.close()
     compiled, dense, decided = planned.plan, planned.dense, planned.decided
     click.echo(f"-- dqgate explain: {c.dataset} {c.version} on {source.uri}")
+    off = native.why_not()
+    if off:
+        click.echo(f"-- dqgate's DuckDB extension is not used: {off}")
     if planned.ranges:
         shown = ", ".join(f"{a}-{b - 1}" for a, b in planned.ranges)
         click.echo(f'-- "{runner.NARROW_VIEW}" is rows {shown} only: the footer settles every other row group')
@@ -105,6 +122,9 @@ def _explain_for_data(c: Contract, data: str) -> int:
             click.echo(f"-- {rule.id}: decided from the Parquet footer, not scanned")
         elif rule.id in dense:
             key = dense[rule.id]
-            click.echo(f"-- {rule.id}: repeated keys marked in bitmaps over [{key.low}, {key.low + key.span - 1}], one pass over {key.column}")
+            how = f"in the scan by {KEY_REPEATS}" if key.marked else f"in one more pass over {key.column}"
+            click.echo(f"-- {rule.id}: repeated keys marked in bitmaps over [{key.low}, {key.low + key.span - 1}], {how}")
+        elif isinstance(rule, Pattern) and not off:
+            click.echo(f"-- {rule.id}: {_pattern_engine(rule.regex)}")
     click.echo(compiled.sql + ";")
     return 0

@@ -138,16 +138,53 @@ def _range(rule: n.Range, ctx: _Context) -> RowPredicate:
     return RowPredicate(_and(_where(rule), _not_null(rule.column)), _and(*tests))
 
 
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+
+
 @ROW.register(n.InSet)
 def _in_set(rule: n.InSet, ctx: _Context) -> RowPredicate:
     values = [literal(v, ctx.cast_for(rule.column, v)) for v in rule.values]
-    return RowPredicate(_and(_where(rule), _not_null(rule.column)), exp.In(this=col(rule.column), expressions=values))
+    applies = _and(_where(rule), _not_null(rule.column))
+    if not _same_kind(rule.values, ctx.types.get(rule.column, "")):
+        return RowPredicate(applies, exp.In(this=col(rule.column), expressions=values))
+    # IN (...) is a chain of comparisons per row; list_position over a constant list is
+    # evaluated once per dictionary entry of a dictionary-encoded column and looks integers
+    # up instead of comparing: 10M rows against 10 countries, 0.13 vs 0.60 CPU s; 10
+    # integers, 0.11 vs 0.47. Same answer when the list and the column are of one kind.
+    found = exp.Anonymous(this="list_position", expressions=[exp.Array(expressions=values), col(rule.column)])
+    return RowPredicate(applies, exp.Not(this=exp.Is(this=found, expression=exp.Null())))
+
+
+def _same_kind(values: tuple[Any, ...], column_type: str) -> bool:
+    """All values are text for a text column, or all integers for an integer column (no NULL,
+    no cast whose rules could differ between IN and a list's common type)."""
+    typ = column_type.upper()
+    if not values:
+        return False
+    if typ == "VARCHAR":
+        return all(isinstance(v, str) for v in values)
+    return typ in _INTEGER_TYPES and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
 @ROW.register(n.Pattern)
 def _pattern(rule: n.Pattern, ctx: _Context) -> RowPredicate:
-    test = exp.RegexpFullMatch(this=col(rule.column), expression=exp.Literal.string(rule.regex))
+    table = dfa_table(rule.regex) if ctx.native else None
+    test: exp.Expression
+    if table is None:
+        test = exp.RegexpFullMatch(this=col(rule.column), expression=exp.Literal.string(rule.regex))
+    else:  # the same full match as a byte DFA in dqgate's extension, ~5x cheaper than RE2 per value
+        test = exp.Anonymous(this=DFA_MATCH, expressions=[col(rule.column), exp.Unhex(this=exp.Literal.string(table.hex()))])
     return RowPredicate(_and(_where(rule), _not_null(rule.column)), test)
+
+
+def dfa_table(regex: str) -> bytes | None:
+    """The DFA table of ``regex`` (compilers/regex_dfa.py), or None where only RE2 will do."""
+    from dqgate.compilers import regex_dfa
+
+    try:
+        return regex_dfa.compile_dfa(regex)
+    except regex_dfa.Unsupported:
+        return None
 
 
 @ROW.register(n.Length)
@@ -379,7 +416,9 @@ def row_test(rule: n.RowRule, types: dict[str, str]) -> exp.Expression:
     return ROW(rule)(rule, _Context(types, exp.to_table(SOURCE_VIEW, quoted=True))).passes
 
 
-def row_flags(rules: tuple[n.Rule, ...], *, types: dict[str, str], source: str = SOURCE_VIEW) -> tuple[exp.Expression, tuple[str, ...]]:
+def row_flags(
+    rules: tuple[n.Rule, ...], *, types: dict[str, str], source: str = SOURCE_VIEW, native: bool = False
+) -> tuple[exp.Expression, tuple[str, ...]]:
     """``SELECT *, <one boolean per row rule: TRUE = this row fails it>`` for quarantine_rows.
 
     Returns the statement and the rule ids in column order (the flag columns are named
@@ -387,7 +426,7 @@ def row_flags(rules: tuple[n.Rule, ...], *, types: dict[str, str], source: str =
     key is flagged, as the aggregate counts them.
     """
     table = exp.to_table(source, quoted=True)
-    ctx = _Context(types, table)
+    ctx = _Context(types, table, native=native)
     flags: list[exp.Expression] = [exp.Star()]
     ids: list[str] = []
     for rule in rules:

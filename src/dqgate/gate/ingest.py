@@ -36,6 +36,7 @@ from dqgate.errors import DataError, UsageError
 from dqgate.gate import quarantine
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
+from dqgate.runners import native
 from dqgate.runners.results import RunResult
 
 _CHUNK = 8 << 20
@@ -287,7 +288,7 @@ def _quarantine_rows(
     if not row_rules:
         return None
     types = {row[0]: row[1] for row in con.execute(f'DESCRIBE SELECT * FROM "{compiler.SOURCE_VIEW}"').fetchall()}
-    flagged, ids = compiler.row_flags(row_rules, types=types)
+    flagged, ids = compiler.row_flags(row_rules, types=types, native=native.load(con))
     flags_view = "__dq_flags"
     con.execute(exp.Create(this=exp.to_table(flags_view, quoted=True), kind="VIEW", replace=True,
                            properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=flagged).sql("duckdb"))  # fmt: skip

@@ -46,9 +46,12 @@ SELECT
       LIMIT 5
     ) AS s
   ) AS "r1_sample",
-  COUNT_IF(NOT "it's" IS NULL AND NOT (
-    "it's" IN ('it''s', 'say "hi"')
-  )) AS "r2_failed",
+  COUNT_IF(
+    NOT "it's" IS NULL
+    AND NOT (
+      NOT LIST_POSITION(['it''s', 'say "hi"'], "it's") IS NULL
+    )
+  ) AS "r2_failed",
   COUNT_IF(NOT "it's" IS NULL) AS "r2_total",
   COUNT_IF(NOT "say ""hi""" IS NULL AND NOT (
     "say ""hi""" >= 0

@@ -17,7 +17,7 @@ SELECT
   )) AS "r1_failed",
   COUNT_IF(NOT "a" IS NULL) AS "r1_total",
   COUNT_IF(NOT "a" IS NULL AND NOT (
-    "a" IN (1, 2)
+    NOT LIST_POSITION([1, 2], "a") IS NULL
   )) AS "r2_failed",
   COUNT_IF(NOT "a" IS NULL) AS "r2_total",
   COUNT_IF(NOT "s" IS NULL AND NOT (
