@@ -163,7 +163,7 @@ static void dq_dfa_match(duckdb_function_info info, duckdb_data_chunk input, duc
 /* The two bitmaps are interleaved word by word (bits[2w]: "seen", bits[2w+1]: "seen
  * twice") so that marking a key touches one cache line, not two: keys arrive in random
  * order and the bitmaps outgrow the L2 cache from a few million keys on. */
-#define PREFETCH 16 /* rows ahead */
+#define PREFETCH 64 /* rows ahead: 10M random keys, 0.29 CPU s at 64 or 128, 0.35 at 16, 0.61 without */
 
 typedef struct {
 	uint64_t *bits;
