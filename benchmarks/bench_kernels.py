@@ -16,6 +16,18 @@ For email, luhn, uuid and iso_date over N rows (default 10M, 0.5 % malformed,
 Every method must report the same invalid count, or the script fails. The email
 data mimics the peerbench ``email`` column (``name123@domain.tld``, the same five
 malformed shapes). Run: ``python benchmarks/bench_kernels.py --rows 10000000``.
+
+A second table times the two functions of dqgate's DuckDB extension
+(``_kernels/dqgate_native.c``), which run in DuckDB's own threads, against what they
+replace, all inside one DuckDB aggregate over the same Arrow table:
+
+- ``pattern`` (peerbench's email regex): ``dq_dfa_match`` with the table of
+  ``compilers/regex_dfa.py`` vs ``regexp_full_match`` (RE2) vs Polars ``str.contains``
+  vs the DFA's Python twin (1M-row slice, scaled);
+- ``unique`` on a dense int64 key (a shuffled permutation with 0.01 % repeated):
+  ``dq_key_repeats`` vs the GROUP BY ... HAVING count(*) > 1 the fused query would
+  otherwise run vs the Cython bitmap pass over Arrow batches (``dense_unique.count``'s
+  way) vs Polars ``is_duplicated``.
 """
 
 from __future__ import annotations
@@ -194,11 +206,71 @@ def bench_format(fmt: str, rows: int, repeats: int, rng: np.random.Generator) ->
     return results
 
 
+def bench_native(rows: int, repeats: int, rng: np.random.Generator) -> None:
+    from dqgate.compilers.regex_dfa import compile_dfa
+    from dqgate.runners import native
+
+    if not native.PATH.is_file():
+        raise SystemExit(f"the extension is not built: {native.why_not()}")
+    con = duckdb.connect(config=native.CONFIG)
+    con.execute(f"LOAD '{native.PATH}'")
+    emails = with_nulls(make_column("email", rows, rng)[0], rng)
+    repeated = max(1, rows // 10_000)
+    keys = rng.permutation(rows).astype(np.int64)
+    keys[rng.choice(rows, repeated, replace=False)] = rng.choice(rows, repeated)  # some keys now occur twice or more
+    table = pa.Table.from_batches(pa.table({"s": emails, "k": keys}).to_batches(max_chunksize=BATCH_ROWS))
+    con.register("t", table)
+    frame = pl.DataFrame(pl.from_arrow(table))
+    pattern = f"^{EMAIL_REGEX}$"
+    dfa = compile_dfa(pattern)
+    sample = emails.slice(0, min(rows, 1_000_000)).to_pylist()
+
+    def count(sql: str, *params: Any) -> Callable[[], int]:
+        return lambda: int(con.execute(sql, list(params)).fetchall()[0][0])
+
+    def twin() -> int:
+        return sum(1 for v in sample if v is not None and not reference.dfa_full_match(dfa, v.encode()))
+
+    def cython_pass() -> int:
+        seen = np.zeros((rows + 7) // 8, dtype=np.uint8)
+        twice = np.zeros_like(seen)
+        singles = sum(_kernels.mark_keys(b.column(0).to_numpy(), seen, twice, rows) or 0 for b in
+                      con.sql("SELECT k::UINTEGER FROM t").to_arrow_reader(1 << 20))  # fmt: skip
+        return rows - singles
+
+    bad_sql = "SELECT count(*) FILTER (WHERE NOT {}) FROM t WHERE s IS NOT NULL"
+    pattern_runs = {
+        "dq_dfa_match": best_of(count(bad_sql.format("dq_dfa_match(s, ?)"), dfa), repeats),
+        "duckdb regexp_full_match": best_of(count(bad_sql.format("regexp_full_match(s, ?)"), pattern), repeats),
+        "polars str.contains": best_of(lambda: int(frame.select((pl.col("s").is_not_null() & ~pl.col("s").str.contains(pattern)).sum()).item()), repeats),
+    }
+    t_twin, _ = best_of(twin, 1)
+    key_runs = {
+        "dq_key_repeats": best_of(lambda: int(con.execute("SELECT dq_key_repeats(k, 0, ?, 5)[1] FROM t", [rows]).fetchall()[0][0]), repeats),
+        "duckdb GROUP BY": best_of(count("SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM t GROUP BY k HAVING count(*) > 1)"), repeats),
+        "cython pass": best_of(cython_pass, repeats) if _kernels.COMPILED else (float("nan"), -1),
+        "polars is_duplicated": best_of(lambda: int(frame.select(pl.col("k").is_duplicated().sum()).item()), repeats),
+    }
+    for name, runs in (("pattern", pattern_runs), ("unique", key_runs)):
+        counts = {got for _, got in runs.values() if got != -1}
+        if len(counts) != 1:
+            raise SystemExit(f"{name}: the methods disagree: {runs}")
+    print("\n| check | failing | " + " | ".join(f"{c} (s)" for c in (*pattern_runs, "dfa python twin (scaled)")) + " |")
+    print("|---" * (len(pattern_runs) + 3) + "|")
+    print(f"| pattern (email) | {pattern_runs['dq_dfa_match'][1]:,} | " + " | ".join(f"{t:.3f}" for t, _ in pattern_runs.values())
+          + f" | {t_twin * rows / len(sample):.1f} |")  # fmt: skip
+    print("\n| check | failing | " + " | ".join(f"{c} (s)" for c in key_runs) + " |")
+    print("|---" * (len(key_runs) + 2) + "|")
+    print(f"| unique (dense int64) | {key_runs['dq_key_repeats'][1]:,} | " + " | ".join(f"{t:.3f}" for t, _ in key_runs.values()) + " |")
+    print(f"(DFA of {dfa[1] - 1} states, {len(dfa)}-byte table)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--formats", default="email,luhn,uuid,iso_date")
+    parser.add_argument("--native-only", action="store_true", help="only the table of the DuckDB extension's functions")
     args = parser.parse_args()
     rng = np.random.default_rng(42)
     cols = ["dqgate", "dqgate 1 thread", "duckdb", "duckdb + kernel udf", "polars", "pure python (scaled)"]
@@ -206,12 +278,13 @@ def main() -> None:
           f"duckdb {duckdb.__version__}  polars {pl.__version__}  pyarrow {pa.__version__}  best of {args.repeats}\n")
     print("| format | invalid | " + " | ".join(f"{c} (s)" for c in cols) + " | duckdb / dqgate | polars / dqgate |")
     print("|---" * (len(cols) + 4) + "|")
-    for fmt in args.formats.split(","):
+    for fmt in [] if args.native_only else args.formats.split(","):
         r = bench_format(fmt, args.rows, args.repeats, rng)
         ours = r["dqgate"][0]
         cells = " | ".join(f"{r[c][0]:.3f}" for c in cols)
         print(f"| {fmt} | {r['dqgate'][1]:,} | {cells} | {r['duckdb'][0] / ours:.1f}x | {r['polars'][0] / ours:.1f}x |",
               flush=True)
+    bench_native(args.rows, args.repeats, rng)
     duck_threads = (duckdb.execute("SELECT current_setting('threads')").fetchone() or ("?",))[0]
     print(f"\nthreads: duckdb {duck_threads}, polars {pl.thread_pool_size()}, dqgate {_kernels._workers()}")
 
