@@ -24,11 +24,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dqgate
+from dqgate._kernels import reference
 from dqgate.compilers import duckdb as compiler
+from dqgate.ir import nodes as n
 from dqgate.contract import load_contract
 from dqgate.ir.plan import plan
 from dqgate.runners import dense_unique, native
 from dqgate.runners import duckdb as runner
+from kernels.kernel_values import values_of
 
 FORCED_OFF = os.environ.get("DQGATE_NO_NATIVE") == "1" or os.environ.get("DQGATE_PURE_PYTHON") == "1"
 
@@ -201,3 +204,38 @@ def test_a_check_with_the_extension_imports_neither_numpy_nor_pyarrow(tmp_path: 
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "c.yaml"), str(tmp_path / "k.parquet")],
                          capture_output=True, text=True, check=True, env=env)  # fmt: skip
     assert out.stdout.split("\n")[0] == "2 0 []"
+
+
+_OCTETS = st.one_of(st.integers(0, 300).map(str), st.sampled_from(["0", "00", "01", "007", "255", "256", "", "1a"]))
+_LOCAL = st.one_of(st.text(alphabet="ab.%+-_9", max_size=8), st.integers(62, 66).map(lambda k: "a" * k))
+_LABELS = st.lists(st.text(alphabet="ab-9", min_size=1, max_size=5), min_size=1, max_size=3).map(".".join)
+BOUNDARIES = {  # values at the edges of each format's rules (octet values, leading zeros, 64-char local parts, lengths)
+    "ipv4": st.lists(_OCTETS, min_size=3, max_size=5).map(".".join),
+    "email": st.tuples(_LOCAL, _LABELS, st.sampled_from(["io", "Z", "com", "c9", ""])).map(lambda t: f"{t[0]}@{t[1]}.{t[2]}"),
+    "uuid": st.tuples(*(st.integers(n - 1, n + 1) for n in (8, 4, 4, 4, 12)), st.sampled_from("0aFg")).map(
+        lambda t: "-".join("0aF9"[i % 4] * k for i, k in enumerate(t[:5])) + ("" if t[5] != "g" else "g")
+    ),
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fmt=st.sampled_from(sorted(compiler.FORMAT_DFAS)), data=st.data())
+def test_regular_formats_as_dfas_agree_with_the_kernels(con: duckdb.DuckDBPyConnection, fmt: str, data: st.DataObject) -> None:
+    """email, uuid and ipv4 compiled to dq_dfa_match (plus a byte limit) judge every value as
+    the kernels' plain-Python twins do: valid, near-valid and very long values."""
+    drawn = data.draw(values_of(fmt, max_size=40))
+    values = [v.decode() for v in drawn if v is not None and _utf8(v)]  # a VARCHAR holds valid UTF-8 only
+    values += data.draw(st.lists(BOUNDARIES[fmt], max_size=40))
+    test = compiler.row_test(n.Format(id="s.format", columns=("s",), format=fmt), {"s": "VARCHAR"}, native=True)
+    sql = test.sql(compiler.DIALECT)
+    assert compiler.DFA_MATCH.upper() in sql.upper()
+    got = con.execute(f'SELECT list_transform($1::VARCHAR[], lambda "s": {sql})', [values]).fetchall()[0][0]
+    assert (got or []) == [getattr(reference, fmt)(v.encode()) for v in values]
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
