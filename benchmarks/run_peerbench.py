@@ -70,10 +70,14 @@ def install_venv(tmp: Path, harness: Path) -> Path:
     if not (venv / "bin" / "python").exists():
         base = VENVS / "base" / "bin" / "python"
         subprocess.run([str(base), "-m", "venv", str(venv)], check=True)
-    # A copy, so that pip's in-tree build never writes build/ or regenerated .c files into the repo.
+    # A copy of the files git tracks (what a fresh clone has), so that pip's in-tree build
+    # never writes build/ or regenerated .c files into the repo.
     src = tmp / "dqgate-src"
-    skip = (".venv", ".git", "build", "benchmarks", "tests", "*.so", "*.c", "__pycache__", "*.egg-info")
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(*skip))
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for name in tracked.decode().split("\0"):
+        if name and not name.startswith(("benchmarks/", "tests/")):
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, src / name)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     wheels = tmp / "wheels"
     subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)], check=True)  # one Cython build

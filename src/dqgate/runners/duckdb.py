@@ -43,6 +43,9 @@ def connect() -> duckdb.DuckDBPyConnection:
     breaks JSON output), able to load dqgate's DuckDB extension (runners/native.py)."""
     con = native.connect()
     con.execute("SET enable_progress_bar = false")
+    # A check reads a Parquet footer several times (statistics, the fused statement, one
+    # sample query per failing rule); parse it once. DuckDB re-reads a file that changed.
+    con.execute("SET parquet_metadata_cache = true")
     return con
 
 
