@@ -203,3 +203,28 @@ def test_explain_with_data_shows_what_the_footer_decides(run_cli: Run, project: 
     assert '"tailnum"' in sql  # the pattern rule is not
     code, _, err = run_cli("explain", contract, "--data", contract.parent / "data" / "nope.parquet")
     assert code == 2 and "not found" in err
+
+
+def test_explain_with_data_says_which_patterns_run_as_dfas(
+    run_cli: Run, tmp_path: Path, write_contract: Callable[..., Path]
+) -> None:
+    """A pattern in the DFA subset and a regular format run as dq_dfa_match; a pattern
+    outside it stays on RE2, with the reason."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dqgate.runners import native
+
+    pq.write_table(pa.table({"a": ["ab", "x"], "b": ["é", "e"], "m": ["a@b.io", "no"]}), tmp_path / "d.parquet")
+    contract = write_contract(
+        "dataset: t\nschema:\n  columns:\n    a: {pattern: '[ab]+'}\n    b: {pattern: 'é+'}\n    m: {format: email}\n"
+    )
+    code, out, err = run_cli("explain", contract, "--data", tmp_path / "d.parquet")
+    assert code == 0, err
+    lines = {line.split(":")[0].removeprefix("-- "): line for line in out.splitlines() if line.startswith("-- ")}
+    assert native.enabled()  # the extension is built in CI (build_native.py), so the DFA lines must show
+    assert "a DFA of 2 states run by dq_dfa_match" in lines["a.pattern"]
+    assert "RE2 (regexp_full_match): non-ASCII" in lines["b.pattern"]
+    assert "run by dq_dfa_match" in lines["m.format"]
+    sql = out[out.index("SELECT"):]
+    assert sql.count("DQ_DFA_MATCH") == 2 and sql.count("REGEXP_FULL_MATCH") == 1

@@ -97,8 +97,8 @@ def _explain_for_data(c: Contract, data: str) -> int:
     """The statement as ``dq check`` would run it on ``data``: what the Parquet footer
     decides is left out, dense integer keys are counted by the bitmap pass."""
     from dqgate.api import planned
-    from dqgate.compilers.duckdb import KEY_REPEATS
-    from dqgate.ir.nodes import HISTORY_RULES, Pattern
+    from dqgate.compilers.duckdb import FORMAT_DFAS, KEY_REPEATS
+    from dqgate.ir.nodes import HISTORY_RULES, Format, Pattern
     from dqgate.runners import duckdb as runner
     from dqgate.runners import native
 
@@ -126,5 +126,7 @@ def _explain_for_data(c: Contract, data: str) -> int:
             click.echo(f"-- {rule.id}: repeated keys marked in bitmaps over [{key.low}, {key.low + key.span - 1}], {how}")
         elif isinstance(rule, Pattern) and not off:
             click.echo(f"-- {rule.id}: {_pattern_engine(rule.regex)}")
+        elif isinstance(rule, Format) and rule.format in FORMAT_DFAS and not off:
+            click.echo(f"-- {rule.id}: {_pattern_engine(FORMAT_DFAS[rule.format][0])}")
     click.echo(compiled.sql + ";")
     return 0
