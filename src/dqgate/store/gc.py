@@ -80,8 +80,8 @@ def _named(layout: DatasetLayout, named: set[str], seen: set[int]) -> tuple[set[
 
 def _candidates(layout: DatasetLayout, named: set[str], min_age: float) -> list[str]:
     now = time.time()
-    infos = layout.fs.get_file_info(pafs.FileSelector(layout.objects_dir, recursive=True, allow_not_found=True))
-    infos += layout.fs.get_file_info(pafs.FileSelector(layout.versions_dir, allow_not_found=True))
+    infos = layout.listing(layout.objects_dir, recursive=True)
+    infos += layout.listing(layout.versions_dir)
     out = []
     for info in infos:
         if info.type != pafs.FileType.File:

@@ -26,6 +26,8 @@ import pyarrow.fs as pafs
 
 from dqgate.errors import StoreError, UsageError
 
+LISTING_ATTEMPTS = 20
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 MANIFEST_RE = re.compile(r"^(\d{8,})\.json$")
@@ -116,6 +118,23 @@ class DatasetLayout:
     @property
     def versions_dir(self) -> str:
         return posixpath.join(self.dir, "versions")
+
+    def listing(self, path: str, *, recursive: bool = False) -> list[pafs.FileInfo]:
+        """The entries under ``path`` (none if it does not exist).
+
+        A local listing reads the names, then stats each one; a temporary file another
+        process renames or removes in between makes pyarrow fail the whole listing with
+        FileNotFoundError. Such files come and go within one publish, so the listing is
+        taken again (racing publishers hit this; tests/store/test_store_concurrency.py).
+        """
+        selector = pafs.FileSelector(path, recursive=recursive, allow_not_found=True)
+        for attempt in range(LISTING_ATTEMPTS):
+            try:
+                return self.fs.get_file_info(selector)
+            except FileNotFoundError:
+                if attempt == LISTING_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     @property
     def quarantine_dir(self) -> str:

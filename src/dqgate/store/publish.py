@@ -92,7 +92,7 @@ def list_manifests(store: str, dataset: str) -> list[Manifest]:
 
 
 def version_numbers(layout: DatasetLayout) -> list[int]:
-    infos = layout.fs.get_file_info(pafs.FileSelector(layout.versions_dir, allow_not_found=True))
+    infos = layout.listing(layout.versions_dir)
     found = (parse_manifest_name(i.base_name) for i in infos if i.type == pafs.FileType.File)
     return sorted(v for v in found if v is not None)
 
