@@ -138,7 +138,7 @@ def _range(rule: n.Range, ctx: _Context) -> RowPredicate:
     return RowPredicate(_and(_where(rule), _not_null(rule.column)), _and(*tests))
 
 
-_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 
 
 @ROW.register(n.InSet)
@@ -163,7 +163,7 @@ def _same_kind(values: tuple[Any, ...], column_type: str) -> bool:
         return False
     if typ == "VARCHAR":
         return all(isinstance(v, str) for v in values)
-    return typ in _INTEGER_TYPES and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    return typ in INTEGER_TYPES and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
 @ROW.register(n.Pattern)

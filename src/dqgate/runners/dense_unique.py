@@ -43,7 +43,7 @@ from dqgate.ir import nodes as n
 if TYPE_CHECKING:
     from dqgate.runners.sources import Source
 
-INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+INTEGER_TYPES = compiler.INTEGER_TYPES - {"HUGEINT"}  # offsets from the minimum fit a UINTEGER
 MAX_SLOTS = 1 << 31  # 2G slots: at most 512 MB of bitmaps (offsets are UINTEGER)
 DENSITY = 8  # the span may be this many times the row count (plus MIN_SLOTS)
 MIN_SLOTS = 1 << 16
@@ -52,7 +52,7 @@ BATCH_ROWS = 1 << 20
 # CPU), unless the caller has imported them already.
 MIN_ROWS = 1_000_000
 MAX_MARKED_BYTES = 1 << 29  # bitmaps of all threads together, when marked inside the scan
-SIGNED_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})  # fit a BIGINT
+SIGNED_TYPES = INTEGER_TYPES - {"UBIGINT"}  # values that fit dq_key_repeats' BIGINT
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,7 @@ def find(
         return {}  # the fused statement will report what is wrong with the data
     rows, out = int(row[0]), {}
     small = rows < MIN_ROWS and not {"numpy", "pyarrow"} <= sys.modules.keys()
-    setting = exp.select(exp.func("current_setting", exp.Literal.string("threads"))).sql(compiler.DIALECT)
-    threads = int(con.execute(setting).fetchall()[0][0]) if native else 0
+    threads = _threads(con) if native else 0
     for i, rule in enumerate(found):
         low, high = row[1 + 2 * i], row[2 + 2 * i]
         if low is None or high is None:
@@ -109,6 +108,12 @@ def find(
         if marked or not small:
             out[rule.id] = DenseKey(rule.id, rule.column, int(low), span, marked)
     return out
+
+
+def _threads(con: duckdb.DuckDBPyConnection) -> int:
+    """DuckDB's scan threads: dq_key_repeats keeps a pair of bitmaps per thread."""
+    setting = exp.select(exp.func("current_setting", exp.Literal.string("threads")))
+    return int(con.execute(setting.sql(compiler.DIALECT)).fetchall()[0][0])
 
 
 def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[int, list[dict[str, Any]]] | None:

@@ -27,8 +27,7 @@ CONFIG = {"allow_unsigned_extensions": "true"}
 
 def enabled() -> bool:
     """Whether dqgate may use the extension here (built, and not turned off)."""
-    off = os.environ.get("DQGATE_NO_NATIVE") == "1" or os.environ.get("DQGATE_PURE_PYTHON") == "1"
-    return not off and PATH.is_file()
+    return why_not() is None
 
 
 def connect() -> duckdb.DuckDBPyConnection:
