@@ -157,7 +157,7 @@ def _phases(work: Path, contract: Path, data: str) -> dict[str, float]:
     sys.path.insert(0, str(SRC))
     import importlib
 
-    from dqgate.api import as_contract
+    from dqgate.runners.check import as_contract
 
     ingest_mod = importlib.import_module("dqgate.gate.ingest")
     publish_mod = importlib.import_module("dqgate.store.publish")

@@ -1,25 +1,19 @@
-"""The library entry points behind the CLI: check data against a contract."""
+"""The library entry points behind the CLI: check data against a contract.
+
+The work is done in :mod:`dqgate.runners.check`; this module is the public face
+(its signature and docstring), and wires the terminal progress bar in.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from dqgate.contract import Contract, load_contract
-from dqgate.errors import UsageError
-from dqgate.ir.nodes import Rule
-from dqgate.ir.plan import plan
-from dqgate.runners.results import RunResult
-
-ENGINES = ("duckdb", "polars")
-
-
-def as_contract(contract: Contract | str | os.PathLike[str]) -> Contract:
-    """A Contract, loading it when given a path."""
-    if isinstance(contract, Contract):
-        return contract
-    return load_contract(os.fspath(contract))
+if TYPE_CHECKING:
+    from dqgate.contract import Contract
+    from dqgate.runners.results import RunResult
 
 
 def check(
@@ -53,39 +47,13 @@ def check(
     Raises:
         ContractError, DataError, UsageError, EngineError: the check could not run.
     """
-    c = as_contract(contract)
-    base_dir = c.base_dir
-    if data is None:
-        if not c.model.source:
-            raise UsageError(f"{c.path}: the contract has no 'source:'; pass the data to check", param="data")
-        data = c.model.source
-    chosen = engine or ("polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb")
-    if chosen not in ENGINES:
-        raise UsageError(f"unknown engine '{chosen}' (choose from {', '.join(ENGINES)})", param="engine")
-    from dqgate.ir.nodes import HISTORY_RULES
+    from dqgate.runners.check import run
 
-    rules = planned(c, store=store, base_dir=base_dir)
-    if chosen == "polars":
-        from dqgate.runners import polars as runner
-    else:
-        from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
-    now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
-    result = runner.run(
-        c, now, data, as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir, progress=progress
+    bar = None
+    if progress:
+        from dqgate.report.progress import Bar
+
+        bar = partial(Bar, True)
+    return run(
+        data, contract, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store, progress=bar
     )
-    return with_history(result, rules, c, store=store)
-
-
-def planned(c: Contract, *, store: str | None, base_dir: str | None) -> tuple[Rule, ...]:
-    """The rules of ``c`` with every drift rule's reference bound (from ``store`` or a file)."""
-    from dqgate.drift_reference import bind_drift
-
-    return bind_drift(plan(c), c, store=store, base_dir=base_dir)
-
-
-def with_history(result: RunResult, rules: tuple[Rule, ...], c: Contract, *, store: str | None) -> RunResult:
-    """``result`` plus the results of the ``change:``/``anomaly:`` rules among ``rules``,
-    which compare this run's metric values with the store's history."""
-    from dqgate.history import apply
-
-    return apply(result, rules, store=store, dataset=c.dataset)

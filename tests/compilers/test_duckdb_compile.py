@@ -1,4 +1,4 @@
-"""compilers/duckdb.py: the IR becomes one fused, safe DuckDB statement.
+"""compilers/duckdb/: the IR becomes one fused, safe DuckDB statement.
 
 Golden files (``tests/golden/duckdb/*.sql``) pin the SQL for small contracts: a
 ``-- title:``, the data's ``-- types:``, the ``-- contract:`` (commented YAML), then

@@ -24,8 +24,8 @@ from drift_helpers import (
 from scipy import stats
 
 import dqgate
-from dqgate import drift as d
-from dqgate import profile as prof
+from dqgate.stats import drift as d
+from dqgate.stats import profile as prof
 
 COLUMNS = {"n": "int64", "m": "int64", "c": "string", "f": "float64"}
 DRIFT = {

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from dqgate import drift as d
+from dqgate.stats import drift as d
 
 
 @pytest.mark.parametrize("dof", [1, 2, 3, 7, 30, 200])

@@ -14,7 +14,7 @@ from scipy import stats
 import dqgate
 from dqgate.compilers.duckdb import compile_plan
 from dqgate.contract import load_contract
-from dqgate.drift_reference import bind_drift
+from dqgate.runners.reference import bind_drift
 from dqgate.gate.ingest import ingest
 from dqgate.ir.plan import plan
 from dqgate.store import load_manifest

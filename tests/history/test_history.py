@@ -12,7 +12,7 @@ import pytest
 
 import dqgate
 from dqgate.gate.ingest import ingest
-from dqgate.history import anomaly_score, series
+from dqgate.stats.history import anomaly_score, series
 
 CONTRACT = """dataset: hist
 gate: {on_failure: fail}

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from dqgate import profile as prof
+from dqgate.stats import profile as prof
 
 
 class _Counting:

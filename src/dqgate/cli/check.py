@@ -96,7 +96,7 @@ def _pattern_engine(regex: str) -> str:
 def _explain_for_data(c: Contract, data: str) -> int:
     """The statement as ``dq check`` would run it on ``data``: what the Parquet footer
     decides is left out, dense integer keys are counted by the bitmap pass."""
-    from dqgate.api import planned
+    from dqgate.runners.check import planned
     from dqgate.compilers.duckdb import FORMAT_DFAS, KEY_REPEATS
     from dqgate.ir.nodes import HISTORY_RULES, Format, Pattern
     from dqgate.runners import duckdb as runner

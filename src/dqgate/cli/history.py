@@ -14,7 +14,7 @@ import click
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def history(store: str, dataset: str, metric: str | None, fmt: str) -> int:
     """Print the observed value of each metric of DATASET in every published version."""
-    from dqgate.history import series
+    from dqgate.stats.history import series
     from dqgate.report.history import render
 
     points = series(store, dataset, metric)

@@ -25,7 +25,7 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
     Exit 0 when every batch (or its passing rows) was published or was already there,
     1 when the gate kept a batch out, 2 when the input could not be used.
     """
-    from dqgate.api import as_contract
+    from dqgate.runners.check import as_contract
     from dqgate.gate.ingest import ingest as run_ingest
     from dqgate.report.console import render
 

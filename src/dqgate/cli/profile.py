@@ -14,7 +14,7 @@ def profile(data: str, key: tuple[str, ...], dataset: str | None) -> int:
 
     It lints clean and passes on DATA; review every rule before it guards anything.
     """
-    from dqgate.starter import starter_contract
+    from dqgate.report.suggest import starter_contract
 
     click.echo(starter_contract(data, key=key, dataset=dataset), nl=False)
     return 0

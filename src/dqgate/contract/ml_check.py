@@ -9,8 +9,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from dqgate.contract import model as m
-from dqgate.ir.nodes import EVAL_METRICS
 from dqgate.span import did_you_mean
+
+# The evaluation metrics of ``metric: accuracy(label, prediction)``-style checks.
+EVAL_METRICS = (
+    "accuracy", "precision", "recall", "f1", "false_negative_rate", "false_positive_rate",
+    "roc_auc", "mae", "rmse",
+)  # fmt: skip
 
 Add = Callable[[tuple[Any, ...], str], None]
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "false_negative_rate", "false_positive_rate")

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from dqgate.api import as_contract, planned, with_history
+from dqgate.runners.check import as_contract, planned, with_history
 from dqgate.compilers import duckdb as compiler
 from dqgate.errors import DataError, UsageError
 from dqgate.gate import quarantine
@@ -257,8 +257,8 @@ def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mod
 
 
 def _profile(con: Any, store: str, c: Any, mode: str, data: Any) -> dict[str, Any]:
-    """The drift reference profile of the version being published (see ``drift_reference``)."""
-    from dqgate.drift_reference import snapshot_profile
+    """The drift reference profile of the version being published (see :mod:`dqgate.runners.reference`)."""
+    from dqgate.runners.reference import snapshot_profile
 
     view = compiler.SOURCE_VIEW
     if data is not None:  # the kept rows of quarantine_rows, not the whole checked batch

@@ -142,7 +142,7 @@ class Drift(Rule):
     """Distribution drift of one column against a reference snapshot or file (``drift:``).
 
     ``reference`` is what the contract names ("latest", a version, a path); ``ref`` is
-    the bound :class:`dqgate.drift.Reference`, or ``ref_error`` says why there is none.
+    the bound :class:`dqgate.stats.drift.Reference`, or ``ref_error`` says why there is none.
     Binding reads the store, so it happens before compiling (``profile.bind_drift``).
     """
 
@@ -208,11 +208,3 @@ class Anomaly(Rule):
 ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference)
 HISTORY_RULES = (Change, Anomaly)
 ALL_RULES = (*ROW_RULES, Metric, Freshness, StrictSchema, Drift, SlicedMetric, EvalMetric, *HISTORY_RULES)
-EVAL_METRICS = (
-    "accuracy", "precision", "recall", "f1", "false_negative_rate", "false_positive_rate",
-    "roc_auc", "mae", "rmse",
-)  # fmt: skip
-BUILTIN_METRICS = (
-    "row_count", "null_count", "null_fraction", "distinct_count", "min", "max",
-    "mean", "stddev", "sum", "median", "quantile",
-)  # fmt: skip

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
-from dqgate.gate import decide
 from dqgate.ir import nodes as n
+from dqgate.runners import decide
 from dqgate.runners.results import CheckResult
 
 

@@ -1,7 +1,7 @@
 """Engine outputs of the ML rules -> CheckResults. Pure, shared by every engine.
 
 * a drift rule gives one result, its statistic computed from the batch's counts and
-  the bound reference (``drift.py``);
+  the bound reference (:mod:`dqgate.stats.drift`);
 * a metric with ``by:`` gives one result per group, ids like ``mean(x)[region=EU]``;
 * an evaluation metric gives one result per group (and per class with
   ``average: per_class``), computed from the group's confusion matrix (classification)
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dqgate import drift as d
-from dqgate.gate import decide
 from dqgate.ir import nodes as n
+from dqgate.runners import decide
 from dqgate.runners.results import CheckResult
+from dqgate.stats import drift as d
 
 ML_RULES = (n.Drift, n.SlicedMetric, n.EvalMetric)
 

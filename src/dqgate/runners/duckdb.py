@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,8 @@ import duckdb
 from dqgate.compilers import duckdb as compiler
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
-from dqgate.gate import decide
 from dqgate.ir import nodes as n
-from dqgate.report.progress import Bar
-from dqgate.runners import assemble_ml, dense_unique, footer, native, sources
+from dqgate.runners import assemble_ml, decide, dense_unique, footer, native, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
 from dqgate.runners.assemble import errored as _errored
@@ -30,7 +29,7 @@ from dqgate.runners.assemble import freshness as _freshness  # noqa: F401
 from dqgate.runners.assemble import result as _result
 from dqgate.runners.assemble import strict as _strict
 from dqgate.runners.assemble import threshold as _threshold  # noqa: F401
-from dqgate.runners.results import CheckResult, RunResult
+from dqgate.runners.results import CheckResult, Progress, RunResult
 
 if TYPE_CHECKING:
     from dqgate.contract.contract import Contract
@@ -104,7 +103,7 @@ def run(
     base_dir: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     use_footer: bool = True,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one scan and return every result.
 
@@ -113,8 +112,8 @@ def run(
 
     With ``con`` given, the data stays registered there as view ``__dq_data`` after the
     run (the ingest step streams the checked batch from it); otherwise a private
-    connection is used and closed. With ``progress``, a bar on stderr follows the scans
-    once the run has taken a second (:mod:`dqgate.report.progress`).
+    connection is used and closed. ``progress`` (see :class:`~dqgate.runners.results.Progress`)
+    follows the scans with DuckDB's own estimate.
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -173,14 +172,15 @@ def run(
     )
 
 
-def _progress(con: duckdb.DuckDBPyConnection, on: bool, *, since: float) -> Bar:
-    """A progress bar (when ``on``) polling DuckDB's estimate of the running statement.
+def _progress(con: duckdb.DuckDBPyConnection, progress: Progress | None, *, since: float) -> AbstractContextManager[Any]:
+    """The progress display (if any) polling DuckDB's estimate of the running statement.
     ``query_progress()`` answers only with DuckDB's progress bar enabled, so it is, with
     its own printing kept off (it writes to stdout)."""
-    if on:
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
-    return Bar(on, con.query_progress, since=since)
+    if progress is None:
+        return nullcontext()
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    return progress(con.query_progress, since=since)
 
 
 @dataclass

@@ -14,18 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from dqgate.compilers import polars as compiler
 from dqgate.errors import DataError, UsageError
-from dqgate.gate import decide
 from dqgate.ir import nodes as n
-from dqgate.report.progress import Bar
-from dqgate.runners import assemble, sources
+from dqgate.runners import assemble, decide, sources
 from dqgate.runners.errors import data_error, first_line
-from dqgate.runners.results import CheckResult, RunResult
+from dqgate.runners.results import CheckResult, Progress, RunResult
 
 if TYPE_CHECKING:
     from dqgate.contract.contract import Contract
@@ -155,12 +154,12 @@ def run(
     samples: int = 5,
     allow_empty: bool = False,
     base_dir: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one Polars query and return every result.
 
-    With ``progress``, a bar on stderr shows the query is running once the run has taken
-    a second; Polars gives no estimate of how far it is, so the bar shows no percentage.
+    ``progress`` (see :class:`~dqgate.runners.results.Progress`) gets no poll: Polars
+    gives no estimate of how far it is.
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -174,7 +173,7 @@ def run(
     plan = compiler.compile_plan(runnable, schema=schema, refs=refs, samples=samples)
     errors.update(plan.errors)
     streaming = _larger_than_memory(source)
-    with Bar(progress, since=t0):
+    with nullcontext() if progress is None else progress(None, since=t0):
         values, failed = _execute(lf, plan, runnable, schema, refs, source.uri, streaming=streaming)
     errors.update(failed)
     rows = int(values.get(compiler.ROWS, 0) or 0)

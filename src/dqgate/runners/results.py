@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Protocol
+
+Poll = Callable[[], "float | None"]
+
+
+class Progress(Protocol):
+    """What a runner calls to show progress: ``progress(poll, since=t0)`` gives a context
+    manager that is open while the engine runs (``poll``: the engine's estimate of how
+    far it is, in percent, or None). The display itself lives above the runners
+    (:class:`dqgate.report.progress.Bar`), so runners never print."""
+
+    def __call__(self, poll: Poll | None = None, *, since: float) -> AbstractContextManager[Any]: ...
+
 
 STATUS_ORDER = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 

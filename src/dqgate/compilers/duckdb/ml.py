@@ -3,43 +3,27 @@
 * **Drift** adds aggregates to the fused scan itself: ``count_if(x <= edge)`` per PSI
   bin edge, ``histogram(x, points)`` (+ ``histogram_exact``) at the reference's points
   for KS, ``histogram(x)`` for categories. The reference side is already bound into the
-  rule (``profile.bind_drift``): the reference is never scanned.
+  rule (:mod:`dqgate.runners.reference`): the reference is never scanned.
 * **Slices** (``by:``) and **evaluation metrics** are a ``GROUP BY`` CTE of the same
   statement, read back as one list of structs: ``g0, g1, ...`` the group keys, then the
   values (``v`` for a metric; label ``l``, prediction ``p`` and count ``n`` for a
   confusion matrix; ``v`` for MAE, RMSE and ROC AUC). Results are built in
-  ``runners/assemble_ml.py``.
+  ``runners/assemble_ml.py``. Each handler is registered on ``AGGREGATE``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlglot import exp
 
-from dqgate.compilers import duckdb as base
+from dqgate.compilers.duckdb import common as base
+from dqgate.compilers.duckdb.common import AGGREGATE, Context
 from dqgate.contract.sql import parse_expression
-from dqgate.drift import batch_query
 from dqgate.ir import nodes as n
+from dqgate.stats.drift import batch_query
 
-if TYPE_CHECKING:
-    from dqgate.compilers.duckdb import CompiledPlan, _Context
-
-ML_RULES = (n.Drift, n.SlicedMetric, n.EvalMetric)
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "false_negative_rate", "false_positive_rate")
-
-
-def compile_rule(rule: n.Rule, ctx: _Context, out: str, plan: CompiledPlan) -> list[exp.Expression]:
-    """The select items of one ML rule; records its outputs in ``plan.outputs``."""
-    if isinstance(rule, n.Drift):
-        items = _drift(rule, ctx, out)
-    elif isinstance(rule, n.SlicedMetric):
-        items = _sliced(rule, ctx, out)
-    else:
-        assert isinstance(rule, n.EvalMetric)
-        items = _evaluation(rule, ctx, out)
-    plan.outputs[rule.id] = tuple(item.alias for item in items)
-    return items
 
 
 def _double(name: str) -> exp.Expression:
@@ -54,7 +38,7 @@ MAX_INT_SPAN = 100_000
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 
 
-def _integer_support(rule: n.Drift, ctx: _Context) -> tuple[int, int] | None:
+def _integer_support(rule: n.Drift, ctx: Context) -> tuple[int, int] | None:
     """(min, max) of an exact integer reference of an integer column with a small span, else None.
 
     Then the batch side of KS is a hash ``histogram`` of the value clamped to
@@ -70,7 +54,8 @@ def _integer_support(rule: n.Drift, ctx: _Context) -> tuple[int, int] | None:
     return (lo, hi) if hi - lo <= MAX_INT_SPAN else None
 
 
-def _drift(rule: n.Drift, ctx: _Context, out: str) -> list[exp.Expression]:
+@AGGREGATE.register(n.Drift)
+def _drift(rule: n.Drift, ctx: Context, out: str) -> list[exp.Expression]:
     if rule.ref is None:
         return []
     query = batch_query(rule.method, rule.bins, rule.ref)
@@ -100,7 +85,7 @@ def _struct(fields: list[tuple[str, exp.Expression]]) -> exp.Expression:
     return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields])
 
 
-def _grouped(ctx: _Context, name: str, query: exp.Select, fields: list[str], out: str) -> list[exp.Expression]:
+def _grouped(ctx: Context, name: str, query: exp.Select, fields: list[str], out: str) -> list[exp.Expression]:
     """Register ``query`` as CTE ``name``; its rows come back as one list of structs."""
     ctx.ctes.append(exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))))
     struct = _struct([(f, exp.column(f)) for f in fields])
@@ -116,13 +101,14 @@ def _group_by(query: exp.Select, by: tuple[str, ...]) -> exp.Select:
     return query.group_by(*[base.col(c) for c in by]) if by else query
 
 
-def _sliced(rule: n.SlicedMetric, ctx: _Context, out: str) -> list[exp.Expression]:
+@AGGREGATE.register(n.SlicedMetric)
+def _sliced(rule: n.SlicedMetric, ctx: Context, out: str) -> list[exp.Expression]:
     metric = rule.metric
     if metric.func == "sql":
         value = base.zero_for_empty(parse_expression(metric.sql or ""))
-        query = exp.select(*_keys(rule.by), exp.alias_(value, "v")).from_(ctx.from_source()).where(base._where(metric))
+        query = exp.select(*_keys(rule.by), exp.alias_(value, "v")).from_(ctx.from_source()).where(base.where_of(metric))
     else:
-        query = exp.select(*_keys(rule.by), exp.alias_(base._metric_expr(metric), "v")).from_(ctx.from_source())
+        query = exp.select(*_keys(rule.by), exp.alias_(base.metric_expr(metric), "v")).from_(ctx.from_source())
     fields = [f"g{j}" for j in range(len(rule.by))] + ["v"]
     return _grouped(ctx, f"__dq_slice_{out}", _group_by(query, rule.by), fields, out)
 
@@ -134,10 +120,11 @@ def positive_test(column: str, positive: Any) -> exp.Expression:
     return exp.EQ(this=base.col(column), expression=base.literal(positive))
 
 
-def _evaluation(rule: n.EvalMetric, ctx: _Context, out: str) -> list[exp.Expression]:
+@AGGREGATE.register(n.EvalMetric)
+def _evaluation(rule: n.EvalMetric, ctx: Context, out: str) -> list[exp.Expression]:
     other = rule.score if rule.func == "roc_auc" else rule.prediction
     assert other is not None
-    applies = base._and(base._where(rule), base._not_null(rule.label, other))
+    applies = base.and_(base.where_of(rule), base.not_null(rule.label, other))
     keys = [f"g{j}" for j in range(len(rule.by))]
     name = f"__dq_eval_{out}"
     if rule.func in CLASSIFICATION:
@@ -156,7 +143,7 @@ def _evaluation(rule: n.EvalMetric, ctx: _Context, out: str) -> list[exp.Express
     return _roc_auc(rule, ctx, applies, out)
 
 
-def _roc_auc(rule: n.EvalMetric, ctx: _Context, applies: exp.Expression, out: str) -> list[exp.Expression]:
+def _roc_auc(rule: n.EvalMetric, ctx: Context, applies: exp.Expression, out: str) -> list[exp.Expression]:
     """AUC as the Mann-Whitney U over average ranks (ties count one half), per group."""
     assert rule.score is not None
     keys = [f"g{j}" for j in range(len(rule.by))]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlglot import exp
 
-from dqgate.drift import Reference, norm_key
+from dqgate.stats.drift import Reference, norm_key
 
 if TYPE_CHECKING:
     import duckdb

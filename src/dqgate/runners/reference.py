@@ -1,9 +1,9 @@
-"""Bind drift rules to their reference, and build the profile a new snapshot keeps.
+"""Bind drift rules to their reference before compiling, and build the profile a new snapshot keeps.
 
 The reference of a ``drift:`` section is the latest published snapshot of the
 contract's dataset (default), a pinned version, or a data file:
 
-* a snapshot's side comes from the profile in its manifest (``profile.py``), so the
+* a snapshot's side comes from the profile in its manifest (:mod:`dqgate.stats.profile`), so the
   snapshot is never scanned again;
 * a file is profiled when the check runs (two statements over the file);
 * without a store, a snapshot reference cannot be read: the rule reports ``error``
@@ -12,7 +12,7 @@ contract's dataset (default), a pinned version, or a data file:
   published at all.
 
 Binding is I/O (it reads manifests or files), so it runs before compiling; the bound
-:class:`~dqgate.drift.Reference` travels inside the rule to the compilers.
+:class:`~dqgate.stats.drift.Reference` travels inside the rule to the compilers.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from dqgate import profile as prof
+from dqgate.stats import profile as prof
 from dqgate.errors import DqError
 from dqgate.ir import nodes as n
 

@@ -1,6 +1,6 @@
 """`dq profile`: a starter contract that describes a dataset as it is.
 
-Two statements over the data (``profile.profile_view``): the first adds, per text
+Two statements over the data (:func:`dqgate.stats.profile.profile_view`): the first adds, per text
 column, how many values pass each recognised format (the Cython kernels, inside the
 scan); the second adds an exact distinct count for columns that may be keys. From
 that come types, ``required`` (no NULLs), ``unique`` (integer or text columns whose
@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from sqlglot import exp
 
-from dqgate import profile as prof
+from dqgate.stats import profile as prof
 
 MAX_SET = 12
 MAX_DRIFT_CATEGORIES = 50

@@ -1,7 +1,7 @@
 """Drift statistics between a reference distribution and a batch, from counts alone. Pure.
 
 The reference side is a :class:`Reference` built from a stored profile (see
-``profile.py``): either the exact distribution of its non-null values (at most
+:mod:`dqgate.stats.profile`): either the exact distribution of its non-null values (at most
 ``profile.EXACT_CAP`` distinct values, stored as ``(value, count)``) or, for a
 numeric column with more distinct values, *knots*: points with the exact number of
 reference values ``<=`` each point. The batch side is whatever the engine

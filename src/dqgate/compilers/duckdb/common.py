@@ -1,0 +1,184 @@
+"""What every DuckDB rule handler shares: the compiled plan, the compilation context,
+literal and predicate builders, and the two dispatch tables handlers register on.
+
+``ROW`` maps a row rule's IR class to ``(rule, ctx) -> RowPredicate``; ``AGGREGATE``
+maps a rule judged by its own aggregates (drift, slices, evaluation metrics) to
+``(rule, ctx, out) -> select items`` (aliased ``<out>_...``). Handler modules (``rows``, ``ml``) import
+this one and register; :mod:`dqgate.compilers.duckdb` imports them all and compiles.
+Nothing here imports a handler module, so imports run one way only.
+
+"Applies" is the rule's ``where`` (NULL counts as false) and, for every rule but
+``required``, "the column is not NULL": the NULL semantics of DESIGN.md live here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlglot import exp
+
+from dqgate.compilers.base import Dispatch
+from dqgate.contract.sql import parse_expression
+from dqgate.ir import nodes as n
+
+DIALECT = "duckdb"
+SOURCE_VIEW = "__dq_data"
+_WITH_ARG = "with_" if "with_" in exp.Select.arg_types else "with"  # renamed in sqlglot 28
+FORMAT_FUNCTION = "__dq_format_{}"
+KEY_REPEATS = "dq_key_repeats"  # aggregates of dqgate's DuckDB extension (_kernels/dqgate_native.c)
+DFA_MATCH = "dq_dfa_match"
+
+
+@dataclass(frozen=True)
+class RowPredicate:
+    """``applies``: the rows a rule judges; ``passes``: its test on one of those rows."""
+
+    applies: exp.Expression
+    passes: exp.Expression
+
+
+@dataclass
+class CompiledPlan:
+    """The fused statement and how to read each rule's result out of its one row."""
+
+    statement: exp.Expression
+    outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    samples: dict[str, exp.Expression] = field(default_factory=dict)
+    formats: tuple[str, ...] = ()
+    marks: dict[str, str] = field(default_factory=dict)  # rule id -> output of dq_key_repeats
+
+    @property
+    def sql(self) -> str:
+        return self.statement.sql(DIALECT, pretty=True)
+
+
+def col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def literal(value: Any, cast_to: str | None = None) -> exp.Expression:
+    """A SQL literal for a contract value (numbers, strings, booleans, dates, times)."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
+    if isinstance(value, dt.datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), cast_to or "TIMESTAMP")
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), cast_to or "DATE")
+    lit = exp.Literal.string(str(value))
+    return exp.cast(lit, cast_to) if cast_to else lit
+
+
+def and_(*parts: exp.Expression | None) -> exp.Expression:
+    items = [p for p in parts if p is not None and p != exp.true()]
+    if not items:
+        return exp.true()
+    out = items[0]
+    for p in items[1:]:
+        out = exp.and_(out, p, copy=False)
+    return out
+
+
+def negate(predicate: exp.Expression) -> exp.Expression:
+    """NOT (predicate), parenthesised so precedence can never change its meaning."""
+    return exp.Not(this=exp.Paren(this=predicate))
+
+
+def not_null(*names: str) -> exp.Expression:
+    return and_(*(exp.Not(this=exp.Is(this=col(c), expression=exp.Null())) for c in names))
+
+
+def where_of(rule: n.Rule) -> exp.Expression | None:
+    if rule.where is None:
+        return None
+    return exp.func("coalesce", exp.Paren(this=parse_expression(rule.where)), exp.false())
+
+
+class Context:
+    """Per-compilation state: the data's column types and the CTEs built so far."""
+
+    def __init__(self, types: dict[str, str], source: exp.Expression, *, native: bool = False) -> None:
+        self.types = types
+        self.source = source
+        self.native = native
+        self.ctes: list[exp.CTE] = []
+        self.formats: list[str] = []
+
+    def cast_for(self, column: str, value: Any) -> str | None:
+        typ = self.types.get(column, "").upper()
+        if isinstance(value, str) and typ.startswith(("TIMESTAMP", "DATE", "TIME")):
+            return typ
+        return None
+
+    def from_source(self) -> exp.Expression:
+        return self.source.copy()
+
+ROW = Dispatch[Callable[[Any, Context], RowPredicate]]("duckdb")
+
+AGGREGATE = Dispatch[Callable[[Any, Context, str], list[exp.Expression]]]("duckdb")
+
+
+def scalar(query: exp.Expression) -> exp.Expression:
+    return exp.Subquery(this=query)
+
+
+def zero_for_empty(tree: exp.Expression) -> exp.Expression:
+    """Wrap each ``count_if`` in ``coalesce(..., 0)``: DuckDB 2 returns NULL for it over no rows.
+
+    A count of nothing is 0 (as ``count`` gives, and as the other engines give); a
+    ``FILTER`` clause is wrapped together with its ``count_if``, a window is left alone.
+    """
+    targets = [
+        node.parent if isinstance(node.parent, exp.Filter) else node
+        for node in tree.find_all(exp.CountIf)
+    ]
+    targets = [t for t in targets if not isinstance(t.parent, exp.Window)]
+    for target in targets:
+        wrapped = exp.func("coalesce", target.copy(), exp.Literal.number(0))
+        if target is tree:
+            return wrapped
+        target.replace(wrapped)
+    return tree
+
+
+def metric_expr(rule: n.Metric) -> exp.Expression:
+    c = col(rule.columns[0]) if rule.columns else None
+    func = rule.func
+    if func == "row_count":
+        agg: exp.Expression = exp.Count(this=exp.Star())
+    elif func == "null_count":
+        return zero_for_empty(filtered(exp.CountIf(this=exp.Is(this=c, expression=exp.Null())), rule))
+    elif func == "null_fraction":
+        nulls = exp.cast(exp.CountIf(this=exp.Is(this=c, expression=exp.Null())), "DOUBLE")
+        return exp.Div(this=filtered(nulls, rule), expression=exp.func("nullif", filtered(exp.Count(this=exp.Star()), rule), exp.Literal.number(0)))
+    elif func == "distinct_count":
+        agg = exp.Count(this=exp.Distinct(expressions=[c]))
+    elif func == "min":
+        agg = exp.Min(this=c)
+    elif func == "max":
+        agg = exp.Max(this=c)
+    elif func == "sum":
+        agg = exp.Sum(this=c)
+    elif func == "mean":
+        agg = exp.Avg(this=exp.cast(c, "DOUBLE"))
+    elif func == "stddev":
+        agg = exp.StddevSamp(this=exp.cast(c, "DOUBLE"))
+    elif func == "median":
+        agg = exp.func("quantile_cont", exp.cast(c, "DOUBLE"), exp.Literal.number(0.5), dialect=DIALECT)
+    elif func == "quantile":
+        agg = exp.func("quantile_cont", exp.cast(c, "DOUBLE"), exp.Literal.number(rule.q), dialect=DIALECT)
+    else:
+        raise AssertionError(func)
+    return filtered(agg, rule)
+
+
+def filtered(agg: exp.Expression, rule: n.Rule) -> exp.Expression:
+    where = where_of(rule)
+    if where is None:
+        return agg
+    if isinstance(agg, exp.Cast):
+        return exp.cast(filtered(agg.this, rule), agg.to)
+    return exp.Filter(this=agg, expression=exp.Where(this=where))

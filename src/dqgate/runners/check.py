@@ -1,0 +1,76 @@
+"""One check of a contract, end to end: plan the rules, bind drift references, run
+them on the chosen engine, then judge the rules against metric history.
+
+:func:`dqgate.check` (the library) and the gate's ingest both go through here, so a
+batch is judged the same way whether it is only checked or also published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from dqgate.contract import Contract, load_contract
+from dqgate.errors import UsageError
+from dqgate.ir.nodes import HISTORY_RULES, Rule
+from dqgate.ir.plan import plan
+from dqgate.runners.results import Progress, RunResult
+
+ENGINES = ("duckdb", "polars")
+
+
+def as_contract(contract: Contract | str | os.PathLike[str]) -> Contract:
+    """A Contract, loading it when given a path."""
+    if isinstance(contract, Contract):
+        return contract
+    return load_contract(os.fspath(contract))
+
+
+def run(
+    data: Any,
+    contract: Contract | str | os.PathLike[str],
+    *,
+    engine: str | None = None,
+    as_of: dt.datetime | None = None,
+    samples: int = 5,
+    allow_empty: bool = False,
+    store: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Check ``data`` against ``contract``; the arguments are :func:`dqgate.check`'s,
+    except ``progress``: a factory of the progress display (None: none)."""
+    c = as_contract(contract)
+    base_dir = c.base_dir
+    if data is None:
+        if not c.model.source:
+            raise UsageError(f"{c.path}: the contract has no 'source:'; pass the data to check", param="data")
+        data = c.model.source
+    chosen = engine or ("polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb")
+    if chosen not in ENGINES:
+        raise UsageError(f"unknown engine '{chosen}' (choose from {', '.join(ENGINES)})", param="engine")
+    rules = planned(c, store=store, base_dir=base_dir)
+    if chosen == "polars":
+        from dqgate.runners import polars as runner
+    else:
+        from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
+    now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
+    result = runner.run(
+        c, now, data, as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir, progress=progress
+    )
+    return with_history(result, rules, c, store=store)
+
+
+def planned(c: Contract, *, store: str | None, base_dir: str | None) -> tuple[Rule, ...]:
+    """The rules of ``c`` with every drift rule's reference bound (from ``store`` or a file)."""
+    from dqgate.runners.reference import bind_drift
+
+    return bind_drift(plan(c), c, store=store, base_dir=base_dir)
+
+
+def with_history(result: RunResult, rules: tuple[Rule, ...], c: Contract, *, store: str | None) -> RunResult:
+    """``result`` plus the results of the ``change:``/``anomaly:`` rules among ``rules``,
+    which compare this run's metric values with the store's history."""
+    from dqgate.runners.assemble_history import apply
+
+    return apply(result, rules, store=store, dataset=c.dataset)
