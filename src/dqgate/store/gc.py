@@ -6,11 +6,16 @@ Safety rules, in order:
    refuses to run, since it cannot know what that manifest names.
 2. Only delete files gc understands: ``objects/ab/<sha256>.parquet``,
    ``objects/_tmp/*`` and ``versions/.tmp-*.json``. Anything else is left alone.
-3. Only delete files older than ``min_age`` seconds (one hour by default), so a
-   publisher that has written its objects but not yet its manifest is not robbed.
-   After a crash, ``min_age=0`` removes the leftovers at once, provided no publisher
-   is running. The versions are listed again just before deleting, to pick up
-   manifests created meanwhile.
+3. Never look while a publisher is between "my objects exist" and "my manifest
+   exists": gc holds the exclusive publish lease (``store/lease.py``) from its
+   first listing of manifests to its last delete. Publishers hold it shared, so
+   gc waits for the running ones, and one that starts after gc finds any object
+   gc deleted missing in its final audit and refuses to publish. This holds even
+   with ``min_age=0``.
+4. Only delete files older than ``min_age`` seconds (one hour by default): an
+   object written by a caller that did not wrap its write and publish in a lease,
+   or a store where the lease cannot be taken (not local), is left alone for
+   that long. After a crash, ``min_age=0`` removes the leftovers at once.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pyarrow.fs as pafs
 
 from dqgate.errors import StoreError
 from dqgate.store.layout import TMP_DIR, dataset_layout, is_manifest_tmp, is_object_rel, require_dataset
+from dqgate.store.lease import collector_lease
 from dqgate.store.publish import read_manifest, version_numbers
 
 if TYPE_CHECKING:
@@ -47,11 +53,16 @@ def gc(store: str, dataset: str, *, dry_run: bool = False, min_age: float = DEFA
     """
     layout = dataset_layout(store, dataset)
     require_dataset(layout)
+    with collector_lease(layout):
+        return _collect(layout, dry_run=dry_run, min_age=min_age)
+
+
+def _collect(layout: DatasetLayout, *, dry_run: bool, min_age: float) -> list[str]:
     named, seen = _named(layout, set(), set())
     candidates = _candidates(layout, named, min_age)
     if not candidates or dry_run:
         return sorted(candidates)
-    named, _ = _named(layout, named, seen)  # manifests created while we listed
+    named, _ = _named(layout, named, seen)  # manifests created while we listed (unleased publishers)
     removed = []
     for rel in sorted(candidates):
         if rel in named:

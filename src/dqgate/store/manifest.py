@@ -3,22 +3,29 @@
 A manifest is written once, never changed, and read strictly: an unknown key, a
 missing key or a value of the wrong type makes it corrupt (:class:`StampError`),
 because the stamp's ``body_sha256`` is taken over exactly these keys.
+
+Format 2 added what lets readers trust bytes and history (``docs/trust.md``):
+``parent_sha256``, the sha256 of the parent manifest's file (a hash chain, so a
+replaced or forged ancestor breaks every descendant), and per file ``segments``,
+the BLAKE3 of each byte range of the file (``store/segments.py``), so a partial
+read verifies exactly what it reads.
 """
 
 from __future__ import annotations
 
-import re
-
+import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dqgate.errors import StampError
+from dqgate.store.segments import Segments, segment_problems
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,11 @@ class FileEntry:
     rows: int
     bytes: int
     batch_id: str
+    segments: tuple[tuple[int, str], ...] = ()
+
+    @functools.cached_property
+    def segment_table(self) -> Segments:
+        return Segments.from_json(self.segments)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +50,7 @@ class FileEntry:
             "rows": self.rows,
             "bytes": self.bytes,
             "batch_id": self.batch_id,
+            "segments": [[n, h] for n, h in self.segments],
         }
 
 
@@ -48,6 +61,7 @@ class Manifest:
     dataset: str
     version: int
     parent: int | None
+    parent_sha256: str | None
     created_at: str
     created_by: str
     batch_ids: tuple[str, ...]
@@ -69,6 +83,7 @@ class Manifest:
             "dataset": self.dataset,
             "version": self.version,
             "parent": self.parent,
+            "parent_sha256": self.parent_sha256,
             "created_at": self.created_at,
             "created_by": self.created_by,
             "dqgate_version": self.dqgate_version,
@@ -96,6 +111,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "dataset": (str,),
     "version": (int,),
     "parent": (int, type(None)),
+    "parent_sha256": (str, type(None)),
     "created_at": (str,),
     "created_by": (str,),
     "dqgate_version": (str,),
@@ -110,7 +126,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "stamp": (dict,),
 }
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_FILE_TYPES: dict[str, type] = {"path": str, "sha256": str, "rows": int, "bytes": int, "batch_id": str}
+_FILE_TYPES: dict[str, type] = {
+    "path": str, "sha256": str, "rows": int, "bytes": int, "batch_id": str, "segments": list,
+}  # fmt: skip
 
 
 def manifest_from_dict(data: Any, *, where: str) -> Manifest:
@@ -143,7 +161,12 @@ def manifest_from_dict(data: Any, *, where: str) -> Manifest:
                 raise StampError(f"{where}: manifest files[{i}].{key} has the wrong type")
         if not _SHA256.fullmatch(entry["sha256"]):
             raise StampError(f"{where}: manifest files[{i}].sha256 is not a sha256 hex digest")
-        files.append(FileEntry(**entry))
+        problem = segment_problems(entry["segments"], entry["bytes"])
+        if problem:
+            raise StampError(f"{where}: manifest files[{i}] {problem}")
+        files.append(FileEntry(**{**entry, "segments": tuple((n, h) for n, h in entry["segments"])}))
+    if data["parent_sha256"] is not None and not _SHA256.fullmatch(data["parent_sha256"]):
+        raise StampError(f"{where}: manifest parent_sha256 is not a sha256 hex digest")
     if not all(isinstance(b, str) for b in data["batch_ids"]):
         raise StampError(f"{where}: manifest batch_ids must be strings")
     return Manifest(
@@ -151,6 +174,7 @@ def manifest_from_dict(data: Any, *, where: str) -> Manifest:
         dataset=data["dataset"],
         version=data["version"],
         parent=data["parent"],
+        parent_sha256=data["parent_sha256"],
         created_at=data["created_at"],
         created_by=data["created_by"],
         dqgate_version=data["dqgate_version"],

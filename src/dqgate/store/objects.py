@@ -6,7 +6,12 @@ How an object appears (chosen so that no filesystem needs an atomic rename):
    every byte as it is written, so the data is read once and memory stays bounded
    by one row group.
 2. The footer gets the file stamp (``dqgate.stamp`` key-value metadata); the row
-   count is known only then, which is why the stamp is added at close.
+   count is known only then, which is why the stamp is added at close. By then
+   every data page has gone through the sink (pyarrow closes a row group at the
+   end of each ``write_table``), so the stamp also binds the file's content:
+   ``data_sha256`` and ``data_bytes`` are the hash and length of everything
+   before the footer. With a signing key, an edit to any data page breaks the
+   footer's HMAC too (``verify_file``).
 3. Local files are fsynced; the temporary file is then moved to
    ``objects/ab/<sha256>.parquet``, replacing any earlier copy of the same bytes.
 
@@ -32,12 +37,16 @@ import pyarrow.parquet as pq
 
 from dqgate.errors import DataError, StoreError
 from dqgate.store.layout import dataset_layout
+from dqgate.store.lease import publisher_lease
+from dqgate.store.segments import footer_start
 from dqgate.store.stamp import STAMP_KEY, build_file_stamp, canonical_json, signing_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     import pyarrow.fs as pafs
+
+    from dqgate.store.layout import DatasetLayout
 
 _BUFFER = 1 << 20
 
@@ -59,6 +68,7 @@ class _HashingSink:
         self._out = out
         self.hash = hashlib.sha256()
         self.size = 0
+        self.tail = b""
         self.closed = False
 
     def write(self, data: bytes | memoryview) -> int:
@@ -66,6 +76,7 @@ class _HashingSink:
         self._out.write(data)
         n = len(data) if isinstance(data, bytes) else memoryview(data).nbytes
         self.size += n
+        self.tail = (self.tail + bytes(memoryview(data)[-8:]))[-8:]
         return n
 
     def tell(self) -> int:
@@ -153,11 +164,16 @@ def _write_stream(
         if pending_rows:
             writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=row_group_size)
             rows += pending_rows
-        writer.add_key_value_metadata({STAMP_KEY.decode(): canonical_json(stamp_for_rows(rows)).decode()})
+        buffered.flush()  # every data page is in the sink now; what follows is the footer
+        data_sha256, data_bytes = sink.hash.copy().hexdigest(), sink.size
+        stamp = stamp_for_rows(rows, data_sha256, data_bytes)
+        writer.add_key_value_metadata({STAMP_KEY.decode(): canonical_json(stamp).decode()})
     finally:
         writer.close()
         buffered.close()
         sink.close()
+    if footer_start(sink.tail, sink.size, where="new object") != data_bytes:  # pragma: no cover - pyarrow changed
+        raise StoreError("pyarrow wrote data pages after the footer stamp was taken; cannot stamp the content")
     return sink.hash.hexdigest(), rows, sink.size
 
 
@@ -204,6 +220,20 @@ def write_object(
         raise DataError(f"row_group_size must be positive, got {row_group_size}")
     schema, batches = _batches(data)
     schema = _strip_stamp(schema)
+    with publisher_lease(layout):  # gc must not take the temporary file from under the writer
+        return _write_leased(layout, schema, batches, stamp=stamp, key=key, row_group_size=row_group_size)
+
+
+def _write_leased(
+    layout: DatasetLayout,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    *,
+    stamp: Mapping[str, Any],
+    key: bytes | None,
+    row_group_size: int,
+) -> ObjectInfo:
+    dataset = layout.dataset
     fs: pafs.FileSystem = layout.fs
     tmp = layout.object_tmp_path()
     try:
@@ -218,7 +248,9 @@ def write_object(
             schema,
             batches,
             row_group_size=row_group_size,
-            stamp_for_rows=lambda n: build_file_stamp(stamp, dataset=dataset, rows=n, key=key),
+            stamp_for_rows=lambda n, data_sha256, data_bytes: build_file_stamp(
+                stamp, dataset=dataset, rows=n, key=key, data_sha256=data_sha256, data_bytes=data_bytes
+            ),
         )
         if layout.local:
             _fsync(tmp)

@@ -17,6 +17,14 @@ takes the next version number by creating ``versions/NNNNNNNN.json`` exclusively
   so publishing there raises ``StoreError("exclusive create not supported on
   <scheme>")``. Reading works on any ``pyarrow.fs`` filesystem.
 
+Before the manifest is created, under the publish lease (``store/lease.py``, so
+gc cannot delete meanwhile), every object the new version names must exist with
+its recorded size, and this batch's objects are read once more: their sha256,
+their footer stamp's ``data_sha256``, and the per-segment hashes the manifest
+records (``store/segments.py``). The manifest binds its parent's sha256 (a hash
+chain), and once created, its version and sha256 are appended to
+``head.jsonl`` (``store/chain.py``).
+
 Publishing is idempotent per batch: when any version already records the
 batch id, nothing is written and that version's manifest is returned. Appends
 repeat their parent's batch ids, so the check reads one manifest per replace
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import hashlib
 import os
 import random
 import socket
@@ -39,8 +48,11 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from dqgate.errors import StampError, StoreError, UsageError
+from dqgate.store.chain import manifest_file_sha256, record_head
 from dqgate.store.layout import DatasetLayout, check_name, dataset_layout, parse_manifest_name, require_dataset
-from dqgate.store.manifest import FileEntry, Manifest, manifest_from_dict, parse_manifest, schema_to_json
+from dqgate.store.lease import publisher_lease
+from dqgate.store.manifest import FORMAT, FileEntry, Manifest, manifest_from_dict, parse_manifest, schema_to_json
+from dqgate.store.segments import segment_file
 from dqgate.store.stamp import (
     PUBLISHABLE,
     build_snapshot_stamp,
@@ -108,6 +120,12 @@ def load_manifest(store: str, dataset: str, version: int | str = "latest") -> Ma
 
 
 def read_manifest(layout: DatasetLayout, version: int | str) -> tuple[Manifest, dict[str, Any]]:
+    manifest, data, _ = read_manifest_sha(layout, version)
+    return manifest, data
+
+
+def read_manifest_sha(layout: DatasetLayout, version: int | str) -> tuple[Manifest, dict[str, Any], str]:
+    """The manifest of ``version``, its JSON object, and the sha256 of its file (for the hash chain)."""
     require_dataset(layout)
     if isinstance(version, str) and version != "latest":
         if not version.isdigit():
@@ -135,7 +153,7 @@ def read_manifest(layout: DatasetLayout, version: int | str) -> tuple[Manifest, 
     if manifest.version != version or manifest.dataset != layout.dataset:
         msg = f"{where}: manifest says dataset {manifest.dataset!r} version {manifest.version}"
         raise StampError(msg, version=version)
-    return manifest, data
+    return manifest, data, hashlib.sha256(raw).hexdigest()
 
 
 def publish(
@@ -191,10 +209,32 @@ def publish(
     if done is not None:  # a retry: the batch is already published
         return done
     key = signing_key()
-    new_schema = _audit(layout, objects, batch_id=batch_id, contract_sha256=contract["sha256"], key=key)
+    with publisher_lease(layout):
+        return _publish_leased(
+            layout, objects, versions, mode=mode, contract=contract, checks=checks, batch_id=batch_id,
+            created_by=created_by, profile=profile, key=key,
+        )  # fmt: skip
+
+
+def _publish_leased(
+    layout: DatasetLayout,
+    objects: Sequence[ObjectInfo],
+    versions: list[int],
+    *,
+    mode: str,
+    contract: Mapping[str, Any],
+    checks: Mapping[str, Any],
+    batch_id: str,
+    created_by: str | None,
+    profile: Mapping[str, Any] | None,
+    key: bytes | None,
+) -> Manifest:
+    dataset = layout.dataset
+    new_schema, segments = _audit(layout, objects, batch_id=batch_id, contract_sha256=contract["sha256"], key=key)
     layout.fs.create_dir(layout.versions_dir, recursive=True)
     new_files = [
-        FileEntry(path=o.path, sha256=o.sha256, rows=o.rows, bytes=o.bytes, batch_id=batch_id) for o in objects
+        FileEntry(path=o.path, sha256=o.sha256, rows=o.rows, bytes=o.bytes, batch_id=batch_id, segments=seg)
+        for o, seg in zip(objects, segments)
     ]
     checked = versions[-1] if versions else 0
     for _ in range(MAX_ATTEMPTS):
@@ -220,12 +260,15 @@ def publish(
         )
         body["stamp"] = build_snapshot_stamp(body, key)
         manifest = manifest_from_dict(body, where=f"{dataset} new version")
+        _require_objects(layout, manifest)
+        data = manifest.to_json()
         try:
-            created = _create_exclusive(layout, manifest.version, manifest.to_json())
+            created = _create_exclusive(layout, manifest.version, data)
         except OSError as exc:
             msg = f"cannot write version {manifest.version} of {dataset!r}: {exc}"
             raise StoreError(msg) from exc
         if created:
+            record_head(layout, manifest.version, hashlib.sha256(data).hexdigest(), key)
             return manifest
         time.sleep(random.uniform(0, 0.002))
         versions = version_numbers(layout)
@@ -256,8 +299,10 @@ def _find_batch(layout: DatasetLayout, batch_id: str, versions: list[int]) -> Ma
 
 def _audit(
     layout: DatasetLayout, objects: Sequence[ObjectInfo], *, batch_id: str, contract_sha256: str, key: bytes | None
-) -> list[dict[str, Any]]:
-    """Check the batch's objects before naming them; returns their common schema as JSON."""
+) -> tuple[list[dict[str, Any]], list[tuple[tuple[int, str], ...]]]:
+    """Check the batch's objects before naming them; returns their common schema and segment tables."""
+    if len({o.path for o in objects}) != len(objects):
+        raise StoreError(f"batch {batch_id!r} lists one object twice: its rows would be read twice")
     paths = [layout.abs(o.path) for o in objects]
     for o in objects:
         if o.path != layout.object_rel(o.sha256):
@@ -267,9 +312,16 @@ def _audit(
             found = "missing" if info.type != pafs.FileType.File else f"{info.size} bytes"
             raise StoreError(f"object {o.path} of dataset {layout.dataset!r} is {found}, expected {o.bytes} bytes")
     schema: list[dict[str, Any]] | None = None
+    tables = []
     for o, path in zip(objects, paths):
-        meta = pq.read_metadata(path, filesystem=layout.fs)
+        scanned = segment_file(layout.fs, path, o.bytes)
+        if scanned.sha256 != o.sha256:
+            raise StoreError(f"object {o.path} of dataset {layout.dataset!r} changed after it was written")
+        tables.append(tuple(zip(scanned.segments.lengths, scanned.segments.digests)))
+        meta = scanned.metadata
         stamp = read_file_stamp(meta.metadata, where=o.path)
+        if (stamp.get("data_sha256"), stamp.get("data_bytes")) != (scanned.data_sha256, scanned.data_bytes):
+            raise StampError(f"object {o.path}: footer stamp data_sha256 does not match the file's data pages")
         verify_stamp(stamp, key)
         expected = {"dataset": layout.dataset, "batch_id": batch_id, "contract_sha256": contract_sha256, "rows": o.rows}
         for name, want in expected.items():
@@ -282,7 +334,20 @@ def _audit(
             raise StoreError(f"objects of batch {batch_id!r} have different schemas")
         schema = this
     assert schema is not None
-    return schema
+    return schema, tables
+
+
+def _require_objects(layout: DatasetLayout, manifest: Manifest) -> None:
+    """Every object the new version names exists with its recorded size (one ``get_file_info`` call)."""
+    entries = list({f.path: f for f in manifest.files}.values())
+    for entry, info in zip(entries, layout.fs.get_file_info([layout.abs(e.path) for e in entries])):
+        if info.type != pafs.FileType.File or info.size != entry.bytes:
+            found = "missing" if info.type != pafs.FileType.File else f"{info.size} bytes, not {entry.bytes}"
+            msg = (
+                f"refusing to publish version {manifest.version} of {layout.dataset!r}: object {entry.path} "
+                f"is {found} (deleted by gc or by hand?); nothing was published"
+            )
+            raise StoreError(msg)
 
 
 def _shape(schema: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
@@ -305,6 +370,9 @@ def _body(
 ) -> dict[str, Any]:
     files = list(new_files)
     batch_ids = [batch_id]
+    parent_sha256 = manifest_file_sha256(layout, parent) if parent is not None else None
+    if parent is not None and parent_sha256 is None:
+        raise StoreError(f"cannot publish on version {parent} of {layout.dataset!r}: its manifest vanished")
     if mode == "append" and parent is not None:
         base, raw = read_manifest(layout, parent)
         problems = snapshot_stamp_problems(raw, key)
@@ -320,10 +388,11 @@ def _body(
         files = list(base.files) + files
         batch_ids = list(base.batch_ids) + batch_ids
     return {
-        "format": 1,
+        "format": FORMAT,
         "dataset": layout.dataset,
         "version": (parent or 0) + 1,
         "parent": parent,
+        "parent_sha256": parent_sha256,
         "created_at": now_utc(),
         "created_by": created_by,
         "dqgate_version": dqgate_version(),

@@ -1,15 +1,30 @@
-"""Open a published snapshot, refusing data whose quality stamp does not hold.
+"""Open a published snapshot; every byte it hands out is the byte that was published.
 
-``open_snapshot`` checks, before handing out any data:
+``open_snapshot`` checks, before handing out anything (cheap: a manifest, its
+parent's manifest, the head log's tail, one ``get_file_info`` call):
 
-- ``verify="stamp"`` (cheap: one manifest read, stamp math, one ``get_file_info``
-  call): the manifest parses; its stamp repeats the manifest's dataset, version,
-  rows, status (pass or warn), contract hash, the hash of its file hashes and of
-  the whole manifest body; the HMAC verifies when ``DQGATE_SIGNING_KEY`` is set;
-  every file exists with the recorded size.
-- ``verify="full"``: also every file's sha256, footer stamp and row count.
+- the manifest parses; its stamp repeats the manifest's dataset, version, rows,
+  status (pass or warn), contract hash, the hash of its file hashes and of the
+  whole manifest body; the HMAC verifies when ``DQGATE_SIGNING_KEY`` is set;
+- it lists no file twice, each file's segment table covers the file, and every
+  file exists with the recorded size;
+- history (``store/chain.py``): its ``parent_sha256`` matches the parent's
+  manifest; its sha256 matches what ``head.jsonl`` and this machine's memory
+  recorded for its version; and, for "latest", no newer version was published
+  or seen here whose manifest is now missing (a rollback).
 
-Then it appends one line to ``lineage.jsonl`` and returns a :class:`Snapshot`.
+Then the data: by default (``verify="read"``) every read path serves only
+verified bytes: pyarrow reads through :mod:`dqgate.store.verified` (each byte
+range checked against its BLAKE3 in the manifest, from the very buffer that is
+then decoded), Polars reads a private staged copy of exactly the verified
+ranges its query touches (:mod:`dqgate.store.staging`), DuckDB scans the
+verified Arrow dataset. ``verify="full"`` also hashes every file whole at open;
+``verify="none"`` reads the files as they are (the stamp and history checks
+still run).
+
+Without a signing key, all of this catches accidents (bit rot, truncation,
+careless edits, a deleted manifest), not a forger, who can recompute every
+unkeyed hash; a one-line warning on stderr says so (once per process and dataset).
 """
 
 from __future__ import annotations
@@ -17,16 +32,19 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import sys
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from dqgate.errors import StampError, StoreError, UsageError
+from dqgate.store.chain import manifest_problems, read_head, remember, rollback_problem
 from dqgate.store.layout import dataset_layout, is_local, require_dataset, suggest
 from dqgate.store.lineage import record_read
-from dqgate.store.publish import default_user, read_manifest
+from dqgate.store.publish import default_user, read_manifest_sha, version_numbers
 from dqgate.store.stamp import (
+    ENV_KEY,
     PUBLISHABLE,
     STAMP_KEY,
     SignatureStatus,
@@ -35,6 +53,8 @@ from dqgate.store.stamp import (
     signing_key,
     verify_stamp,
 )
+from dqgate.store.staging import staged
+from dqgate.store.verified import open_verified, verified_filesystem
 from dqgate.store.verify import snapshot_problems
 
 if TYPE_CHECKING:
@@ -45,17 +65,30 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-    from dqgate.store.manifest import Manifest
+    from dqgate.store.manifest import FileEntry, Manifest
+
+Verify = Literal["read", "full", "none"]
+_warned: set[tuple[str, str]] = set()
 
 
 class Snapshot:
-    """A verified version of a dataset; data is read lazily from its Parquet files."""
+    """A verified version of a dataset; data is read lazily, and verified as it is read."""
 
-    def __init__(self, fs: pafs.FileSystem, manifest: Manifest, files: list[str], signature: SignatureStatus) -> None:
+    def __init__(
+        self,
+        fs: pafs.FileSystem,
+        manifest: Manifest,
+        files: list[str],
+        signature: SignatureStatus,
+        *,
+        verify: Verify = "read",
+    ) -> None:
         self._fs = fs
         self.manifest = manifest
         self.files = files
         self.signature = signature
+        self._verify = verify
+        self._entries: dict[str, FileEntry] = dict(zip(files, manifest.files))
 
     @property
     def dataset(self) -> str:
@@ -76,18 +109,28 @@ class Snapshot:
     def __repr__(self) -> str:
         return f"Snapshot({self.dataset!r}, version={self.version}, rows={self.rows}, files={len(self.files)})"
 
+    def _filesystem(self) -> pafs.FileSystem:
+        if self._verify == "none":
+            return self._fs
+        return verified_filesystem(self._fs, {p: (e.path, e.segment_table) for p, e in self._entries.items()})
+
     def _dataset(self) -> pads.Dataset:
         import pyarrow.dataset as pads
 
-        return pads.dataset(self.files, format="parquet", filesystem=self._fs)
+        return pads.dataset(self.files, format="parquet", filesystem=self._filesystem())
 
     def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
-        """All rows as one Arrow table, files in manifest order, without the stamp metadata."""
+        """All rows as one Arrow table, files in manifest order, without the stamp metadata.
+
+        Raises:
+            StampError: a byte read differs from what was published.
+        """
         table = self._dataset().to_table(columns=columns)
         meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != STAMP_KEY}
         return table.replace_schema_metadata(meta or None)
 
     def to_polars(self) -> pl.DataFrame:
+        """All rows as a Polars DataFrame (read and verified as :meth:`to_arrow` does)."""
         import polars as pl
 
         frame = pl.from_arrow(self.to_arrow())
@@ -95,28 +138,77 @@ class Snapshot:
         return frame
 
     def scan_polars(self) -> pl.LazyFrame:
-        """A LazyFrame over the files (Polars reads them itself when they are local)."""
+        """A LazyFrame over the snapshot; each collect verifies what its query reads.
+
+        When the query runs, the footer and the column chunks of the columns it
+        uses are copied into private memory, checked against the manifest there,
+        and Polars' own Parquet reader reads that copy (one file at a time). So
+        Polars reads at native speed, and only verified bytes (see
+        :mod:`dqgate.store.staging`). A byte that differs raises
+        :class:`~dqgate.errors.StampError` from ``collect()``.
+        """
         import polars as pl
 
-        if is_local(self._fs):
-            return pl.scan_parquet(self.files)
-        return pl.scan_pyarrow_dataset(self._dataset())
+        if self._verify == "none":
+            return pl.scan_parquet(self.files) if is_local(self._fs) else pl.scan_pyarrow_dataset(self._dataset())
+        if not is_local(self._fs):
+            return pl.scan_pyarrow_dataset(self._dataset())
+        from polars.io.plugins import register_io_source
+
+        first = next(iter(self._entries.items()))
+        with staged(first[0], first[1].path, first[1].segment_table, ()) as path:
+            schema = pl.scan_parquet(path).collect_schema()
+        entries = list(self._entries.items())
+
+        def source(
+            with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _batch_size: int | None
+        ) -> Iterator[pl.DataFrame]:
+            needed = None
+            if with_columns is not None:
+                needed = set(with_columns) | (set(predicate.meta.root_names()) if predicate is not None else set())
+            left = n_rows
+            for path, entry in entries:
+                if left is not None and left <= 0:
+                    return
+                with staged(path, entry.path, entry.segment_table, needed) as staged_path:
+                    frame = pl.scan_parquet(staged_path)
+                    if predicate is not None:
+                        frame = frame.filter(predicate)
+                    if with_columns is not None:
+                        frame = frame.select(with_columns)
+                    if left is not None:
+                        frame = frame.head(left)
+                    out = frame.collect()
+                if left is not None:
+                    left -= out.height
+                yield out
+
+        return register_io_source(source, schema=dict(schema), explain_name="dqgate verified snapshot")
 
     def to_duckdb(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        """A DuckDB relation over ``read_parquet`` of the files, on connection ``con``."""
-        if is_local(self._fs):
+        """A DuckDB relation over the snapshot, on connection ``con``.
+
+        DuckDB scans the verified Arrow dataset, pushing its projection down, so a
+        query verifies the chunks it reads; a byte that differs fails the query
+        with an error carrying the StampError message.
+        """
+        if self._verify == "none" and is_local(self._fs):
             return con.read_parquet(self.files)
         return con.from_arrow(self._dataset())
 
     def iter_batches(self, n: int = 65_536) -> Iterator[pa.RecordBatch]:
-        """Record batches of at most ``n`` rows, streaming one file at a time."""
+        """Record batches of at most ``n`` rows, streaming one file at a time, verified as they are read."""
         if n < 1:
             raise UsageError(f"batch size must be positive, got {n}", param="n")
         return self._batches(n)
 
     def _batches(self, n: int) -> Iterator[pa.RecordBatch]:
-        for path in self.files:
-            with self._fs.open_input_file(path) as f:
+        for path, entry in self._entries.items():
+            if self._verify == "none":
+                opened = self._fs.open_input_file(path)
+            else:
+                opened = open_verified(self._fs, path, entry.path, entry.segment_table)
+            with opened as f:
                 yield from pq.ParquetFile(f).iter_batches(batch_size=n)
 
 
@@ -126,41 +218,84 @@ def open_snapshot(
     version: int | str = "latest",
     *,
     consumer: str | None = None,
-    verify: Literal["stamp", "full"] = "stamp",
+    verify: Verify | Literal["stamp"] = "read",
 ) -> Snapshot:
     """Open a verified snapshot of ``dataset`` and record the read in its lineage.
+
+    Every read path of the returned snapshot (``to_arrow``, ``to_polars``,
+    ``iter_batches``, ``scan_polars``, ``to_duckdb``) refuses, with
+    :class:`~dqgate.errors.StampError` naming the file, any byte that differs
+    from what was published.
+
+    **Without** ``DQGATE_SIGNING_KEY`` **only accidents are caught**: bit rot,
+    truncation, careless edits, a deleted newest manifest. Anyone who can write
+    to the store can also recompute every unkeyed hash, so ``snap.signature`` is
+    "unsigned" and a one-line warning goes to stderr. Set the same secret
+    ``DQGATE_SIGNING_KEY`` in the publishing job and in every training job (a CI
+    secret; see docs/trust.md) to refuse forgeries too.
 
     Args:
         store: Store path or URI.
         dataset: Dataset name.
         version: A version number or "latest".
         consumer: Who reads (a job or model name) for ``lineage.jsonl``; ``user@host`` by default.
-        verify: "stamp" checks the manifest, stamp and file presence; "full" also
-            hashes every file and checks its footer stamp.
+        verify: "read" (default) verifies every byte as it is read; "full" also
+            hashes every file whole now; "none" reads files unverified (the
+            manifest, stamp and history checks still run). "stamp" is an old
+            name of "read".
 
     Returns:
         The snapshot, whose data has not been read yet.
 
     Raises:
         StampError: the stamp is missing, forged, unsigned or badly signed while a
-            signing key is set, or the files do not match it.
+            signing key is set; the files do not match it; the manifest is not
+            the one published (replayed, rewritten history); or "latest" is not
+            the newest version published (rolled back).
         StoreError: the store, dataset or version does not exist.
         UsageError: bad dataset name or ``verify`` value.
     """
-    if verify not in ("stamp", "full"):
-        raise UsageError(f"verify must be 'stamp' or 'full', got {verify!r}", param="verify")
+    if verify == "stamp":
+        verify = "read"
+    if verify not in ("read", "full", "none"):
+        raise UsageError(f"verify must be 'read', 'full' or 'none', got {verify!r}", param="verify")
     layout = dataset_layout(store, dataset)
-    manifest, raw = read_manifest(layout, version)
+    manifest, raw, manifest_sha = read_manifest_sha(layout, version)
     key = signing_key()
     problems = snapshot_problems(layout, manifest, raw, key, full=verify == "full")
+    head = read_head(layout, key)
+    problems += manifest_problems(
+        layout, manifest.version, manifest.parent, manifest.parent_sha256, manifest_sha, head
+    )
+    newest = max([*version_numbers(layout), manifest.version])
+    rollback = rollback_problem(layout, newest, head)
+    if rollback and version == "latest":
+        problems.append(rollback)
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         msg = f"refusing {dataset}@{manifest.version}: {problems[0]}{more}"
         raise StampError(msg, version=manifest.version)
+    if rollback:
+        _warn(f"{dataset}@{manifest.version}: {rollback}")
     files = [layout.abs(f.path) for f in manifest.files]
-    snapshot = Snapshot(layout.fs, manifest, files, signature_status(manifest.stamp, key))
+    signature = signature_status(manifest.stamp, key)
+    snapshot = Snapshot(layout.fs, manifest, files, signature, verify=verify)
+    if signature != "verified" and (layout.store, dataset) not in _warned:
+        _warned.add((layout.store, dataset))
+        what = "is unsigned" if signature == "unsigned" else f"is signed, but {ENV_KEY} is not set here"
+        _warn(
+            f"{dataset}@{manifest.version} {what}: without {ENV_KEY} only accidents are caught, "
+            "not forgeries (see docs/trust.md)"
+        )
+    if manifest.version == newest:
+        remember(layout, manifest.version, manifest_sha)
     record_read(layout, manifest.version, consumer or default_user())
     return snapshot
+
+
+def _warn(message: str) -> None:
+    """One line on stderr (not ``warnings``: it must reach a training job's log as one line)."""
+    sys.stderr.write(f"dqgate: warning: {message}\n")
 
 
 def list_quarantine(store: str, dataset: str) -> list[dict[str, Any]]:

@@ -38,7 +38,10 @@ SNAPSHOT_FIELDS = (
     "dqgate_version",
     "body_sha256",
 )
-FILE_FIELDS = ("dataset", "batch_id", "contract_sha256", "status", "rows", "created_at", "dqgate_version")
+FILE_FIELDS = (
+    "dataset", "batch_id", "contract_sha256", "status", "rows", "created_at", "dqgate_version",
+    "data_sha256", "data_bytes",
+)  # fmt: skip
 
 SignatureStatus = Literal["verified", "signed, not verified", "unsigned"]
 
@@ -149,8 +152,19 @@ def signature_status(stamp: Mapping[str, Any], key: bytes | None) -> SignatureSt
     return "verified"
 
 
-def build_file_stamp(base: Mapping[str, Any], *, dataset: str, rows: int, key: bytes | None) -> dict[str, Any]:
+def build_file_stamp(
+    base: Mapping[str, Any],
+    *,
+    dataset: str,
+    rows: int,
+    key: bytes | None,
+    data_sha256: str | None = None,
+    data_bytes: int = 0,
+) -> dict[str, Any]:
     """The stamp written into a data file's footer (no version: it is not known yet).
+
+    ``data_sha256`` and ``data_bytes`` are the hash and length of the file's bytes
+    before its footer, so the stamp (and its HMAC) binds the data pages.
 
     Raises:
         StampError: ``base`` lacks batch_id/contract_sha256/status or the status is not publishable.
@@ -163,7 +177,9 @@ def build_file_stamp(base: Mapping[str, Any], *, dataset: str, rows: int, key: b
         msg = f"file stamp status {base['status']!r} is not publishable (expected 'pass' or 'warn')"
         raise StampError(msg)
     stamp = dict(json_safe(dict(base)))
-    stamp.update(dataset=dataset, rows=int(rows), dqgate_version=dqgate_version())
+    stamp.update(
+        dataset=dataset, rows=int(rows), dqgate_version=dqgate_version(), data_sha256=data_sha256, data_bytes=data_bytes
+    )
     stamp.setdefault("created_at", now_utc())
     return with_signature(stamp, key)
 

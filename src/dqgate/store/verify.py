@@ -1,12 +1,12 @@
-"""Integrity checks of snapshots: stamp math, file presence, and (full) content hashes.
+"""Integrity checks of snapshots: stamp math, file presence, history, and (full) content hashes.
 
 Each check returns a list of problems (empty: fine). ``open_snapshot`` raises on the
-first; ``verify_store`` collects them all over every version.
+first; ``verify_store`` collects them all over every version, and also walks the
+hash chain and compares the versions with the head log (``store/chain.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,9 @@ import pyarrow.parquet as pq
 
 from dqgate.errors import StampError, StoreError
 from dqgate.store.layout import dataset_layout, is_object_rel, require_dataset
-from dqgate.store.publish import read_manifest, version_numbers
+from dqgate.store.chain import manifest_problems, read_head, rollback_problem
+from dqgate.store.publish import read_manifest_sha, version_numbers
+from dqgate.store.segments import segment_file
 from dqgate.store.stamp import PUBLISHABLE, read_file_stamp, signing_key, snapshot_stamp_problems, verify_stamp
 
 if TYPE_CHECKING:
@@ -26,28 +28,16 @@ if TYPE_CHECKING:
 CHUNK = 8 << 20
 
 
-def hash_file(fs: pafs.FileSystem, path: str) -> str:
-    """sha256 of a file, read in 8 MiB chunks (hashlib releases the GIL while hashing)."""
-    h = hashlib.sha256()
-    if isinstance(fs, pafs.LocalFileSystem):
-        with open(path, "rb", buffering=0) as f:
-            buf = bytearray(min(CHUNK, os.fstat(f.fileno()).st_size + 1))  # zeroing 8 MiB per small file adds up
-            view = memoryview(buf)
-            while n := f.readinto(buf):
-                h.update(view[:n])
-        return h.hexdigest()
-    with fs.open_input_stream(path) as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def structure_problems(layout: DatasetLayout, manifest: Manifest) -> list[str]:
     """File entries that are not content-addressed objects of this dataset."""
     problems = []
     if not manifest.files:
         problems.append("manifest lists no files")
+    seen: set[str] = set()
     for entry in manifest.files:
+        if entry.path in seen:
+            problems.append(f"file {entry.path} is listed twice: its rows would be read twice")
+        seen.add(entry.path)
         if not is_object_rel(entry.path) or entry.path != layout.object_rel(entry.sha256):
             problems.append(f"file {entry.path!r} is not the content address of sha256 {entry.sha256}")
     return problems
@@ -89,19 +79,21 @@ def content_problems(
 def _file_problems(layout: DatasetLayout, entry: FileEntry, key: bytes | None) -> list[str]:
     path = layout.abs(entry.path)
     try:
-        digest = hash_file(layout.fs, path)
+        scanned = segment_file(layout.fs, path, entry.bytes)
     except FileNotFoundError:
         return [f"file {entry.path} is missing"]
-    if digest != entry.sha256:
-        return [f"file {entry.path} is corrupt: its sha256 is {digest}"]
+    except StampError as exc:
+        return [f"file {entry.path} is corrupt: {exc}"]
+    if scanned.sha256 != entry.sha256:
+        return [f"file {entry.path} is corrupt: its sha256 is {scanned.sha256}"]
+    if tuple(zip(scanned.segments.lengths, scanned.segments.digests)) != entry.segments:
+        return [f"file {entry.path}: the manifest's segment table does not match the file"]
+    meta = scanned.metadata
     try:
-        meta = pq.read_metadata(path, filesystem=layout.fs)
         stamp = read_file_stamp(meta.metadata, where=f"file {entry.path}")
         verify_stamp(stamp, key)
     except StampError as exc:
         return [str(exc)]
-    except (OSError, ValueError) as exc:
-        return [f"file {entry.path} is not readable Parquet: {exc}"]
     problems = []
     expected = {"dataset": layout.dataset, "batch_id": entry.batch_id, "rows": entry.rows}
     for name, want in expected.items():
@@ -111,6 +103,8 @@ def _file_problems(layout: DatasetLayout, entry: FileEntry, key: bytes | None) -
         problems.append(f"file {entry.path}: footer stamp status {stamp.get('status')!r} is not 'pass' or 'warn'")
     if meta.num_rows != entry.rows:
         problems.append(f"file {entry.path} has {meta.num_rows} rows, the manifest says {entry.rows}")
+    if (stamp.get("data_sha256"), stamp.get("data_bytes")) != (scanned.data_sha256, scanned.data_bytes):
+        problems.append(f"file {entry.path}: footer stamp data_sha256 does not match the file's data pages")
     return problems
 
 
@@ -144,8 +138,10 @@ def verify_store(store: str, dataset: str, *, full: bool) -> list[str]:
     """Check every version of ``dataset``; returns the problems found ("version 3: …").
 
     Checks each manifest's JSON, stamp (and HMAC when ``DQGATE_SIGNING_KEY`` is set),
-    parent link, and that its files exist with the right size; with ``full``, also
-    every file's sha256, footer stamp and row count. Unnamed objects and temporary
+    parent link and hash chain, its sha256 against the head log, that no published
+    version is missing at the top (a rollback), and that its files exist with the
+    right size; with ``full``, also every file's sha256, segment hashes, footer
+    stamp (whose ``data_sha256`` binds the data pages) and row count. Unnamed objects and temporary
     files are not problems (``gc`` removes them).
 
     Raises:
@@ -157,14 +153,19 @@ def verify_store(store: str, dataset: str, *, full: bool) -> list[str]:
     problems: list[str] = []
     cache: dict[str, list[str]] = {}
     versions = version_numbers(layout)
+    head = read_head(layout, key)
+    rollback = rollback_problem(layout, versions[-1] if versions else None, head)
+    if rollback:
+        problems.append(rollback)
     for i, version in enumerate(versions):
         expected_parent = versions[i - 1] if i else None
         try:
-            manifest, raw = read_manifest(layout, version)
+            manifest, raw, sha = read_manifest_sha(layout, version)
         except StoreError as exc:
             problems.append(f"version {version}: {exc}")
             continue
         found = snapshot_problems(layout, manifest, raw, key, full=full, cache=cache)
+        found += manifest_problems(layout, version, manifest.parent, manifest.parent_sha256, sha, head)
         if manifest.parent != expected_parent:
             found.append(f"parent is {manifest.parent}, expected {expected_parent}")
         if version != (expected_parent or 0) + 1:
