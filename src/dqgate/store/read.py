@@ -29,6 +29,7 @@ unkeyed hash; a one-line warning on stderr says so (once per process and dataset
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
@@ -53,6 +54,7 @@ from dqgate.store.stamp import (
     signing_key,
     verify_stamp,
 )
+from dqgate.store.segments import READ_CHUNK, footer_start
 from dqgate.store.staging import staged
 from dqgate.store.verified import open_verified, verified_filesystem
 from dqgate.store.verify import snapshot_problems
@@ -360,9 +362,12 @@ def _read_json(fs: pafs.FileSystem, path: str) -> dict[str, Any] | None:
 def verify_file(path: str) -> dict[str, Any]:
     """The footer stamp of a loose Parquet file, HMAC-checked when a signing key is set.
 
+    The stamp binds the file's data pages (``data_sha256`` of every byte before
+    the footer), so they are hashed and compared too.
+
     Raises:
         StampError: no stamp, a stamp that is not publishable or does not match the
-            file's row count, or a bad or missing HMAC while a key is set.
+            file's row count or data pages, or a bad or missing HMAC while a key is set.
         UsageError: the file cannot be opened.
     """
     if "://" in path:
@@ -376,8 +381,27 @@ def verify_file(path: str) -> dict[str, Any]:
         raise UsageError(msg, param="path") from exc
     stamp = read_file_stamp(meta.metadata, where=path)
     verify_stamp(stamp, signing_key())
+    if _data_sha256(fs, inner, stamp) != stamp.get("data_sha256"):
+        raise StampError(f"{path}: its data pages differ from what its stamp's data_sha256 binds")
     if stamp.get("rows") != meta.num_rows:
         raise StampError(f"{path}: stamp says {stamp.get('rows')} rows, the file has {meta.num_rows}")
     if stamp.get("status") not in PUBLISHABLE:
         raise StampError(f"{path}: stamp status {stamp.get('status')!r} is not 'pass' or 'warn'")
     return stamp
+
+
+def _data_sha256(fs: pafs.FileSystem, path: str, stamp: dict[str, Any]) -> str | None:
+    """sha256 of the bytes before the footer, when the stamp's ``data_bytes`` is where the footer starts."""
+    data_bytes = stamp.get("data_bytes")
+    with fs.open_input_file(path) as f:
+        size = f.size()
+        f.seek(max(size - 8, 0))
+        if not isinstance(data_bytes, int) or footer_start(f.read(8), size, where=path) != data_bytes:
+            return None
+        f.seek(0)
+        digest = hashlib.sha256()
+        left = data_bytes
+        while left and (block := f.read(min(left, READ_CHUNK))):
+            digest.update(block)
+            left -= len(block)
+    return digest.hexdigest()

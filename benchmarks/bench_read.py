@@ -1,0 +1,141 @@
+"""What verified reads cost: dqgate's default reads against the plain readers, whole processes.
+
+A snapshot of the peerbench table (10M rows, 12 columns, ~520 MB zstd Parquet) is
+published once; then each variant runs in its own Python process, the variants
+interleaved in a random order per round (the machine is noisy), and the median
+of the rounds is compared:
+
+- ``pyarrow``          ``pyarrow.parquet.read_table`` of the snapshot's files
+- ``to_arrow``         ``open_snapshot(...).to_arrow()`` (default: every byte verified)
+- ``to_arrow_full``    ``open_snapshot(..., verify="full").to_arrow()`` (whole files hashed at open, then verified reads)
+- ``polars3``          ``pl.scan_parquet(files).select(3 columns).collect()``
+- ``scan_polars3``     ``open_snapshot(...).scan_polars().select(3 columns).collect()``
+- ``polars3s`` / ``scan_polars3s``  the same with three string/float columns
+- ``duckdb3`` / ``to_duckdb3``  ``SUM`` over three columns: ``read_parquet`` against ``to_duckdb``
+
+Each process reports the time of its read (after imports) and the whole process's
+wall time is measured outside; both ratios are printed.
+
+Usage: python benchmarks/bench_read.py [--data /tmp/peerbench-data/peerbench_10000000.parquet]
+       [--store DIR] [--rounds 5] [--only to_arrow,pyarrow] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+NUMERIC = ["id", "age", "income"]
+STRINGS = ["email", "country", "score"]
+
+PRELUDE = f"""
+import sys, time, json
+sys.path.insert(0, {SRC!r})
+store, files = sys.argv[1], json.loads(sys.argv[2])
+"""
+
+VARIANTS = {
+    "pyarrow": "import pyarrow.parquet as pq\nt0 = time.perf_counter()\nn = pq.read_table(files).num_rows",
+    "to_arrow": "from dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
+    "n = open_snapshot(store, 'bench', consumer='bench').to_arrow().num_rows",
+    "to_arrow_full": "from dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
+    "n = open_snapshot(store, 'bench', consumer='bench', verify='full').to_arrow().num_rows",
+    "polars3": f"import polars as pl\nt0 = time.perf_counter()\nn = pl.scan_parquet(files).select({NUMERIC!r}).collect().height",
+    "scan_polars3": "import polars as pl\nfrom dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
+    f"n = open_snapshot(store, 'bench', consumer='bench').scan_polars().select({NUMERIC!r}).collect().height",
+    "polars3s": f"import polars as pl\nt0 = time.perf_counter()\nn = pl.scan_parquet(files).select({STRINGS!r}).collect().height",
+    "scan_polars3s": "import polars as pl\nfrom dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
+    f"n = open_snapshot(store, 'bench', consumer='bench').scan_polars().select({STRINGS!r}).collect().height",
+    "duckdb3": "import duckdb\nt0 = time.perf_counter()\n"
+    "n = duckdb.connect().read_parquet(files).aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]",
+    "to_duckdb3": "import duckdb\nfrom dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
+    "n = open_snapshot(store, 'bench', consumer='bench').to_duckdb(duckdb.connect())"
+    ".aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]",
+}
+PAIRS = [
+    ("to_arrow", "pyarrow"),
+    ("to_arrow_full", "pyarrow"),
+    ("scan_polars3", "polars3"),
+    ("scan_polars3s", "polars3s"),
+    ("to_duckdb3", "duckdb3"),
+]
+
+
+def publish_snapshot(data: str, store: str) -> list[str]:
+    """Publish ``data`` once as dataset "bench" (reused when the store already has it)."""
+    sys.path.insert(0, SRC)
+    import pyarrow.parquet as pq
+
+    from dqgate.store import latest_version, open_snapshot, publish, write_object
+
+    if not (Path(store) / "bench").exists() or latest_version(store, "bench") is None:
+        stamp = {"batch_id": "b1", "contract_sha256": "c" * 64, "status": "pass"}
+        reader = pq.ParquetFile(data).iter_batches(batch_size=262_144)
+        schema = pq.read_schema(data)
+        import pyarrow as pa
+
+        info = write_object(store, "bench", pa.RecordBatchReader.from_batches(schema, reader), stamp=stamp)
+        publish(store, "bench", [info], mode="replace", contract={"sha256": "c" * 64},
+                checks={"status": "pass"}, batch_id="b1")  # fmt: skip
+    return open_snapshot(store, "bench", consumer="bench-setup").files
+
+
+def run(variant: str, store: str, files: list[str]) -> tuple[float, float, int]:
+    code = PRELUDE + VARIANTS[variant] + "\nprint(json.dumps([time.perf_counter() - t0, n]))\n"
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code, store, json.dumps(files)], capture_output=True, text=True, check=True
+    )
+    wall = time.perf_counter() - t0
+    read, n = json.loads(out.stdout.strip().splitlines()[-1])
+    return read, wall, n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="/tmp/peerbench-data/peerbench_10000000.parquet")
+    parser.add_argument("--store", default="/tmp/dqgate-bench-read-store")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", default=",".join(VARIANTS))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    files = publish_snapshot(args.data, args.store)
+    variants = [v for v in args.only.split(",") if v]
+    times: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    rows: dict[str, int] = {}
+    for r in range(args.rounds):
+        order = list(variants)
+        random.Random(r).shuffle(order)
+        for v in order:
+            read, wall, n = run(v, args.store, files)
+            times[v].append((read, wall))
+            rows[v] = n
+            print(f"round {r + 1} {v:>14}: read {read:7.3f} s, process {wall:7.3f} s", file=sys.stderr)
+    med = {v: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts)) for v, ts in times.items()}
+    result = {"rows": rows, "median_s": med, "ratios": {}}
+    for ours, theirs in PAIRS:
+        if ours in med and theirs in med:
+            result["ratios"][f"{ours}/{theirs}"] = {
+                "read": med[ours][0] / med[theirs][0],
+                "process": med[ours][1] / med[theirs][1],
+                # per round, as the pair ran in the same round (less noise than a ratio of medians)
+                "read_per_round_median": statistics.median(a[0] / b[0] for a, b in zip(times[ours], times[theirs])),
+            }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for v, (read, wall) in med.items():
+        print(f"{v:>14}: read {read:.3f} s, process {wall:.3f} s (median of {args.rounds}, {rows[v]:,} rows)")
+    for pair, r in result["ratios"].items():
+        print(f"{pair:>24}: read {r['read']:.3f}x, process {r['process']:.3f}x, per-round {r['read_per_round_median']:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
