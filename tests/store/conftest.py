@@ -22,8 +22,9 @@ CONTRACT = {"dataset": "flights", "version": "2.1.0", "sha256": "c" * 64}
 
 
 @pytest.fixture(autouse=True)
-def _no_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_signing_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("DQGATE_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("DQGATE_STATE_DIR", str(tmp_path / "dqgate-state"))  # what this "machine" has seen
 
 
 @pytest.fixture
