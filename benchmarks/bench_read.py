@@ -13,8 +13,10 @@ of the rounds is compared:
 - ``polars3s`` / ``scan_polars3s``  the same with three string/float columns
 - ``duckdb3`` / ``to_duckdb3``  ``SUM`` over three columns: ``read_parquet`` against ``to_duckdb``
 
-Each process reports the time of its read (after imports) and the whole process's
-wall time is measured outside; both ratios are printed.
+Each process reports the time of its read (after imports); the whole process's
+wall time and CPU time (user + system, from ``getrusage``) are measured outside.
+All three ratios are printed: on a shared, loaded machine the CPU ratio is the
+steadiest.
 
 Usage: python benchmarks/bench_read.py [--data /tmp/peerbench-data/peerbench_10000000.parquet]
        [--store DIR] [--rounds 5] [--only to_arrow,pyarrow] [--json]
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,15 +90,19 @@ def publish_snapshot(data: str, store: str) -> list[str]:
     return open_snapshot(store, "bench", consumer="bench-setup").files
 
 
-def run(variant: str, store: str, files: list[str]) -> tuple[float, float, int]:
+def run(variant: str, store: str, files: list[str]) -> tuple[float, float, float, int]:
+    """(read seconds, process wall seconds, process CPU seconds, rows) of one process running ``variant``."""
     code = PRELUDE + VARIANTS[variant] + "\nprint(json.dumps([time.perf_counter() - t0, n]))\n"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", code, store, json.dumps(files)], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code, store, json.dumps(files)], capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise SystemExit(f"{variant} failed with exit {out.returncode}:\n{out.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     read, n = json.loads(out.stdout.strip().splitlines()[-1])
-    return read, wall, n
+    return read, wall, cpu, n
 
 
 def main() -> None:
@@ -108,33 +115,37 @@ def main() -> None:
     args = parser.parse_args()
     files = publish_snapshot(args.data, args.store)
     variants = [v for v in args.only.split(",") if v]
-    times: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    times: dict[str, list[tuple[float, float, float]]] = {v: [] for v in variants}
     rows: dict[str, int] = {}
     for r in range(args.rounds):
         order = list(variants)
         random.Random(r).shuffle(order)
         for v in order:
-            read, wall, n = run(v, args.store, files)
-            times[v].append((read, wall))
+            read, wall, cpu, n = run(v, args.store, files)
+            times[v].append((read, wall, cpu))
             rows[v] = n
-            print(f"round {r + 1} {v:>14}: read {read:7.3f} s, process {wall:7.3f} s", file=sys.stderr)
-    med = {v: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts)) for v, ts in times.items()}
-    result = {"rows": rows, "median_s": med, "ratios": {}}
+            print(f"round {r + 1} {v:>14}: read {read:7.3f} s, process {wall:7.3f} s, cpu {cpu:7.3f} s", file=sys.stderr)
+    med = {v: tuple(statistics.median(t[i] for t in ts) for i in range(3)) for v, ts in times.items()}
+    result: dict[str, object] = {"rows": rows, "median_s": med, "ratios": {}}
+    ratios: dict[str, dict[str, float]] = {}
     for ours, theirs in PAIRS:
         if ours in med and theirs in med:
-            result["ratios"][f"{ours}/{theirs}"] = {
+            ratios[f"{ours}/{theirs}"] = {
                 "read": med[ours][0] / med[theirs][0],
                 "process": med[ours][1] / med[theirs][1],
+                "cpu": med[ours][2] / med[theirs][2],
                 # per round, as the pair ran in the same round (less noise than a ratio of medians)
                 "read_per_round_median": statistics.median(a[0] / b[0] for a, b in zip(times[ours], times[theirs])),
             }
+    result["ratios"] = ratios
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    for v, (read, wall) in med.items():
-        print(f"{v:>14}: read {read:.3f} s, process {wall:.3f} s (median of {args.rounds}, {rows[v]:,} rows)")
-    for pair, r in result["ratios"].items():
-        print(f"{pair:>24}: read {r['read']:.3f}x, process {r['process']:.3f}x, per-round {r['read_per_round_median']:.3f}x")
+    for v, (read, wall, cpu) in med.items():
+        print(f"{v:>14}: read {read:.3f} s, process {wall:.3f} s, cpu {cpu:.3f} s (median of {args.rounds}, {rows[v]:,} rows)")
+    for pair, r in ratios.items():
+        print(f"{pair:>24}: read {r['read']:.3f}x, process {r['process']:.3f}x, cpu {r['cpu']:.3f}x, "
+              f"per-round read {r['read_per_round_median']:.3f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
