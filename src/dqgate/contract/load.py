@@ -135,7 +135,13 @@ class _Builder:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise ContractError("expected a plain value here", span=_mark_span(self.file, node.start_mark))
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError) as exc:  # `!!int x`, `!!timestamp 2024-13-45`, 5,000 digits
+            tag = node.tag.rsplit(":", 1)[-1]
+            why = str(exc).split(";")[0].split("\n")[0]
+            msg = f"cannot read {node.value[:40]!r} as a YAML {tag} ({why})"
+            raise ContractError(msg, span=_mark_span(self.file, node.start_mark)) from None
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], depth: int) -> int:
@@ -187,6 +193,8 @@ def load_text(text: str, file: str = "<contract>") -> Document:
         raise ContractError(f"YAML syntax error: {problem}", span=_mark_span(file, mark)) from None
     except yaml.YAMLError as exc:
         raise ContractError(f"{file}: YAML error: {exc}") from None
+    except RecursionError:  # PyYAML's composer recurses once per level
+        raise ContractError(f"{file}: the YAML nests too deeply (thousands of levels); refusing to load it") from None
     finally:
         loader.dispose()
     if node is None:

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dqgate.errors import DataError, StoreError
+from dqgate.store.exact import refuse_inexact
 from dqgate.store.layout import dataset_layout
 from dqgate.store.stamp import STAMP_KEY, build_file_stamp, canonical_json, signing_key
 
@@ -204,6 +205,7 @@ def write_object(
         raise DataError(f"row_group_size must be positive, got {row_group_size}")
     schema, batches = _batches(data)
     schema = _strip_stamp(schema)
+    refuse_inexact(schema, where=f"batch of dataset {dataset!r}")
     fs: pafs.FileSystem = layout.fs
     tmp = layout.object_tmp_path()
     try:
