@@ -89,7 +89,7 @@ def batches(draw: st.DrawFn) -> pa.Table:
     return pa.table(cols)
 
 
-@settings(max_examples=30, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(table=batches(), from_file=st.booleans())
 def test_published_snapshot_reads_back_equal_to_the_batch(tmp_path: Path, table: pa.Table, from_file: bool) -> None:
     folder = Path(tempfile.mkdtemp(dir=tmp_path))

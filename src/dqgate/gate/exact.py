@@ -91,7 +91,7 @@ def reader(batch: Any) -> pa.RecordBatchReader | None:
 
     def batches() -> Any:
         for f in files:
-            yield from pq.ParquetFile(f).iter_batches(batch_size=64 * 1024)
+            yield from pq.ParquetFile(f).iter_batches(batch_size=1 << 20)  # one row group's worth (objects.py)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
