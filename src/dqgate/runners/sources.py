@@ -286,22 +286,17 @@ def type_matches(declared: str, actual: str, *, lenient: bool = False) -> bool:
     return base in ACCEPTED.get(declared, ())
 
 
-def source_names(data: Any, source: Source) -> list[str] | None:
+def source_names(con: duckdb.DuckDBPyConnection, data: Any, source: Source) -> list[str] | None:
     """The column names as the source spells them (DuckDB renames a repeated or case-repeated name)."""
-    import pyarrow as pa
-
     if not isinstance(data, (str, os.PathLike)):
         obj, _ = _as_arrow(data)
-        names = getattr(obj, "schema", None)
-        return list(names.names) if isinstance(names, pa.Schema) else ([str(c) for c in obj.columns] if hasattr(obj, "columns") else None)
+        names = getattr(getattr(obj, "schema", None), "names", None)
+        if names is None and hasattr(obj, "columns"):
+            names = [str(c) for c in obj.columns]
+        return list(names) if names is not None else None
     path = os.fspath(data)
     if source.kind == "parquet" and not os.path.isdir(path) and not any(ch in path for ch in "*?["):
-        import pyarrow.parquet as pq
-
-        try:
-            return list(pq.read_schema(path).names)
-        except (OSError, pa.ArrowException):
-            return None
+        return _parquet_top_names(con, path)
     if source.kind == "csv" and not path.lower().endswith(".gz") and os.path.isfile(path):
         import csv
 
@@ -338,3 +333,31 @@ def check_names(names: list[str] | None, duck_names: list[str], contract: Contra
                 f"apart; rename one, or check with --engine polars"
             )
             raise DataError(msg, uri=source.uri, column=original)
+
+
+def _parquet_top_names(con: duckdb.DuckDBPyConnection, path: str) -> list[str] | None:
+    """The top-level column names in a Parquet footer, read by DuckDB (no pyarrow import).
+
+    ``parquet_schema`` lists the schema tree depth first with each element's child
+    count; the root's children are the columns.
+    """
+    query = exp.select("name", "num_children").from_(exp.Table(this=exp.Anonymous(this="parquet_schema", expressions=[exp.Literal.string(path)])))
+    try:
+        rows = con.execute(query.sql("duckdb")).fetchall()
+    except Exception:  # unreadable footers are reported by the check itself
+        return None
+    if not rows:
+        return None
+    names: list[str] = []
+    pending = [int(rows[0][1] or 0)]  # children still to visit, per open level
+    for name, children in rows[1:]:
+        while pending and pending[-1] == 0:
+            pending.pop()
+        if not pending:
+            break
+        pending[-1] -= 1
+        if len(pending) == 1:
+            names.append(name)
+        if children:
+            pending.append(int(children))
+    return names
