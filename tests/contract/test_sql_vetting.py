@@ -66,9 +66,11 @@ def test_unsafe_sql_is_refused_wherever_a_contract_carries_sql(text: str, field:
 
 
 def test_vetted_sql_names_declared_columns_quoted_in_their_declared_spelling() -> None:
-    frag = vet('X >= "dep_delay" - 3 AND "höhe" <> \'\'', columns=COLUMNS, aggregate=False)
+    frag = vet('x >= "dep_delay" - 3 AND "höhe" <> \'\'', columns=COLUMNS, aggregate=False)
     assert frag.sql == '"x" >= "dep_delay" - 3 AND "höhe" <> \'\''
     assert sorted(frag.columns) == ["dep_delay", "höhe", "x"] and not frag.is_aggregate
+    with pytest.raises(SqlProblem, match="unknown column 'X'. Did you mean 'x'"):  # names match exactly
+        vet("X >= 1", columns=COLUMNS, aggregate=False)
 
 
 def test_quoted_awkward_names_and_keywords_are_columns() -> None:
@@ -99,9 +101,15 @@ def test_an_unknown_column_gets_a_suggestion_or_the_list_of_columns() -> None:
 
 
 def test_a_subquery_may_read_a_declared_reference_under_its_view_name() -> None:
-    frag = vet("x IN (SELECT code FROM Airports)", columns=COLUMNS, references=("airports",), aggregate=False)
+    frag = vet("x IN (SELECT code FROM airports)", columns=COLUMNS, references=("airports",), aggregate=False)
     assert f'"{ref_view("airports")}"' in frag.sql
     assert frag.columns == ("x",)  # the reference's own columns are not the data's
+    # 'A' and 'a' are two datasets, and DuckDB's case-insensitive views keep them apart
+    upper = vet("x IN (SELECT code FROM A)", columns=COLUMNS, references=("A", "a"), aggregate=False)
+    lower = vet("x IN (SELECT code FROM a)", columns=COLUMNS, references=("A", "a"), aggregate=False)
+    assert ref_view("A").lower() != ref_view("a").lower()
+    assert f'"{ref_view("A")}"' in upper.sql and f'"{ref_view("a")}"' in lower.sql
+    assert "'" not in ref_view("it's")
 
 
 def test_comments_and_harmless_scalar_subqueries_are_allowed() -> None:

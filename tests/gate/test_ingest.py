@@ -15,8 +15,12 @@ from gate_helpers import BAD_BATCH, FLIGHTS, batch_ids_of, dq, make_batch, rows,
 from dqgate.store import load_manifest, open_snapshot
 
 
-def _batch_id(path: Path) -> str:
-    return "b" + hashlib.sha256(path.read_bytes()).hexdigest()[:40]
+def _batch_id(path: Path, contract: Path | None = None) -> str:
+    """The batch's content id, followed by 8 hex digits of the contract's sha256 when given."""
+    from dqgate.runners.check import as_contract
+
+    suffix = as_contract(str(contract)).sha256[:8] if contract is not None else ""
+    return "b" + hashlib.sha256(path.read_bytes()).hexdigest()[:40] + suffix
 
 
 def _published_files(store: Path) -> list[Path]:
@@ -31,10 +35,10 @@ def test_passing_batch_becomes_a_version_holding_exactly_its_rows(tmp_path, stor
     contract = write_contract(tmp_path, on_failure="fail", warn_checks=warn_checks)
     run = dq("ingest", contract, FLIGHTS, "--store", store, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert f"{_batch_id(FLIGHTS)}: published flights@1: 5,000 rows" in run.stdout
+    assert f"{_batch_id(FLIGHTS, contract)}: published flights@1: 5,000 rows" in run.stdout
     manifest = load_manifest(str(store), "flights", 1)
     assert manifest.status == status
-    assert manifest.batch_ids == (_batch_id(FLIGHTS),)
+    assert manifest.batch_ids == (_batch_id(FLIGHTS, contract),)
     assert manifest.rows == 5000 and len(manifest.files) == 1
     source = pq.read_table(FLIGHTS)
     data = open_snapshot(str(store), "flights", verify="full").to_arrow()
@@ -56,14 +60,14 @@ def test_append_adds_the_batch_files_and_replace_starts_a_new_file_set(tmp_path,
     assert "published flights@1: 1,500 rows" in run.stdout and "published flights@2: 1,200 rows" in run.stdout
     v1, v2 = load_manifest(str(store), "flights", 1), load_manifest(str(store), "flights", 2)
     assert v2.parent == 1 and v2.files[0] == v1.files[0] and len(v2.files) == 2
-    assert [f.batch_id for f in v2.files] == [_batch_id(tmp_path / "a.parquet"), _batch_id(tmp_path / "b.parquet")]
+    assert [f.batch_id for f in v2.files] == [_batch_id(tmp_path / "a.parquet", contract), _batch_id(tmp_path / "b.parquet", contract)]
     assert rows(open_snapshot(str(store), "flights", 2).to_arrow()) == rows(a) + rows(b)
     assert rows(open_snapshot(str(store), "flights", 1).to_arrow()) == rows(a)
 
     run = dq("ingest", contract, tmp_path / "c.parquet", "--mode", "replace", "--store", store, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     v3 = load_manifest(str(store), "flights", 3)
-    assert v3.parent == 2 and v3.batch_ids == (_batch_id(tmp_path / "c.parquet"),)
+    assert v3.parent == 2 and v3.batch_ids == (_batch_id(tmp_path / "c.parquet", contract),)
     assert len(v3.files) == 1 and v3.files[0].path not in {f.path for f in v2.files}
     assert rows(open_snapshot(str(store), "flights").to_arrow()) == rows(c)
     assert len(_published_files(store)) == 3  # replace keeps the older versions' files
@@ -80,7 +84,7 @@ def test_append_adds_the_batch_files_and_replace_starts_a_new_file_set(tmp_path,
 
 def test_quarantine_batch_keeps_the_whole_batch_out_with_its_report(tmp_path, store):
     contract = write_contract(tmp_path, on_failure="quarantine_batch")
-    bid = _batch_id(BAD_BATCH)
+    bid = _batch_id(BAD_BATCH, contract)
     run = dq("ingest", contract, BAD_BATCH, "--store", store, cwd=tmp_path)
     assert run.returncode == 1, run.stderr
     assert "gate failed: whole batch (2,000 rows) quarantined" in run.stdout
@@ -116,7 +120,7 @@ def test_quarantine_rows_quarantines_exactly_the_failing_rows_and_publishes_the_
     n_bad, n_good = sum(bad.values()), sum(good.values())
     assert f"{n_bad:,} failing rows quarantined; {n_good:,} rows published as flights@1" in run.stdout
 
-    quarantined = pq.read_table(store / "flights" / "quarantine" / _batch_id(BAD_BATCH) / "rows.parquet")
+    quarantined = pq.read_table(store / "flights" / "quarantine" / _batch_id(BAD_BATCH, contract) / "rows.parquet")
     rule_columns = json.loads(quarantined.schema.metadata[b"dqgate.rule_columns"])
     assert sorted(rule_columns) == sorted(flags)
     assert quarantined.column_names == source.column_names + rule_columns
@@ -127,7 +131,7 @@ def test_quarantine_rows_quarantines_exactly_the_failing_rows_and_publishes_the_
     assert sorted(got, key=repr) == sorted(bad.elements(), key=repr)
     assert rows(open_snapshot(str(store), "flights", verify="full").to_arrow()) == good
 
-    report = json.loads((store / "flights" / "quarantine" / _batch_id(BAD_BATCH) / "report.json").read_text())
+    report = json.loads((store / "flights" / "quarantine" / _batch_id(BAD_BATCH, contract) / "report.json").read_text())
     assert (report["status"], report["outcome"], report["rows"]) == ("fail", "quarantined_rows", n_bad)
     assert report["published_version"] == 1 and report["rows_published"] == n_good
 
@@ -146,7 +150,7 @@ def test_quarantine_rows_quarantines_the_whole_batch_when_kept_rows_fail_a_datas
     [outcome] = json.loads(run.stdout)
     assert outcome["outcome"] == "quarantined_batch" and outcome["rows_quarantined"] == 2000
     assert outcome["version"] is None and outcome["rows_published"] == 0
-    folder = store / "flights" / "quarantine" / _batch_id(BAD_BATCH)
+    folder = store / "flights" / "quarantine" / _batch_id(BAD_BATCH, contract)
     assert sorted(p.name for p in folder.iterdir()) == ["batch.parquet", "report.json"]
     assert rows(pq.read_table(folder / "batch.parquet")) == rows(pq.read_table(BAD_BATCH))
     assert not list((store / "flights").glob("versions/*.json")) and not _published_files(store)
@@ -173,14 +177,14 @@ def test_the_same_bytes_under_another_name_are_the_same_batch(tmp_path, store):
     run = dq("ingest", contract, FLIGHTS, copy, "--store", store, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "batch already published in flights@1; nothing to do" in run.stdout
-    assert batch_ids_of(store) == [[_batch_id(FLIGHTS)]]
+    assert batch_ids_of(store) == [[_batch_id(FLIGHTS, contract)]]
 
 
 def test_a_rerun_finishes_a_rows_quarantine_whose_report_was_lost(tmp_path, store):
     """A kill between publishing the kept rows and writing report.json leaves exactly this state."""
     contract = write_contract(tmp_path, on_failure="quarantine_rows")
     assert dq("ingest", contract, BAD_BATCH, "--store", store, cwd=tmp_path).returncode == 0
-    report = store / "flights" / "quarantine" / _batch_id(BAD_BATCH) / "report.json"
+    report = store / "flights" / "quarantine" / _batch_id(BAD_BATCH, contract) / "report.json"
     written = json.loads(report.read_text())
     report.unlink()
     run = dq("ingest", contract, BAD_BATCH, "--store", store, cwd=tmp_path)
@@ -190,7 +194,7 @@ def test_a_rerun_finishes_a_rows_quarantine_whose_report_was_lost(tmp_path, stor
     for key in ("status", "outcome", "rows", "rule_columns", "published_version", "rows_published", "source"):
         assert again[key] == written[key], key
     assert [(c["id"], c["status"]) for c in again["checks"]] == [(c["id"], c["status"]) for c in written["checks"]]
-    assert batch_ids_of(store) == [[_batch_id(BAD_BATCH)]]  # published once
+    assert batch_ids_of(store) == [[_batch_id(BAD_BATCH, contract)]]  # published once
 
 
 def test_the_batch_id_is_a_file_s_bytes_or_a_folder_s_files_and_where_they_sit(tmp_path):
@@ -199,6 +203,8 @@ def test_the_batch_id_is_a_file_s_bytes_or_a_folder_s_files_and_where_they_sit(t
     copy = tmp_path / "renamed.parquet"
     shutil.copyfile(FLIGHTS, copy)
     assert batch_id_of(copy) == batch_id_of(str(FLIGHTS)) == _batch_id(FLIGHTS)
+    # the contract's sha256 is bound in: another contract judges the same bytes afresh
+    assert batch_id_of(copy, contract_sha256="ab" * 32) == _batch_id(FLIGHTS) + "abababab" != batch_id_of(copy, contract_sha256="cd" * 32)
     for root, partition in (("x", "year=2024"), ("y", "year=2025"), ("z", "year=2024")):
         (tmp_path / root / partition).mkdir(parents=True)
         shutil.copyfile(FLIGHTS, tmp_path / root / partition / "part-0.parquet")

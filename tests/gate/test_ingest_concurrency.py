@@ -26,7 +26,10 @@ def test_eight_concurrent_ingests_publish_every_batch_exactly_once(tmp_path, sto
         paths.append(tmp_path / f"batch-{i}.parquet")
         pq.write_table(table, paths[-1])
         batches.append(table)
-    ids = {"b" + hashlib.sha256(p.read_bytes()).hexdigest()[:40]: i for i, p in enumerate(paths)}
+    from dqgate.runners.check import as_contract
+
+    suffix = as_contract(str(contract)).sha256[:8]
+    ids = {"b" + hashlib.sha256(p.read_bytes()).hexdigest()[:40] + suffix: i for i, p in enumerate(paths)}
     go = tmp_path / "go"
     # each writer waits for the same file to appear, so the eight ingests start together
     script = (

@@ -64,8 +64,10 @@ def _batches(folder: Path, count: int, rng: random.Random) -> list[tuple[Path, s
     return out
 
 
-def _batch_id(path: Path) -> str:
-    return "b" + hashlib.sha256(path.read_bytes()).hexdigest()[:40]
+def _batch_id(path: Path, contract: Path) -> str:
+    from dqgate.runners.check import as_contract
+
+    return "b" + hashlib.sha256(path.read_bytes()).hexdigest()[:40] + as_contract(str(contract)).sha256[:8]
 
 
 def _start(contract: Path, batch: Path, store: Path, cwd: Path) -> subprocess.Popen[bytes]:
@@ -188,7 +190,7 @@ def test_kill_9_at_random_moments_of_dq_ingest(tmp_path, store):
     for entry in manifests[-1]["files"]:
         by_batch[entry["batch_id"]] = by_batch.get(entry["batch_id"], 0) + entry["rows"]
     for path, kind, n in started_batches:  # every batch, killed or not, is now in exactly once
-        bid = _batch_id(path)
+        bid = _batch_id(path, contract)
         report = store / "flights" / "quarantine" / bid / "report.json"
         if kind == "clean":
             assert by_batch.get(bid) == n and not report.parent.exists(), path.name

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dqgate.cli.snapshots import lineage, quarantine, snapshots
+from dqgate.cli.quarantine import quarantine
+from dqgate.cli.snapshots import lineage, snapshots
 from dqgate.cli.snapshots import store as store_group
 from dqgate.errors import StoreError, UsageError
 from dqgate.store import open_snapshot, write_object

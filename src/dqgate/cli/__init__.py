@@ -27,7 +27,7 @@ _COMMANDS = {
     "ingest": "dqgate.cli.ingest:ingest",
     "snapshots": "dqgate.cli.snapshots:snapshots",
     "lineage": "dqgate.cli.snapshots:lineage",
-    "quarantine": "dqgate.cli.snapshots:quarantine",
+    "quarantine": "dqgate.cli.quarantine:quarantine",
     "store": "dqgate.cli.snapshots:store",
     "profile": "dqgate.cli.profile:profile",
     "history": "dqgate.cli.history:history",

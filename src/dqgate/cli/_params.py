@@ -28,6 +28,22 @@ class Timestamp(click.ParamType):
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+class Duration(click.ParamType):
+    """A duration such as ``30d``, ``12h``, ``1d12h``, ``90m`` or ``45s``, in seconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        from dqgate.contract.model import parse_duration
+
+        try:
+            return parse_duration(str(value).strip())
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 def write_output(text: str, output: str | None) -> None:
     """Print ``text`` or write it to ``output`` atomically (never a half-written report)."""
     if output is None or output == "-":

@@ -1,4 +1,4 @@
-"""``dq snapshots``, ``dq lineage``, ``dq quarantine`` and ``dq store``: a shell over ``dqgate.store``.
+"""``dq snapshots``, ``dq lineage`` and ``dq store``: a shell over ``dqgate.store`` (``dq quarantine``: cli/quarantine.py).
 
 Each command parses its arguments, calls the store, and prints a rich table or,
 with ``--format json``, JSON. Errors are ``dqgate.errors`` exceptions, turned into
@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dqgate.cli._params import Duration
 from dqgate.errors import StampError, UsageError
 from dqgate.store.diff import diff as diff_versions
 from dqgate.store.gc import DEFAULT_MIN_AGE
@@ -23,7 +24,6 @@ from dqgate.store.gc import gc as gc_dataset
 from dqgate.store.layout import list_datasets
 from dqgate.store.lineage import read_lineage
 from dqgate.store.publish import list_manifests, load_manifest
-from dqgate.store.read import list_quarantine, quarantine_report
 from dqgate.store.stamp import signature_status, signing_key
 from dqgate.store.verify import verify_store
 
@@ -244,63 +244,6 @@ def lineage(store: str, dataset: str, fmt: str) -> None:
     _console().print(table)
 
 
-@click.group("quarantine")
-def quarantine() -> None:
-    """Inspect batches the gate rejected."""
-
-
-@quarantine.command("list")
-@click.argument("store")
-@click.argument("dataset")
-@FORMAT
-def quarantine_list(store: str, dataset: str, fmt: str) -> None:
-    """List the quarantined batches of DATASET."""
-    batches = list_quarantine(store, dataset)
-    if fmt == "json":
-        _echo_json(batches)
-        return
-    table = Table(title=f"{dataset}: {len(batches)} quarantined batch(es)")
-    for col in ("batch", "modified", "status", "rows", "files", "bytes"):
-        table.add_column(col, justify="right" if col in ("rows", "files", "bytes") else "left")
-    for q in batches:
-        report = q["report"] or {}
-        source = report.get("source") if isinstance(report.get("source"), dict) else {}
-        table.add_row(
-            q["batch_id"],
-            str(q["modified"])[:19],
-            str(report.get("status", "-" if q["report"] is None else "?")),
-            _fmt(report.get("rows", source.get("rows"))),
-            _fmt(q["files"]),
-            _fmt(q["bytes"]),
-        )
-    _console().print(table)
-
-
-@quarantine.command("show")
-@click.argument("store")
-@click.argument("dataset")
-@click.argument("batch_id")
-@FORMAT
-def quarantine_show(store: str, dataset: str, batch_id: str, fmt: str) -> None:
-    """Show the report.json of one quarantined batch."""
-    report = quarantine_report(store, dataset, batch_id)
-    if fmt == "json":
-        _echo_json(report)
-        return
-    checks = report.get("checks")
-    if isinstance(checks, list) and all(isinstance(c, dict) for c in checks):
-        console = _console()
-        console.print(f"[bold]{dataset}[/] batch {batch_id}: status {report.get('status', '?')}")
-        table = Table(title="checks")
-        for col in ("id", "severity", "status", "failed_rows", "message"):
-            table.add_column(col)
-        for c in checks:
-            table.add_row(*(_fmt(c.get(col)) for col in ("id", "severity", "status", "failed_rows", "message")))
-        console.print(table)
-    else:
-        _echo_json(report)
-
-
 @click.group("store")
 def store() -> None:
     """Maintain a snapshot store."""
@@ -317,13 +260,24 @@ def store() -> None:
     show_default=True,
     help="Keep files younger than this many seconds (protects running publishers; 0 after a crash).",
 )
+@click.option(
+    "--quarantine-older-than",
+    "quarantine_age",
+    type=Duration(),
+    help="Also drop quarantined batches older than this (e.g. 30d, 12h).",
+)
 @FORMAT
-def gc_cmd(store_path: str, dataset: str | None, dry_run: bool, min_age: float, fmt: str) -> None:  # noqa: FBT001
+def gc_cmd(store_path: str, dataset: str | None, dry_run: bool, min_age: float, quarantine_age: float | None, fmt: str) -> None:  # noqa: FBT001
     """Delete objects no manifest names, and temporary files left by crashes."""
     datasets = [dataset] if dataset else list_datasets(store_path)
     removed = {d: gc_dataset(store_path, d, dry_run=dry_run, min_age=min_age) for d in datasets}
+    if quarantine_age is not None:
+        from dqgate.store.quarantine_entries import expire
+
+        for d in datasets:
+            removed[d] = removed[d] + expire(store_path, d, quarantine_age, dry_run=dry_run)
     if fmt == "json":
-        _echo_json({"dry_run": dry_run, "min_age": min_age, "removed": removed})
+        _echo_json({"dry_run": dry_run, "min_age": min_age, "quarantine_older_than": quarantine_age, "removed": removed})
         return
     verb = "would delete" if dry_run else "deleted"
     for d, paths in removed.items():

@@ -267,7 +267,7 @@ def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path, *, column: 
 
 def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problems: _Problems) -> dict[Path, Fragment]:
     columns = model.schema_.columns
-    declared = {name.lower(): name for name in columns}
+    declared = {name: name for name in columns}  # names match exactly, case included
     refs = tuple(model.references)
     fragments: dict[Path, Fragment] = {}
 
@@ -332,7 +332,7 @@ def _rule_set(spec: m.RuleFields) -> list[bool]:
 
 
 def _known_column(path: Path, col: str, declared: dict[str, str], problems: _Problems) -> str | None:
-    found = declared.get(str(col).lower())
+    found = declared.get(str(col))
     if found is None:
         hint = did_you_mean(str(col), declared.values())
         problems.add(path, f"unknown column '{col}' (not declared under schema.columns).{hint}".rstrip("."))

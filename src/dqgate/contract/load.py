@@ -135,7 +135,15 @@ class _Builder:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise ContractError("expected a plain value here", span=_mark_span(self.file, node.start_mark))
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # `!!int x`, `!!bool maybe`, `!!timestamp 2024-13-45`, 5,000 digits
+            tag = node.tag.rsplit(":", 1)[-1]
+            why = str(exc).split(";")[0].split("\n")[0]
+            msg = f"cannot read {node.value[:40]!r} as a YAML {tag} ({why})"
+            raise ContractError(msg, span=_mark_span(self.file, node.start_mark)) from None
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], depth: int) -> int:
@@ -159,12 +167,40 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int], depth: int) -> int:
     return total
 
 
+MAX_FLOW_DEPTH = 500
+_BRACKETS = re.compile(r"[\[\]{}\n]")
+
+
+def _flow_depth(text: str) -> tuple[int, int] | None:
+    """(line, column) where ``[`` / ``{`` brackets first nest deeper than MAX_FLOW_DEPTH, or None.
+
+    Brackets inside quoted strings count too: no real contract has 500 of them open.
+    """
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return None
+    depth, line, line_start = 0, 1, 0
+    for m in _BRACKETS.finditer(text):
+        ch = m.group()
+        if ch == "\n":
+            line, line_start = line + 1, m.end()
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return line, m.start() - line_start + 1
+        else:
+            depth = max(0, depth - 1)
+    return None
+
+
 def load_text(text: str, file: str = "<contract>") -> Document:
     """Parse one YAML document with positions.
 
     Raises:
         ContractError: on a syntax error, a duplicate key, an alias bomb or an empty file.
     """
+    deep = _flow_depth(text)
+    if deep is not None:  # PyYAML's scanner slows down quadratically long before it recurses too deep
+        raise ContractError(f"the YAML nests more than {MAX_FLOW_DEPTH} levels deep; refusing to load it", span=Span(file, *deep))
     loader: Any = _Loader(text)
     try:
         try:
@@ -187,6 +223,8 @@ def load_text(text: str, file: str = "<contract>") -> Document:
         raise ContractError(f"YAML syntax error: {problem}", span=_mark_span(file, mark)) from None
     except yaml.YAMLError as exc:
         raise ContractError(f"{file}: YAML error: {exc}") from None
+    except RecursionError:  # PyYAML's composer recurses once per level
+        raise ContractError(f"{file}: the YAML nests too deeply (thousands of levels); refusing to load it") from None
     finally:
         loader.dispose()
     if node is None:

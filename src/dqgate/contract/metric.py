@@ -68,7 +68,7 @@ def parse_metric(text: str, declared: dict[str, str]) -> ParsedMetric:
         if name in _DQ_ONLY and isinstance(tree, exp.Anonymous):
             raise MetricProblem(f"metric '{name}' takes one column name, as in {name}(price)")
         return ParsedMetric("sql")
-    column = declared.get(args[0].name.lower())
+    column = declared.get(args[0].name)
     if column is None:
         hint = did_you_mean(args[0].name, declared.values())
         raise MetricProblem(f"unknown column '{args[0].name}' in metric '{text}'.{hint}".rstrip(".") if hint else f"unknown column '{args[0].name}' in metric '{text}'")

@@ -30,7 +30,7 @@ def eval_name(metric: str) -> str | None:
 
 
 def _column(path: tuple[Any, ...], col: str, declared: dict[str, str], add: Add) -> str | None:
-    found = declared.get(str(col).lower())
+    found = declared.get(str(col))
     if found is None:
         hint = did_you_mean(str(col), declared.values())
         add(path, f"unknown column '{col}' (not declared under schema.columns).{hint}".rstrip("."))
@@ -88,7 +88,7 @@ def drift(spec: m.DriftSpec, declared: dict[str, str], columns: dict[str, Any], 
         add(("drift", "reference"), f"reference version must be 1 or more, not {ref!r}")
     for name, col in spec.columns.items():
         path = ("drift", "columns", name)
-        found = declared.get(name.lower())
+        found = declared.get(name)
         ctype = columns[found].type if found else None
         if col.method == "ks" and ctype is not None and ctype not in _NUMERIC:
             add((*path, "method"), f"'ks' compares numeric distributions, but '{name}' is {ctype}; use psi, js, linf or chi2")

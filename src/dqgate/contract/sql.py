@@ -97,7 +97,7 @@ def vet(
 
     Args:
         text: the SQL as written in the contract.
-        columns: declared column names, keyed by their lower-case spelling.
+        columns: declared column names (matched exactly, case included).
         references: dataset names a subquery may read.
         aggregate: True for a metric (must aggregate), False for a row predicate.
 
@@ -117,7 +117,6 @@ def vet(
         raise SqlProblem(f"'{_first_word(text)}' statements are not allowed; write an expression over columns")
     used: list[str] = []
     has_agg = False
-    ref_lower = {r.lower(): r for r in references}
     for node in tree.walk():
         if isinstance(node, exp.Func) and _FORBIDDEN_FUNCTION.match(_function_name(node)):
             raise SqlProblem(f"function '{_function_name(node).lower()}' reaches outside the data and is not allowed")
@@ -128,10 +127,10 @@ def vet(
         if isinstance(node, exp.Table):
             if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
                 raise SqlProblem("a subquery may only read a dataset declared under 'references:'")
-            if node.name.lower() not in ref_lower:
+            if node.name not in references:  # exactly: 'A' and 'a' are two datasets
                 hint = did_you_mean(node.name, references)
                 raise SqlProblem(f"unknown dataset '{node.name}' in a subquery (declare it under 'references:').{hint}".rstrip("."))
-            node.set("this", exp.to_identifier(_ref_view(ref_lower[node.name.lower()]), quoted=True))
+            node.set("this", exp.to_identifier(_ref_view(node.name), quoted=True))
         if isinstance(node, exp.AggFunc) and node.find_ancestor(exp.Select) is None:
             has_agg = True
         if isinstance(node, exp.Window) and not aggregate:
@@ -140,7 +139,7 @@ def vet(
             name = node.name
             if node.table:
                 raise SqlProblem(f"qualified column '{node.sql(DIALECT)}' is not allowed; name the column alone")
-            declared = columns.get(name.lower())
+            declared = columns.get(name)
             if declared is None:
                 hint = did_you_mean(name, columns.values())
                 known = sorted(columns.values())
@@ -163,9 +162,20 @@ def _first_word(text: str) -> str:
     return text.strip().split(None, 1)[0].upper() if text.strip() else ""
 
 
+_PLAIN_REF = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 def _ref_view(name: str) -> str:
-    """The view name under which a reference dataset is registered for a check."""
-    return f"__dq_ref_{name}"
+    """The view name under which a reference dataset is registered for a check.
+
+    DuckDB matches names case-insensitively, so only a lower-case plain name is kept as
+    it is; any other name is spelled in hex (``__dq_ref__4161``), which keeps ``A`` and
+    ``a`` apart and keeps quotes out of the view name. The two forms cannot collide: a
+    plain name starts with a letter, a hex one with ``_``.
+    """
+    if _PLAIN_REF.match(name):
+        return f"__dq_ref_{name}"
+    return f"__dq_ref__{name.encode().hex()}"
 
 
 ref_view = _ref_view

@@ -2,9 +2,11 @@
 
 One ingest of one batch:
 
-1. The batch id is the sha256 of the batch's bytes (files) or of its Arrow IPC
-   stream (in-memory data), so a retried pipeline step finds its batch already
-   published (or quarantined) and does nothing twice.
+1. The batch id is 40 hex digits of the sha256 of the batch's bytes (files) or of
+   its Arrow IPC stream (in-memory data), then 8 of the contract's sha256: a retried
+   pipeline step finds its batch already published (under any contract: the same
+   bytes are never appended twice) or quarantined under this contract, and does
+   nothing twice; under a changed contract a quarantined batch is judged afresh.
 2. One check pass over the batch (DuckDB, streaming from the file).
 3. The gate (``gate.on_failure`` of the contract):
    * pass or warn: the batch is streamed once from the checked view into one
@@ -33,11 +35,13 @@ from sqlglot import exp
 from dqgate.runners.check import as_contract, planned, with_history
 from dqgate.compilers import duckdb as compiler
 from dqgate.errors import DataError, UsageError
-from dqgate.gate import quarantine
+from dqgate.gate import exact, quarantine
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
 from dqgate.runners import native
 from dqgate.runners.results import RunResult
+from dqgate.runners.sources import describe, duckdb_readable, resolve_path
+from dqgate.store.exact import refuse_inexact
 
 _CHUNK = 8 << 20
 
@@ -77,7 +81,7 @@ class IngestResult:
         where = {
             "published": f"published {self.dataset}@{self.version}: {self.rows_published:,} rows",
             "already_published": f"batch already published in {self.dataset}@{self.version}; nothing to do",
-            "already_quarantined": "batch already quarantined; nothing to do",
+            "already_quarantined": f"batch already quarantined under this contract; nothing to do (dq quarantine release|drop {self.dataset} {self.batch_id})",
             "quarantined_batch": f"gate failed: whole batch ({self.rows_quarantined:,} rows) quarantined",
             "quarantined_rows": f"{self.rows_quarantined:,} failing rows quarantined; {self.rows_published:,} rows published as {self.dataset}@{self.version}",
             "rejected": "gate failed: nothing written (on_failure: fail)",
@@ -86,8 +90,12 @@ class IngestResult:
         return f"{self.batch_id}: {where}{tail}"
 
 
-def batch_id_of(data: Any) -> str:
-    """A stable id from the batch's content: files by their bytes, Arrow data by its IPC stream."""
+CONTENT_ID_LENGTH = 41  # "b" + 40 hex digits: the part of a batch id that names its bytes
+
+
+def batch_id_of(data: Any, *, contract_sha256: str | None = None) -> str:
+    """A stable id from the batch's content (files by their bytes, Arrow data by its IPC
+    stream), followed by 8 hex digits of the contract's sha256 when one is given."""
     h = hashlib.sha256()
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
@@ -109,7 +117,8 @@ def batch_id_of(data: Any) -> str:
         # Stream the IPC bytes straight into the hash: no second copy of the batch in memory.
         with pa.ipc.new_stream(pa.PythonFile(_HashSink(h), mode="w"), table.schema) as writer:
             writer.write_table(table)
-    return "b" + h.hexdigest()[:40]
+    suffix = contract_sha256[:8] if contract_sha256 else ""
+    return "b" + h.hexdigest()[:40] + suffix
 
 
 class _HashSink:
@@ -169,8 +178,13 @@ def ingest(
     mode: str | None = None,
     as_of: dt.datetime | None = None,
     created_by: str | None = None,
+    batch_id: str | None = None,
+    on_failure: str | None = None,
 ) -> IngestResult:
     """Check one batch and publish, quarantine or refuse it (see the module docstring).
+
+    ``batch_id`` and ``on_failure`` override the batch's own id and the contract's gate
+    (``dq quarantine release`` publishes a quarantined batch under its id, or nothing).
 
     Raises:
         ContractError, DataError, UsageError, StoreError: nothing could be decided;
@@ -185,7 +199,12 @@ def ingest(
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
     if not isinstance(batch, (str, os.PathLike)):
         batch = arrow_table(batch)  # once: a LazyFrame or relation is not evaluated again by the check
-    batch_id = batch_id_of(batch)
+    else:
+        batch = resolve_path(os.fspath(batch), c.base_dir)  # where the check will read it
+    schema = exact.schema_of(batch)
+    if schema is not None:  # what Parquet cannot hold exactly is refused before anything is written
+        refuse_inexact(schema, where=describe(batch))
+    batch_id = batch_id or batch_id_of(batch, contract_sha256=c.sha256)
     published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
     # quarantine_rows publishes the kept rows before it writes report.json; a crash between
     # the two leaves a published batch with an unfinished quarantine entry, finished below
@@ -202,15 +221,15 @@ def ingest(
         if result.status != "fail":
             if published is not None:
                 return IngestResult(batch_id, "already_published", c.dataset, version=published)
-            return _publish(c, con, result, store, batch_id, mode, created_by, result.rows)
-        policy = c.model.gate.on_failure
+            return _publish(c, con, result, store, batch_id, mode, created_by, result.rows, data=exact.publishable(batch, lambda: _reader(con, _all_rows())))
+        policy = on_failure or c.model.gate.on_failure
         if policy == "fail":
             return IngestResult(batch_id, "rejected", c.dataset, result=result)
         if policy == "quarantine_rows":
-            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published)
+            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, batch=batch)
             if outcome is not None:
                 return outcome
-        return _quarantine_batch(c, con, result, store, batch_id)
+        return _quarantine_batch(c, con, result, store, batch_id, batch=batch)
     finally:
         con.close()
 
@@ -229,9 +248,9 @@ def _published_in(store: str, dataset: str, batch_id: str) -> int | None:
         if v not in present:  # a gap (verify reports it); keep looking below it
             v -= 1
             continue
-        ids = load_manifest(store, dataset, v).batch_ids
-        if batch_id in ids:
-            return v - (len(ids) - 1 - ids.index(batch_id))
+        ids = [i[:CONTENT_ID_LENGTH] for i in load_manifest(store, dataset, v).batch_ids]
+        if batch_id[:CONTENT_ID_LENGTH] in ids:  # the same bytes, under whichever contract
+            return v - (len(ids) - 1 - ids.index(batch_id[:CONTENT_ID_LENGTH]))
         v -= max(1, len(ids))
     return None
 
@@ -245,17 +264,31 @@ def _all_rows() -> exp.Expression:
 
 
 def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mode: str, created_by: str | None, rows: int, data: Any = None) -> IngestResult:
+<<<<<<< HEAD
     from dqgate.store.layout import dataset_layout
     from dqgate.store.lease import publisher_lease
+=======
+    import pyarrow as pa
+
+>>>>>>> exact
     from dqgate.store.objects import write_object
     from dqgate.store.publish import publish
 
     stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": result.status}
+<<<<<<< HEAD
     with publisher_lease(dataset_layout(store, c.dataset)):  # gc waits until the object is named
         info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
         contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
         profile = _profile(con, store, c, mode, data)
         manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
+=======
+    info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
+    if not isinstance(data, pa.Table):
+        data = None  # a stream is spent: profile the checked view
+    contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
+    profile = _profile(con, store, c, mode, data)
+    manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
+>>>>>>> exact
     return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows, result=result)
 
 
@@ -266,7 +299,7 @@ def _profile(con: Any, store: str, c: Any, mode: str, data: Any) -> dict[str, An
     view = compiler.SOURCE_VIEW
     if data is not None:  # the kept rows of quarantine_rows, not the whole checked batch
         view = "__dq_published"
-        con.register(view, data)
+        con.register(view, duckdb_readable(data))
     return snapshot_profile(con, view, store, c, mode=mode)
 
 
@@ -275,8 +308,9 @@ def _report(result: RunResult, batch_id: str, outcome: str, **extra: Any) -> dic
     return {**result.to_json(), "batch_id": batch_id, "outcome": outcome, **extra}
 
 
-def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id: str, *, note: str | None = None) -> IngestResult:
-    path, rows = quarantine.write_data(store, c.dataset, batch_id, "batch.parquet", _reader(con, _all_rows()))
+def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id: str, *, note: str | None = None, batch: Any = None) -> IngestResult:
+    data = _reader(con, _all_rows()) if batch is None else exact.publishable(batch, lambda: _reader(con, _all_rows()))
+    path, rows = quarantine.write_data(store, c.dataset, batch_id, "batch.parquet", data)
     extra = {"note": note} if note else {}
     quarantine.write_report(store, c.dataset, batch_id, _report(result, batch_id, "quarantined_batch", rows=rows, **extra))
     return IngestResult(batch_id, "quarantined_batch", c.dataset, rows_quarantined=rows, result=result, quarantine_path=os.path.dirname(path))
@@ -284,7 +318,7 @@ def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id:
 
 def _quarantine_rows(
     c: Any, rules: tuple[n.Rule, ...], con: Any, result: RunResult, store: str, batch_id: str,
-    mode: str, as_of: dt.datetime | None, created_by: str | None, published: int | None = None,
+    mode: str, as_of: dt.datetime | None, created_by: str | None, published: int | None = None, *, batch: Any = None,
 ) -> IngestResult | None:  # fmt: skip
     """Split off failing rows; publish the rest if the whole contract passes on it. None: quarantine all."""
     row_rules = tuple(r for r in rules if isinstance(r, n.RowRule) and r.severity == "error")
@@ -297,7 +331,12 @@ def _quarantine_rows(
                            properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=flagged).sql("duckdb"))  # fmt: skip
     any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
     kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
-    kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
+    whole = exact.table(batch) if batch is not None else None
+    if whole is not None:  # the exact rows the flags keep (DuckDB keeps the scan's row order)
+        keep = exp.select(exp.alias_(exp.Not(this=exp.Paren(this=any_flag.copy())), "k")).from_(exp.to_table(flags_view, quoted=True))
+        kept = whole.filter(con.sql(keep.sql("duckdb")).to_arrow_table().column(0))
+    else:
+        kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
     base_dir = c.base_dir
     recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir), rules, c, store=store)
     if recheck.status == "fail" or kept.num_rows == 0:

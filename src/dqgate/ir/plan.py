@@ -19,7 +19,7 @@ from dqgate.ir import nodes as n
 def plan(contract: Contract) -> tuple[n.Rule, ...]:
     """Every rule of ``contract``, in the order they are written."""
     rules: list[n.Rule] = []
-    declared = {c.lower(): c for c in contract.columns}
+    declared = {c: c for c in contract.columns}  # names match exactly (the contract was checked so)
     frag = contract.fragments
 
     def where_of(path: tuple[Any, ...]) -> str | None:
@@ -30,7 +30,7 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
         path = ("schema", "columns", name)
         rules += _column_rules(name, spec, None, where_of(path), contract, contract.line_of(path))
     for i, cols in enumerate(contract.model.schema_.unique):
-        names = tuple(declared[c.lower()] for c in cols)
+        names = tuple(declared[c] for c in cols)
         rules.append(n.Unique(id="+".join(names) + ".unique", columns=names, line=contract.line_of(("schema", "unique", i))))
     if contract.model.schema_.strict:
         rules.append(n.StrictSchema(id="schema.strict", allowed=tuple(contract.columns), line=contract.line_of(("schema", "strict"))))
@@ -38,7 +38,7 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
         path = ("checks", i)
         line = contract.line_of(path)
         if isinstance(check, m.ColumnCheck):
-            col = declared[check.column.lower()]
+            col = declared[check.column]
             rules += _column_rules(col, check, check.name, where_of(path), contract, line)
         elif isinstance(check, m.ExpectCheck):
             rules.append(
@@ -134,13 +134,13 @@ def _ml_metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, 
     from dqgate.contract.ml_check import eval_name
 
     lo, hi = (check.between[0], check.between[1]) if check.between else (check.min, check.max)
-    by = tuple(declared[c.lower()] for c in check.by or ())
+    by = tuple(declared[c] for c in check.by or ())
     func = eval_name(check.metric)
     rule: n.Rule
     if func is not None:
-        label = declared[check.label.lower()] if check.label else ""
+        label = declared[check.label] if check.label else ""
         other = check.score if func == "roc_auc" else check.prediction
-        other = declared[other.lower()] if other else None
+        other = declared[other] if other else None
         average = "binary" if func in ("roc_auc", "mae", "rmse") else (check.average or ("binary" if check.positive is not None else "macro"))
         rule = n.EvalMetric(
             id=check.name or f"{func}({label}, {other})", func=func, label=label,
@@ -170,7 +170,7 @@ def _drift_rules(contract: Contract, declared: dict[str, str]) -> list[n.Rule]:
         reference = int(reference)
     out: list[n.Rule] = []
     for name, col in spec.columns.items():
-        column = declared[name.lower()]
+        column = declared[name]
         out.append(
             n.Drift(
                 id=f"{column}.drift", columns=(column,), method=col.method, bins=col.bins, min=col.min, max=col.max,

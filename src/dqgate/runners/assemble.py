@@ -62,8 +62,8 @@ def errored(rule: n.Rule, message: str) -> CheckResult:
 
 def strict(rule: n.StrictSchema, types: dict[str, str]) -> CheckResult:
     """``schema.strict``, decided from the data's column names alone."""
-    allowed = {c.lower() for c in rule.allowed}
-    extra = [c for c in types if c.lower() not in allowed]
+    allowed = set(rule.allowed)  # exactly: 'Alcohol' is undeclared when the contract says 'alcohol'
+    extra = [c for c in types if c not in allowed]
     status = decide.graded(not extra, rule.severity)
     msg = f"{len(extra)} column(s) not in the contract: {', '.join(extra)}" if extra else "no undeclared columns"
     return base(rule, status, observed=extra, message=msg)

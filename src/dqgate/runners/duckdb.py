@@ -61,6 +61,7 @@ def prepare(
     except duckdb.Error as exc:
         raise data_error(exc, source.uri) from None
     types = {row[0]: row[1] for row in described}
+    sources.check_names(sources.source_names(con, data, source), list(types), contract, source)
     sources.check_schema(types, contract, source)
     for ref, path in contract.model.references.items():
         ref_path = sources.resolve_path(path, base_dir)

@@ -115,13 +115,7 @@ def prepare(contract: Contract, data: Any, *, base_dir: str | None = None) -> tu
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise data_error(exc, source.uri) from None
     sources.check_schema({name: duckdb_type(t) for name, t in schema.items()}, contract, source)
-    # DuckDB matches column names case-insensitively; Polars needs the contract's spelling.
-    lowered = {c.lower(): c for c in schema if c not in contract.columns}
-    renames = {lowered[d.lower()]: d for d in contract.columns if d not in schema and d.lower() in lowered}
-    if renames:
-        lf = lf.rename(renames)
-        schema = lf.collect_schema()
-    return lf, source, schema
+    return lf, source, schema  # names match exactly (check_schema): 'Alcohol' is not 'alcohol'
 
 
 def references(contract: Contract, rules: tuple[n.Rule, ...], base_dir: str | None) -> tuple[dict[tuple[str, str], pl.Series], dict[str, str]]:

@@ -180,8 +180,37 @@ def register(con: duckdb.DuckDBPyConnection, data: Any, name: str, *, declared: 
             raise data_error(exc, path) from None
         return Source(uri=path, kind=kind, reader=reader)
     obj, kind = _as_arrow(data)
-    con.register(name, obj)
+    con.register(name, duckdb_readable(obj))
     return Source(uri=describe(data), kind=kind)
+
+
+def _readable_type(t: Any) -> Any:
+    """An Arrow type DuckDB can scan, reading a decimal256 as its Parquet reader does (narrowed)."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal256(t):
+        return pa.decimal128(t.precision, t.scale) if t.precision <= 38 else pa.float64()
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        inner = _readable_type(t.value_type)
+        return t if inner == t.value_type else pa.list_(inner)
+    if pa.types.is_map(t):
+        inner = _readable_type(t.item_type)
+        return t if inner == t.item_type else pa.map_(t.key_type, inner)
+    if pa.types.is_struct(t):
+        fields = [f.with_type(_readable_type(f.type)) for f in t]
+        return pa.struct(fields) if any(f.type != g.type for f, g in zip(fields, t)) else t
+    return t
+
+
+def duckdb_readable(obj: Any) -> Any:
+    """``obj`` (an Arrow table) with the columns DuckDB cannot scan cast to ones it can; the check
+    reads this, the snapshot keeps the original (gate/exact.py)."""
+    import pyarrow as pa
+
+    if not isinstance(obj, pa.Table):
+        return obj
+    schema = pa.schema([f.with_type(_readable_type(f.type)) for f in obj.schema], metadata=obj.schema.metadata)
+    return obj if schema.equals(obj.schema) else obj.cast(schema)
 
 
 def register_rows(con: duckdb.DuckDBPyConnection, source: Source, name: str, ranges: list[tuple[int, int]]) -> None:
@@ -227,10 +256,9 @@ def check_schema(actual: dict[str, str], contract: Contract, source: Source) -> 
     Raises:
         DataError: naming the first missing or contradicting column and where it is declared.
     """
-    lowered = {k.lower(): k for k in actual}
     for name, spec in contract.columns.items():
         where = contract.doc.span(("schema", "columns", name))
-        found = actual.get(name) or (actual.get(lowered[name.lower()]) if name.lower() in lowered else None)
+        found = actual.get(name)  # exactly: a column 'Alcohol' is not the contract's 'alcohol'
         if found is None:
             from dqgate.runners.errors import csv_shape_problem
 
@@ -256,3 +284,80 @@ def type_matches(declared: str, actual: str, *, lenient: bool = False) -> bool:
         if fam is not None and decl_fam is not None:
             return fam == decl_fam or decl_fam == "float"
     return base in ACCEPTED.get(declared, ())
+
+
+def source_names(con: duckdb.DuckDBPyConnection, data: Any, source: Source) -> list[str] | None:
+    """The column names as the source spells them (DuckDB renames a repeated or case-repeated name)."""
+    if not isinstance(data, (str, os.PathLike)):
+        obj, _ = _as_arrow(data)
+        names = getattr(getattr(obj, "schema", None), "names", None)
+        if names is None and hasattr(obj, "columns"):
+            names = [str(c) for c in obj.columns]
+        return list(names) if names is not None else None
+    path = os.fspath(data)
+    if source.kind == "parquet" and not os.path.isdir(path) and not any(ch in path for ch in "*?["):
+        return _parquet_top_names(con, path)
+    if source.kind == "csv" and not path.lower().endswith(".gz") and os.path.isfile(path):
+        import csv
+
+        try:
+            with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+                dialect = csv.excel_tab if path.lower().endswith(".tsv") else csv.excel
+                return next(csv.reader(fh, dialect), None)
+        except (OSError, csv.Error):
+            return None
+    return None
+
+
+def check_names(names: list[str] | None, duck_names: list[str], contract: Contract, source: Source) -> None:
+    """Refuse repeated column names, and contract columns DuckDB cannot tell apart by case.
+
+    Raises:
+        DataError: one line naming the column.
+    """
+    if names is None:
+        return
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            msg = f"{source.uri}: column '{name}' appears {names.count(name)} times; column names must be unique"
+            raise DataError(msg, uri=source.uri, column=name)
+        seen.add(name)
+    if len(names) != len(duck_names):
+        return
+    for original, duck in zip(names, duck_names):
+        if original != duck and original in contract.columns:
+            twin = next((x for x in names if x != original and x.lower() == original.lower()), duck)
+            msg = (
+                f"{source.uri}: columns '{twin}' and '{original}' differ only in case, which DuckDB cannot tell "
+                f"apart; rename one, or check with --engine polars"
+            )
+            raise DataError(msg, uri=source.uri, column=original)
+
+
+def _parquet_top_names(con: duckdb.DuckDBPyConnection, path: str) -> list[str] | None:
+    """The top-level column names in a Parquet footer, read by DuckDB (no pyarrow import).
+
+    ``parquet_schema`` lists the schema tree depth first with each element's child
+    count; the root's children are the columns.
+    """
+    query = exp.select("name", "num_children").from_(exp.Table(this=exp.Anonymous(this="parquet_schema", expressions=[exp.Literal.string(path)])))
+    try:
+        rows = con.execute(query.sql("duckdb")).fetchall()
+    except Exception:  # unreadable footers are reported by the check itself
+        return None
+    if not rows:
+        return None
+    names: list[str] = []
+    pending = [int(rows[0][1] or 0)]  # children still to visit, per open level
+    for name, children in rows[1:]:
+        while pending and pending[-1] == 0:
+            pending.pop()
+        if not pending:
+            break
+        pending[-1] -= 1
+        if len(pending) == 1:
+            names.append(name)
+        if children:
+            pending.append(int(children))
+    return names

@@ -44,11 +44,14 @@ _CATEGORICAL = (*_ORDERED, "BOOLEAN", "ENUM", "UUID")
 
 
 def is_numeric(duck_type: str) -> bool:
-    return duck_type.upper().startswith(_NUMERIC)
+    t = duck_type.upper()
+    return t.startswith(_NUMERIC) and not t.endswith("]")
 
 
 def _kind(duck_type: str) -> str:
     t = duck_type.upper()
+    if t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION")):  # BIGINT[] is a list, not a number
+        return "other"
     if is_numeric(t):
         return "numeric"
     if t.startswith(_ORDERED):
@@ -276,11 +279,8 @@ def reference_of(profile: dict[str, Any] | None, column: str, *, source: str) ->
     """The drift reference of ``column`` in ``profile``, or why there is none."""
     cols = (profile or {}).get("columns") or {}
     col = cols.get(column)
-    if col is None:
-        found = next((c for name, c in cols.items() if name.lower() == column.lower()), None)
-        if found is None:
-            return f"{source} has no profile of column '{column}'"
-        col = found
+    if col is None:  # exactly: a profile of 'Alcohol' is not one of 'alcohol'
+        return f"{source} has no profile of column '{column}'"
     numeric = is_numeric(str(col.get("type", "")))
     n = int(col.get("count") or 0)
     if n == 0:

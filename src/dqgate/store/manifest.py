@@ -198,9 +198,12 @@ def parse_manifest(raw: bytes, *, where: str) -> tuple[Manifest, dict[str, Any]]
     """
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        msg = f"{where}: manifest is not valid JSON ({exc})"
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError covers integers over 4,300 digits
+        msg = f"{where}: manifest is not valid JSON ({str(exc).splitlines()[0]})"
         raise StampError(msg) from exc
+    except RecursionError:
+        msg = f"{where}: manifest nests too deeply to be one dqgate wrote"
+        raise StampError(msg) from None
     return manifest_from_dict(data, where=where), data
 
 

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dqgate.errors import DataError, StoreError
+from dqgate.store.exact import refuse_inexact
 from dqgate.store.layout import dataset_layout
 from dqgate.store.lease import publisher_lease
 from dqgate.store.segments import footer_start
@@ -220,6 +221,7 @@ def write_object(
         raise DataError(f"row_group_size must be positive, got {row_group_size}")
     schema, batches = _batches(data)
     schema = _strip_stamp(schema)
+    refuse_inexact(schema, where=f"batch of dataset {dataset!r}")
     with publisher_lease(layout):  # gc must not take the temporary file from under the writer
         return _write_leased(layout, schema, batches, stamp=stamp, key=key, row_group_size=row_group_size)
 

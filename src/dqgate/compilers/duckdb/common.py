@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 from dqgate.compilers.base import Dispatch
 from dqgate.contract.sql import parse_expression
@@ -58,7 +59,7 @@ def col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def literal(value: Any, cast_to: str | None = None) -> exp.Expression:
+def literal(value: Any, cast_to: str | exp.DataType | None = None) -> exp.Expression:
     """A SQL literal for a contract value (numbers, strings, booleans, dates, times)."""
     if isinstance(value, bool):
         return exp.Boolean(this=value)
@@ -107,10 +108,13 @@ class Context:
         self.ctes: list[exp.CTE] = []
         self.formats: list[str] = []
 
-    def cast_for(self, column: str, value: Any) -> str | None:
+    def cast_for(self, column: str, value: Any) -> exp.DataType | None:
         typ = self.types.get(column, "").upper()
         if isinstance(value, str) and typ.startswith(("TIMESTAMP", "DATE", "TIME")):
-            return typ
+            try:  # DuckDB's spelling (TIMESTAMP_NS, TIMESTAMP WITH TIME ZONE), read as DuckDB
+                return exp.DataType.build(typ, dialect="duckdb")
+            except (ParseError, ValueError):  # a type sqlglot does not know: its family compares the same
+                return exp.DataType.build(typ.split()[0].split("_")[0], dialect="duckdb")
         return None
 
     def from_source(self) -> exp.Expression:

@@ -64,7 +64,9 @@ def _drift(rule: n.Drift, ctx: Context, out: str) -> list[exp.Expression]:
     if span is not None:
         lo, hi = exp.Literal.number(span[0] - 1), exp.Literal.number(span[1] + 1)
         clamped = exp.func("greatest", exp.func("least", base.col(column), hi), lo)
-        return [exp.alias_(exp.func("histogram", clamped), f"{out}_values", quoted=True)]
+        # DuckDB's LEAST/GREATEST skip NULLs (a NULL would become max + 1): count non-NULLs only
+        counted = exp.Filter(this=exp.func("histogram", clamped), expression=exp.Where(this=base.not_null(column)))
+        return [exp.alias_(counted, f"{out}_values", quoted=True)]
     if query.kind == "bins":
         counts: list[exp.Expression] = [exp.CountIf(this=exp.LTE(this=_double(column), expression=_number(e))) for e in query.points]
         counts.append(exp.Count(this=base.col(column)))
