@@ -264,31 +264,21 @@ def _all_rows() -> exp.Expression:
 
 
 def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mode: str, created_by: str | None, rows: int, data: Any = None) -> IngestResult:
-<<<<<<< HEAD
-    from dqgate.store.layout import dataset_layout
-    from dqgate.store.lease import publisher_lease
-=======
     import pyarrow as pa
 
->>>>>>> exact
+    from dqgate.store.layout import dataset_layout
+    from dqgate.store.lease import publisher_lease
     from dqgate.store.objects import write_object
     from dqgate.store.publish import publish
 
     stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": result.status}
-<<<<<<< HEAD
     with publisher_lease(dataset_layout(store, c.dataset)):  # gc waits until the object is named
         info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
+        if not isinstance(data, pa.Table):
+            data = None  # a stream is spent: profile the checked view
         contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
         profile = _profile(con, store, c, mode, data)
         manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
-=======
-    info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
-    if not isinstance(data, pa.Table):
-        data = None  # a stream is spent: profile the checked view
-    contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
-    profile = _profile(con, store, c, mode, data)
-    manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
->>>>>>> exact
     return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows, result=result)
 
 
