@@ -65,6 +65,8 @@ def assert_matches(result: Any, expected: dict[str, Expected], rules: tuple[n.Ru
         tie = False
         if isinstance(rule, n.RowRule):
             assert (got.failed_rows, got.total_rows, got.observed) == (exp.failed_rows, exp.total_rows, exp.observed), where
+            if isinstance(rule, n.Unique):
+                assert (got.duplicate_groups, got.excess_rows) == (exp.duplicate_groups, exp.failed_rows - exp.duplicate_groups), where
             if got.status != "pass" and got.failed_rows:
                 assert got.sample, where
                 assert all(_sample_key(rule, s) in exp.failing for s in got.sample), where

@@ -178,7 +178,7 @@ def test_the_runner_marks_dense_keys_in_the_fused_statement(tmp_path: Path, con:
     assert values_out[compiled.marks["k.unique"]] is None
     key = dense_unique.DenseKey("k.unique", "k", 4, 3, marked=True)
     dense_unique.fill(con, {"k.unique": key}, compiled, values_out, rules, types, 5)
-    failed_out, _, sample_out = compiled.outputs["k.unique"]
+    failed_out, _, sample_out, _ = compiled.outputs["k.unique"]
     assert values_out[failed_out] == 350
     assert sorted(s["k"] for s in values_out[sample_out]) == [3, 4, 7, 9]
 

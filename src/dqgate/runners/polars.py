@@ -21,6 +21,7 @@ import polars as pl
 
 from dqgate.compilers import polars as compiler
 from dqgate.errors import DataError, UsageError
+from dqgate.ir import instants
 from dqgate.ir import nodes as n
 from dqgate.runners import assemble, decide, sources
 from dqgate.runners.errors import data_error, first_line
@@ -167,6 +168,7 @@ def run(
         UnsupportedRule: a rule Polars cannot evaluate with DuckDB's meaning.
     """
     t0 = time.perf_counter()
+    rules = instants.resolve(rules, as_of or dt.datetime.now(dt.timezone.utc))  # now-52w -> an instant
     lf, source, schema = prepare(contract, data, base_dir=base_dir)
     refs, errors = references(contract, rules, base_dir)
     runnable = tuple(r for r in rules if r.id not in errors)

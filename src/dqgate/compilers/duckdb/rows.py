@@ -30,10 +30,10 @@ def _range(rule: n.Range, ctx: Context) -> RowPredicate:
     tests = []
     if rule.min is not None:
         lo = literal(rule.min, ctx.cast_for(rule.column, rule.min))
-        tests.append(exp.GT(this=c.copy(), expression=lo) if rule.exclusive else exp.GTE(this=c.copy(), expression=lo))
+        tests.append(exp.GT(this=c.copy(), expression=lo) if rule.open_min else exp.GTE(this=c.copy(), expression=lo))
     if rule.max is not None:
         hi = literal(rule.max, ctx.cast_for(rule.column, rule.max))
-        tests.append(exp.LT(this=c.copy(), expression=hi) if rule.exclusive else exp.LTE(this=c.copy(), expression=hi))
+        tests.append(exp.LT(this=c.copy(), expression=hi) if rule.open_max else exp.LTE(this=c.copy(), expression=hi))
     return RowPredicate(and_(where_of(rule), not_null(rule.column)), and_(*tests))
 
 
