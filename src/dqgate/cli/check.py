@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @click.option("--data", "data", metavar="PATH", help="Data to check (file, glob or folder); default: the contract's source.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
-@click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now).")
+@click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now); also what now-52w style bounds mean.")
 @click.option("--engine", type=click.Choice(["duckdb", "polars"]), default="duckdb", show_default=True)
 @click.option("--samples", type=click.IntRange(0, 1000), default=5, show_default=True, help="Failing-row samples per failing rule.")
 @click.option("--allow-empty", is_flag=True, help="Check a dataset with 0 rows instead of refusing it.")

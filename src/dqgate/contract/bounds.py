@@ -82,7 +82,7 @@ def kind(value: Any) -> str:
     """``number``, ``instant``, ``relative`` or ``text``: what sort of bound ``value`` is."""
     if is_number(value):
         return "number"
-    if isinstance(value, RelativeInstant) or relative_or_none(value) is not None:
+    if isinstance(value, RelativeInstant) or (isinstance(value, str) and _RELATIVE.match(value)):
         return "relative"
     if instant(value) is not None:
         return "instant"
