@@ -10,6 +10,8 @@ Written from the semantics in DESIGN.md, never from the SQL the compilers emit:
   ``exclusive_max`` (one end); bounds relative to the check time (``now-52w``) are
   the instant they name at ``as_of``; ``length`` counts characters;
   ``pattern`` must match the whole value; formats follow ``_kernels/reference.py``;
+* a foreign key (``schema.foreign_keys``) passes a row whose key columns equal those of
+  a reference row with no NULL among them;
 * uniqueness fails every judged row whose key occurs more than once among the
   judged rows (rows with a NULL key column are not judged, unless ``nulls: equal``,
   where NULL is a key value like any other); its repeated keys are the
@@ -290,6 +292,9 @@ class Oracle:
     def _passes(self, rule: n.RowRule, row: Row) -> bool | None:
         if isinstance(rule, n.Expect):
             return False if self.row_exprs[rule.sql](row) is False else True
+        if isinstance(rule, n.ForeignKey):
+            keys = {tuple(r[c] for c in rule.ref_columns) for r in self.refs[rule.ref]}
+            return tuple(row[c] for c in rule.columns) in {k for k in keys if None not in k}
         v = row[rule.column]
         if isinstance(rule, n.NotNull):
             return v is not None

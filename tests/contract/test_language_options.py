@@ -145,6 +145,14 @@ REFUSED: dict[str, tuple[str, str | tuple[str, ...]]] = {
         _with("drift:\n  columns:\n    a: {method: psi, where: \"a > 0\"}\n"),
         "c.yaml:11:22: 'where' on drift needs a file reference (reference: path/to/file.parquet): a snapshot's profile covers all of its rows",
     ),
+    "foreign key to an undeclared dataset": (
+        _with("  foreign_keys:\n    - {columns: [a, b], references: wether}\nreferences:\n  weather: w.parquet\n"),
+        "c.yaml:10:25: unknown reference dataset 'wether' (declare it under 'references:'). Did you mean 'weather'?",
+    ),
+    "foreign key with too few target columns": (
+        _with("  foreign_keys:\n    - {columns: [a, b], references: weather, to: [x]}\nreferences:\n  weather: w.parquet\n"),
+        "c.yaml:10:46: 'to' names 1 column(s) for 2 in 'columns'; give one per column",
+    ),
     "drift list typo": (
         _with("drift:\n  columns:\n    a: [{method: psi}, {methd: ks}]\n"),
         # two lines, as for the map form: the entry lacks 'method' and has an unknown key
@@ -187,7 +195,7 @@ def test_json_schema_names_the_new_spellings() -> None:
 
 OLD = HEAD.replace("a: {type: int64}", "a: {type: int64, range: {min: 0, max: 100}, unique: true}").replace(
     "ts: {type: timestamp}", "ts: {type: timestamp, range: {min: now-52w}}"
-) + "  unique:\n    - {columns: [a, b], mostly: 0.9}\nchecks:\n  - {metric: mean(a), min: 0, max: 10}\ndrift:\n  reference: r.parquet\n  columns:\n    a: [{method: psi, max: 0.2}]\n"
+) + "  unique:\n    - {columns: [a, b], mostly: 0.9}\nreferences:\n  w: w.parquet\nchecks:\n  - {metric: mean(a), min: 0, max: 10}\ndrift:\n  reference: r.parquet\n  columns:\n    a: [{method: psi, max: 0.2}]\n"
 
 GRADES = {
     "exclusive_min added": ("range: {min: 0, max: 100}", "range: {min: 0, max: 100, exclusive_min: true}", "rule_tightened", True),
@@ -202,6 +210,7 @@ GRADES = {
     "unique entry mostly raised": ("{columns: [a, b], mostly: 0.9}", "{columns: [a, b], mostly: 0.95}", "mostly_raised", True),
     "unique entry mostly lowered": ("{columns: [a, b], mostly: 0.9}", "{columns: [a, b], mostly: 0.8}", "mostly_lowered", False),
     "drift bound lowered": ("[{method: psi, max: 0.2}]", "[{method: psi, max: 0.1}]", "rule_tightened", True),
+    "foreign key target changed": ("    - {columns: [a, b], mostly: 0.9}\n", "    - {columns: [a, b], mostly: 0.9}\n  foreign_keys:\n    - {columns: [a], references: w, name: fk}\n", "rule_added", True),
     "drift method added": ("[{method: psi, max: 0.2}]", "[{method: psi, max: 0.2}, {method: ks, max: 0.3}]", "rule_added", True),
 }
 

@@ -286,6 +286,10 @@ class ContractBuilder:
                     self.n_checks += 1
                     key["name"] = f"key_{self.n_checks}"
             schema["unique"] = [key]
+        if self.chance(0.25 * self.density):  # a composite foreign key into ref(code, name)
+            fk: dict[str, Any] = {"columns": [names["I"], names["S"]], "references": "ref", "to": ["code", "name"]}
+            self.modifiers(fk)
+            schema["foreign_keys"] = [fk]
         if self.chance(0.3):
             schema["key"] = [names["J"]]
         return {"dataset": "parity", "version": "1.0.0", "schema": schema, "checks": checks, "references": {"ref": self.ref_path}}

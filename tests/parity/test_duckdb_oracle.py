@@ -226,6 +226,7 @@ def test_awkward_column_names_work_in_every_rule_kind(engine: str, tmp_path: Pat
                 a["T"]: {"type": "timestamp", "freshness": {"max_age": "12h"}, "severity": "warn"},
             },
             "unique": [[a["I"], a["S"]]],
+            "foreign_keys": [{"columns": [a["I"], a["S"]], "references": "ref", "to": ["code", "name"]}],
         },
         "checks": [
             {"column": a["J"], "name": "j_in", "in": [4, 5], "where": f"{q['S']} = 'ab'"},

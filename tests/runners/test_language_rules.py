@@ -204,3 +204,23 @@ def test_drift_methods_per_column_with_where_on_batch_and_reference(tmp_path: Pa
     assert got["v.drift.psi"].observed == pytest.approx(0.0, abs=1e-12) and got["v.drift.psi"].status == "pass"
     assert got["v.drift.ks"].status == "info" and got["v.drift.ks"].threshold["where"]
     assert got["v.drift.psi#2"].observed > 0.01 and got["v.drift.psi#2"].status == "fail"  # all rows: group b moved by 3
+
+
+def test_composite_foreign_key(engine: str, tmp_path: Path) -> None:
+    pq.write_table(pa.table({"origin": ["JFK", "JFK", "LGA", None], "hour": [1, 2, 1, 2]}), tmp_path / "weather.parquet")
+    pq.write_table(pa.table({"origin": ["JFK", "JFK", "LGA", "EWR", None, "JFK"], "hour": pa.array([1, 3, 1, 1, 2, 2], pa.int32())}), tmp_path / "flights.parquet")
+    contract = tmp_path / "c.yaml"
+    contract.write_text(
+        "dataset: flights\nschema:\n  columns:\n    origin: {type: string}\n    hour: {type: int32}\n  foreign_keys:\n"
+        "    - {columns: [origin, hour], references: weather}\n"
+        "    - {columns: [origin, hour], references: weather, to: [origin, hour], where: \"origin = 'JFK'\", mostly: 0.6, name: jfk}\n"
+        "references:\n  weather: weather.parquet\n",
+        encoding="utf-8",
+    )
+    got = {c.id: c for c in dqgate.check(str(tmp_path / "flights.parquet"), str(contract), engine=engine).checks}
+    every = got["origin+hour.references"]
+    # (JFK,3) and (EWR,1) have no weather row; the NULL origin is not judged
+    assert (every.failed_rows, every.total_rows, every.status) == (2, 5, "fail")
+    assert sorted((s["origin"], s["hour"]) for s in every.sample) == [("EWR", 1), ("JFK", 3)]
+    assert every.threshold == {"references": "weather(origin, hour)"}
+    assert (got["jfk"].failed_rows, got["jfk"].total_rows, got["jfk"].status) == (1, 3, "pass")  # 2/3 >= 0.6

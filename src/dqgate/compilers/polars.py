@@ -240,6 +240,27 @@ def _reference(rule: n.Reference, ctx: _Context) -> RowPredicate:
     return RowPredicate(_where(rule, ctx), c.is_in(values.implode()))
 
 
+@ROW.register(n.ForeignKey)
+def _foreign_key(rule: n.ForeignKey, ctx: _Context) -> RowPredicate:
+    """The row's key columns as one struct, looked up among the reference's (non-NULL) keys;
+    numeric columns of different types compare in a common type, as DuckDB's do."""
+    frame: pl.DataFrame = ctx.refs[(rule.ref, rule.ref_columns)]  # type: ignore[index, assignment]
+    exprs, fields = [], []
+    for i, (c, rc) in enumerate(zip(rule.columns, rule.ref_columns)):
+        e, v = _column(c, ctx), frame[rc]
+        dtype = ctx.schema.get(c)
+        if dtype is not None and dtype.is_numeric() and v.dtype.is_numeric() and dtype != v.dtype:
+            common = pl.Int128 if dtype.is_integer() and v.dtype.is_integer() else pl.Float64
+            e, v = e.cast(common), v.cast(common)
+        elif isinstance(v.dtype, (pl.Categorical, pl.Enum)):
+            v = v.cast(pl.String)
+        exprs.append(e.alias(f"k{i}"))
+        fields.append(v.alias(f"k{i}"))
+    values = pl.DataFrame(fields).to_struct("key")
+    applies = _and(_where(rule, ctx), _not_null(*rule.columns))
+    return RowPredicate(applies, pl.struct(exprs).is_in(values.implode()), skips_nulls=False)
+
+
 def duplicated_rows(rule: n.Unique, ctx: _Context) -> tuple[pl.Expr, pl.Expr]:
     """How many applicable rows have a key that occurs more than once among them, and those keys
     (each once, in order of appearance: their number is the rule's ``duplicate_groups``).

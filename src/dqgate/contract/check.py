@@ -306,6 +306,18 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
         else:
             for j, col in enumerate(entry):
                 _known_column((*path, j), col, declared, problems)
+    for i, fk in enumerate(model.schema_.foreign_keys):
+        path = ("schema", "foreign_keys", i)
+        for j, col in enumerate(fk.columns):
+            _known_column((*path, "columns", j), col, declared, problems)
+        if fk.references not in refs:
+            hint = did_you_mean(fk.references, refs)
+            problems.add((*path, "references"), f"unknown reference dataset '{fk.references}' (declare it under 'references:').{hint}".rstrip("."))
+        if fk.to is not None and len(fk.to) != len(fk.columns):
+            problems.add((*path, "to"), f"'to' names {len(fk.to)} column(s) for {len(fk.columns)} in 'columns'; give one per column")
+        sql((*path, "where"), fk.where, aggregate=False)
+        if fk.name:
+            names[fk.name] = (*path, "name")
     for j, col in enumerate(model.schema_.key or []):
         _known_column(("schema", "key", j), col, declared, problems)
     for i, (kind, check) in enumerate(checks):

@@ -193,6 +193,12 @@ def _rules(c: Contract) -> dict[str, _Rule]:
             names = tuple(declared.get(x.lower(), x) for x in entry)
             rid = "+".join(names) + ".unique"
             add(_Rule(rid, rid, "unique", path, {"nulls": "distinct"}))
+    for i, fk in enumerate(c.model.schema_.foreign_keys):
+        path = ("schema", "foreign_keys", i)
+        names = tuple(declared.get(x.lower(), x) for x in fk.columns)
+        rid = fk.name or "+".join(names) + ".references"
+        value = {"references": fk.references, "to": list(fk.to or fk.columns)}
+        add(_Rule(rid, rid, "foreign_key", path, value, fk.severity, fk.mostly, where(path)))
     if c.model.schema_.strict:
         add(_Rule("schema.strict", "schema.strict", "strict", ("schema", "strict"), True))
     for i, check in enumerate(c.checks):

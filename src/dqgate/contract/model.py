@@ -146,6 +146,16 @@ class UniqueKey(Modifiers, UniqueOptions):
     name: str | None = None
 
 
+class ForeignKey(Modifiers):
+    """``schema.foreign_keys`` entry: every row's ``columns`` (all non-NULL) exist together as
+    ``to`` (default: the same names) in a row of the dataset ``references`` names."""
+
+    columns: Annotated[list[str], Field(min_length=1)]
+    references: str
+    to: Annotated[list[str], Field(min_length=1)] | None = None
+    name: str | None = None
+
+
 class SchemaSpec(_Model):
     """The declared columns; ``strict`` rejects columns not listed."""
 
@@ -158,6 +168,7 @@ class SchemaSpec(_Model):
         ]
     ] = Field(default_factory=list)
     key: list[str] | None = None
+    foreign_keys: list[ForeignKey] = Field(default_factory=list)
 
 
 class ColumnCheck(RuleFields, Modifiers):

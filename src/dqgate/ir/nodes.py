@@ -125,6 +125,16 @@ class Reference(RowRule):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ForeignKey(RowRule):
+    """A composite reference: each row's ``columns`` (none NULL) equal ``ref_columns`` of one
+    row of the dataset named ``ref`` (reference rows with a NULL there match nothing)."""
+
+    ref: str = ""
+    ref_columns: tuple[str, ...] = ()
+    kind: ClassVar[str] = "references"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Metric(Rule):
     """A dataset-level value with optional bounds, inclusive unless ``exclusive_min`` /
     ``exclusive_max`` (``greater_than:`` / ``less_than:``); without bounds it is recorded only.
@@ -229,6 +239,6 @@ class Anomaly(Rule):
     kind: ClassVar[str] = "anomaly"
 
 
-ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference)
+ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference, ForeignKey)
 HISTORY_RULES = (Change, Anomaly)
 ALL_RULES = (*ROW_RULES, Metric, Freshness, StrictSchema, Drift, SlicedMetric, EvalMetric, *HISTORY_RULES)

@@ -33,6 +33,16 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
         rules += _column_rules(name, spec, None, where_of(path), contract, contract.line_of(path))
     for i, entry in enumerate(contract.model.schema_.unique):
         rules.append(_composite_unique(entry, ("schema", "unique", i), declared, where_of, contract))
+    for i, fk in enumerate(contract.model.schema_.foreign_keys):
+        path = ("schema", "foreign_keys", i)
+        names = tuple(declared[c.lower()] for c in fk.columns)
+        rules.append(
+            n.ForeignKey(
+                id=fk.name or "+".join(names) + ".references", columns=names, ref=fk.references,
+                ref_columns=tuple(fk.to or fk.columns), mostly=fk.mostly, severity=fk.severity,
+                where=where_of(path), line=contract.line_of(path),
+            )
+        )  # fmt: skip
     if contract.model.schema_.strict:
         rules.append(n.StrictSchema(id="schema.strict", allowed=tuple(contract.columns), line=contract.line_of(("schema", "strict"))))
     for i, check in enumerate(contract.checks):

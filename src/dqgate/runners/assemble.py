@@ -46,6 +46,8 @@ def threshold(rule: n.Rule) -> dict[str, Any]:
         out["format"] = rule.format
     elif isinstance(rule, n.Reference):
         out["references"] = f"{rule.ref}.{rule.ref_column}"
+    elif isinstance(rule, n.ForeignKey):
+        out["references"] = f"{rule.ref}({', '.join(rule.ref_columns)})"
     elif isinstance(rule, n.Freshness):
         out["max_age"] = rule.max_age
     if isinstance(rule, n.RowRule) and rule.mostly is not None:

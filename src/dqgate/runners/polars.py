@@ -134,6 +134,15 @@ def references(contract: Contract, rules: tuple[n.Rule, ...], base_dir: str | No
     values: dict[tuple[str, str], pl.Series] = {}
     errors: dict[str, str] = {}
     for rule in rules:
+        if isinstance(rule, n.ForeignKey):  # the distinct non-NULL keys, as a frame
+            fk = (rule.ref, rule.ref_columns)
+            if fk not in values:
+                try:
+                    lf, _ = frame(contract.model.references[rule.ref], base_dir=base_dir)
+                    values[fk] = lf.select(rule.ref_columns).drop_nulls().unique().collect()  # type: ignore[index, assignment]
+                except (DataError, pl.exceptions.PolarsError, OSError) as exc:
+                    errors[rule.id] = first_line(exc)
+            continue
         if not isinstance(rule, n.Reference):
             continue
         key = (rule.ref, rule.ref_column)
