@@ -153,6 +153,14 @@ REFUSED: dict[str, tuple[str, str | tuple[str, ...]]] = {
         _with("  foreign_keys:\n    - {columns: [a, b], references: weather, to: [x]}\nreferences:\n  weather: w.parquet\n"),
         "c.yaml:10:46: 'to' names 1 column(s) for 2 in 'columns'; give one per column",
     ),
+    "strict bound typo": (
+        _with("checks:\n  - {metric: max(ts), greater_then: now-1d}\n"),
+        "c.yaml:10:23: unknown key 'greater_then'. Did you mean 'greater_than'?",
+    ),
+    "exclusive flag typo": (
+        HEAD.replace("a: {type: int64}", "a: {type: int64, range: {min: 0, exclusiv_min: true}}"),
+        "c.yaml:5:38: unknown key 'exclusiv_min' in 'range'. Did you mean 'exclusive_min'?",
+    ),
     "drift list typo": (
         _with("drift:\n  columns:\n    a: [{method: psi}, {methd: ks}]\n"),
         # two lines, as for the map form: the entry lacks 'method' and has an unknown key

@@ -64,10 +64,11 @@ def explain(contract: str, data: str | None) -> int:
     """Print the one fused statement CONTRACT compiles to."""
     from dqgate.compilers.duckdb import compile_plan
     from dqgate.contract import load_contract
+    from dqgate.ir.instants import resolve
     from dqgate.ir.plan import plan
 
     c = load_contract(contract)
-    rules = plan(c)
+    rules = resolve(plan(c), dt.datetime.now(dt.timezone.utc))  # now-52w style bounds, as of now
     if data is not None:
         return _explain_for_data(c, data)
     compiled = compile_plan(rules, types={}, key=c.key_columns())
