@@ -165,13 +165,12 @@ def fill(
     for rule_id, key in keys.items():
         failed_out, _, sample_out, groups_out = plan.outputs[rule_id]
         got: tuple[Any, Any, Any] | None
-        if key.marked:
+        if key.marked:  # [failing rows, repeated keys, the first of them...]
             marks = values.get(plan.marks[rule_id])
-            # dq_key_repeats lists only the first repeated keys: their number is counted below
-            got = None if marks is None else (marks[0], [{key.column: v} for v in marks[1:]], None if marks[0] else 0)
+            got = None if marks is None else (marks[0], [{key.column: v} for v in marks[2:]], marks[1])
         else:
             got = count(con, key, samples)
-        if got is None or got[2] is None:  # statistics were wrong, or the keys that repeat are not counted yet
+        if got is None:  # statistics were wrong: count it with the GROUP BY after all
             single = compiler.compile_plan((by_id[rule_id],), types=types, samples=samples)
             cur = con.execute(single.sql)
             names = [d[0] for d in cur.description or []]
