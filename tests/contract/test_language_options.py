@@ -161,6 +161,14 @@ REFUSED: dict[str, tuple[str, str | tuple[str, ...]]] = {
         HEAD.replace("a: {type: int64}", "a: {type: int64, range: {min: 0, exclusiv_min: true}}"),
         "c.yaml:5:38: unknown key 'exclusiv_min' in 'range'. Did you mean 'exclusive_min'?",
     ),
+    "relative bounds out of order": (
+        HEAD.replace("ts: {type: timestamp}", "ts: {type: timestamp, range: {min: now, max: now-1w}}"),
+        "c.yaml:8:27: impossible range on 'ts': min now is not before max now-1w",
+    ),
+    "two keys of one name": (
+        _with("  unique:\n    - {columns: [a], name: k}\n    - {columns: [b], name: k}\n"),
+        "c.yaml:11:22: duplicate check name 'k'",
+    ),
     "drift list typo": (
         _with("drift:\n  columns:\n    a: [{method: psi}, {methd: ks}]\n"),
         # two lines, as for the map form: the entry lacks 'method' and has an unknown key

@@ -301,8 +301,7 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
             for j, col in enumerate(entry.columns):
                 _known_column((*path, "columns", j), col, declared, problems)
             sql((*path, "where"), entry.where, aggregate=False)
-            if entry.name:
-                names[entry.name] = (*path, "name")
+            _unique_name(entry.name, (*path, "name"), names, problems)
         else:
             for j, col in enumerate(entry):
                 _known_column((*path, j), col, declared, problems)
@@ -316,8 +315,7 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
         if fk.to is not None and len(fk.to) != len(fk.columns):
             problems.add((*path, "to"), f"'to' names {len(fk.to)} column(s) for {len(fk.columns)} in 'columns'; give one per column")
         sql((*path, "where"), fk.where, aggregate=False)
-        if fk.name:
-            names[fk.name] = (*path, "name")
+        _unique_name(fk.name, (*path, "name"), names, problems)
     for j, col in enumerate(model.schema_.key or []):
         _known_column(("schema", "key", j), col, declared, problems)
     for i, (kind, check) in enumerate(checks):
@@ -349,6 +347,15 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
             at: Path = ("drift", "columns", col) if index is None else ("drift", "columns", col, index)
             sql((*at, "where"), spec.where, aggregate=False)
     return fragments
+
+
+def _unique_name(name: str | None, path: Path, names: dict[str, Path], problems: _Problems) -> None:
+    """A rule name is a result id: two rules may not share one."""
+    if name is None:
+        return
+    if name in names:
+        problems.add(path, f"duplicate check name '{name}'")
+    names[name] = path
 
 
 def _quoted(text: str, limit: int = 60) -> str:
@@ -427,6 +434,9 @@ def _range_bounds(path: Path, name: str, rng: m.RangeSpec, ctype: str | None, pr
         if getattr(rng, flag) and getattr(rng, bound) is None:
             problems.add((*path, "range", flag), f"'{flag}' on '{name}' has no '{bound}' to exclude")
     plain = True
+    low, high = (bounds.relative_or_none(rng.min), bounds.relative_or_none(rng.max))
+    if low is not None and high is not None and (low.offset_s > high.offset_s or (rng.open_min or rng.open_max) and low.offset_s >= high.offset_s):
+        problems.add((*path, "range"), f"impossible range on '{name}': min {low} is not before max {high}")
     for bound in ("min", "max"):
         value = getattr(rng, bound)
         if value is None:
