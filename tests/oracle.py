@@ -6,10 +6,18 @@ Written from the semantics in DESIGN.md, never from the SQL the compilers emit:
   hold); every rule but ``required`` and ``expect`` also skips rows whose columns
   are NULL; ``expect`` passes a row on a NULL result (three-valued logic);
 * ``mostly: f`` passes when at least fraction f of the judged rows pass;
-* ranges are inclusive unless ``exclusive``; ``length`` counts characters;
+* ranges are inclusive unless ``exclusive`` (both ends) or ``exclusive_min`` /
+  ``exclusive_max`` (one end); bounds relative to the check time (``now-52w``) are
+  the instant they name at ``as_of``; ``length`` counts characters;
   ``pattern`` must match the whole value; formats follow ``_kernels/reference.py``;
+* a foreign key (``schema.foreign_keys``) passes a row whose key columns equal those of
+  a reference row with no NULL among them;
 * uniqueness fails every judged row whose key occurs more than once among the
-  judged rows (rows with a NULL key column are not judged);
+  judged rows (rows with a NULL key column are not judged, unless ``nulls: equal``,
+  where NULL is a key value like any other); its repeated keys are the
+  ``duplicate_groups``, the failing rows beyond one per key the ``excess_rows``;
+* a metric without bounds is recorded only (``info``); ``greater_than`` /
+  ``less_than`` are strict; instants compare with instants (a date is its midnight);
 * metrics are computed over the ``where`` rows: ``null_fraction`` is None without
   rows, ``stddev`` is the sample one, ``quantile``/``median`` interpolate linearly.
 
@@ -26,7 +34,7 @@ import operator
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
 from dqgate._kernels import reference as kernels
@@ -37,7 +45,7 @@ Row = Mapping[str, Any]
 Get = Callable[[str], Any]
 RowFn = Callable[[Row], Any]
 AggFn = Callable[[Sequence[Row]], Any]
-ORDER = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+ORDER = {"info": 0, "pass": 0, "warn": 1, "fail": 2, "error": 3}
 
 
 # --- three-valued logic -------------------------------------------------------------------------
@@ -165,6 +173,7 @@ class Expected:
     observed: Any = None
     failing: frozenset[tuple[Any, ...]] = frozenset()
     bounds: tuple[Any, ...] = ()
+    duplicate_groups: int | None = None
 
 
 def graded(passed: bool, severity: str) -> str:
@@ -178,6 +187,8 @@ def overall(statuses: Sequence[str]) -> str:
 
 def _as_comparable(bound: Any, value: Any) -> Any:
     """A contract bound in the value's type: DuckDB casts a string (or date) bound to the column's type."""
+    if isinstance(bound, RelativeBound):
+        bound = bound.at
     if isinstance(value, dt.datetime):
         if isinstance(bound, str):
             return dt.datetime.fromisoformat(bound)
@@ -186,6 +197,26 @@ def _as_comparable(bound: Any, value: Any) -> Any:
     elif isinstance(value, dt.date) and isinstance(bound, str):
         return dt.date.fromisoformat(bound)
     return bound
+
+
+@dataclass(frozen=True)
+class RelativeBound:
+    """A bound written ``now-<duration>``: the test works out ``at`` from ``as_of`` by hand."""
+
+    at: Any
+
+
+def relative_at(text: str, as_of: dt.datetime, *, date: bool) -> Any:
+    """``now-3d`` / ``now+12h`` / ``now-1w`` / ``now`` at ``as_of`` (naive UTC), written out here
+    independently of dqgate's parser: units s, m, h, d, w; one term."""
+    m = re.fullmatch(r"now(?:([+-])(\d+)([smhdw]))?", text.replace(" ", ""))
+    assert m is not None, text
+    seconds = 0
+    if m.group(1):
+        seconds = int(m.group(2)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(3)]
+        seconds = -seconds if m.group(1) == "-" else seconds
+    moment = as_of.astimezone(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=seconds)
+    return moment.date() if date else moment
 
 
 class Oracle:
@@ -235,7 +266,8 @@ class Oracle:
     def flags(self, rule: n.RowRule) -> list[bool]:
         """Per row, whether it fails ``rule`` (the quarantine view of the same semantics)."""
         scoped = {id(r) for r in self.scoped(rule)}
-        judged = [id(r) in scoped and (isinstance(rule, (n.NotNull, n.Expect)) or all(r[c] is not None for c in rule.columns)) for r in self.rows]
+        keeps_nulls = isinstance(rule, (n.NotNull, n.Expect)) or (isinstance(rule, n.Unique) and rule.nulls_equal)
+        judged = [id(r) in scoped and (keeps_nulls or all(r[c] is not None for c in rule.columns)) for r in self.rows]
         if isinstance(rule, n.Unique):
             counts = Counter(tuple(r[c] for c in rule.columns) for r, j in zip(self.rows, judged) if j)
             return [j and counts[tuple(r[c] for c in rule.columns)] > 1 for r, j in zip(self.rows, judged)]
@@ -260,17 +292,20 @@ class Oracle:
     def _passes(self, rule: n.RowRule, row: Row) -> bool | None:
         if isinstance(rule, n.Expect):
             return False if self.row_exprs[rule.sql](row) is False else True
+        if isinstance(rule, n.ForeignKey):
+            keys = {tuple(r[c] for c in rule.ref_columns) for r in self.refs[rule.ref]}
+            return tuple(row[c] for c in rule.columns) in {k for k in keys if None not in k}
         v = row[rule.column]
         if isinstance(rule, n.NotNull):
             return v is not None
         if isinstance(rule, n.Range):
             ok = True
             if rule.min is not None:
-                lo = _as_comparable(rule.min, v)
-                ok = ok and (v > lo if rule.exclusive else v >= lo)
+                lo = _as_comparable(self._bound(rule.min, v), v)
+                ok = ok and (v > lo if rule.exclusive or rule.exclusive_min else v >= lo)
             if rule.max is not None:
-                hi = _as_comparable(rule.max, v)
-                ok = ok and (v < hi if rule.exclusive else v <= hi)
+                hi = _as_comparable(self._bound(rule.max, v), v)
+                ok = ok and (v < hi if rule.exclusive or rule.exclusive_max else v <= hi)
             return ok
         if isinstance(rule, n.InSet):
             return any(v == _as_comparable(x, v) and isinstance(x, bool) == isinstance(v, bool) for x in rule.values)
@@ -284,16 +319,32 @@ class Oracle:
             return v in {r[rule.ref_column] for r in self.refs[rule.ref] if r[rule.ref_column] is not None}
         raise AssertionError(f"the oracle has no meaning for {type(rule).__name__}")
 
+    def _bound(self, bound: Any, value: Any) -> Any:
+        """A planned bound as this oracle reads it: ``now-...`` at ``as_of``, by hand."""
+        text = getattr(bound, "text", None)  # dqgate's RelativeInstant: only its spelling is used
+        if text is None:
+            return bound
+        assert self.as_of is not None, "relative bounds need as_of"
+        is_date = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+        return relative_at(text, self.as_of, date=is_date)
+
     def _unique(self, rule: n.Unique) -> Expected:
-        judged = [r for r in self.scoped(rule) if all(r[c] is not None for c in rule.columns)]
+        scoped = self.scoped(rule)
+        judged = scoped if rule.nulls_equal else [r for r in scoped if all(r[c] is not None for c in rule.columns)]
         counts = Counter(tuple(r[c] for c in rule.columns) for r in judged)
         failing = [r for r in judged if counts[tuple(r[c] for c in rule.columns)] > 1]
-        return self._row_result(rule, judged, failing)
+        groups = sum(1 for c in counts.values() if c > 1)
+        return replace(self._row_result(rule, judged, failing), duplicate_groups=groups)
 
     def _metric(self, rule: n.Metric) -> Expected:
         rows = self.scoped(rule)
         value = self.aggregates[rule.sql](rows) if rule.func == "sql" else metric_value(rule, rows)
-        return Expected(rule.id, graded(within(value, rule.min, rule.max), rule.severity), observed=value, bounds=(rule.min, rule.max))
+        lo = None if rule.min is None else self._bound(rule.min, value)
+        hi = None if rule.max is None else self._bound(rule.max, value)
+        if lo is None and hi is None:
+            return Expected(rule.id, "info", observed=value, bounds=(None, None))
+        passed = within(value, lo, hi, open_min=rule.exclusive_min, open_max=rule.exclusive_max)
+        return Expected(rule.id, graded(passed, rule.severity), observed=value, bounds=(lo, hi))
 
     def _freshness(self, rule: n.Freshness) -> Expected:
         assert self.as_of is not None, "freshness needs as_of"
@@ -307,11 +358,22 @@ class Oracle:
         return Expected(rule.id, graded(age <= rule.max_age_s, rule.severity), observed=age)
 
 
-def within(value: Any, lo: Any, hi: Any) -> bool:
-    """Inclusive bounds; no value fails any bound."""
+def within(value: Any, lo: Any, hi: Any, *, open_min: bool = False, open_max: bool = False) -> bool:
+    """Inclusive bounds unless open; no value fails any bound; a date against a timestamp is its midnight."""
     if lo is None and hi is None:
         return True
-    return value is not None and (lo is None or value >= lo) and (hi is None or value <= hi)
+    if value is None:
+        return False
+
+    def pair(b: Any) -> tuple[Any, Any]:
+        if isinstance(value, dt.date) and isinstance(b, dt.date) and isinstance(value, dt.datetime) != isinstance(b, dt.datetime):
+            as_dt = [x if isinstance(x, dt.datetime) else dt.datetime.combine(x, dt.time()) for x in (value, b)]
+            return as_dt[0], as_dt[1]
+        return value, b
+
+    ok_lo = lo is None or (pair(lo)[0] > pair(lo)[1] if open_min else pair(lo)[0] >= pair(lo)[1])
+    ok_hi = hi is None or (pair(hi)[0] < pair(hi)[1] if open_max else pair(hi)[0] <= pair(hi)[1])
+    return ok_lo and ok_hi
 
 
 def quantile(xs: Sequence[float], q: float) -> float | None:

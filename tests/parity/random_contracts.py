@@ -31,6 +31,28 @@ STRINGS = (
 PATTERNS = ("[a-z]+", "a.*", "(a|ab)c?", "[^a]*", ".{1,2}", "N[0-9]{1,5}[A-Z]{0,2}", "x|", "", "é|ü", ".*@.*")
 FORMATS = ("email", "uuid", "url", "ipv4", "ipv6", "iso_date", "iso_datetime", "luhn", "iban", "json")
 AGES = ("45s", "90m", "36h", "1d", "2d12h", "10d")
+# Bounds relative to the check time (AS_OF = 2024-01-21 00:00 UTC), within the data's 2024-01-01..20.
+RELATIVE = ("now", "now-1w", "now-2w", "now-3d", "now-10d", "now-12h", "now-1d", "now-20d", "now+1h")
+
+
+def _offset(text: str) -> int:
+    import re
+
+    m = re.fullmatch(r"now(?:([+-])(\d+)([smhdw]))?", text)
+    assert m is not None
+    if not m.group(1):
+        return 0
+    seconds = int(m.group(2)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(3)]
+    return -seconds if m.group(1) == "-" else seconds
+
+
+def _instant_of(value: Any) -> dt.datetime:
+    """Any temporal bound drawn here as a naive datetime, to keep a drawn pair ordered."""
+    if isinstance(value, str) and value.startswith("now"):
+        return AS_OF.replace(tzinfo=None) + dt.timedelta(seconds=_offset(value))
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value) if len(value) > 10 else dt.date.fromisoformat(value)
+    return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
 METRIC_SPELLING = {"mean": ("mean", "avg"), "stddev": ("stddev", "stddev_samp")}
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
@@ -138,18 +160,20 @@ class ContractBuilder:
             if self.rule_chance(0.2):
                 out["required"] = True
             if role in "IJSDTF" and self.rule_chance(0.2):
-                out["unique"] = True
+                out["unique"] = self.draw(st.sampled_from([True, True, {"nulls": "equal"}, {"nulls": "distinct"}]))
             if role != "B" and self.rule_chance(0.25):
                 lo, hi = self._bounds(role)
-                exclusive = self.chance(0.3) and lo != hi
+                if role in "DT" and self.chance(0.4):  # relative to the check time (AS_OF = 2024-01-21)
+                    lo, hi = sorted(self.draw(st.lists(st.sampled_from(RELATIVE), min_size=2, max_size=2)), key=_offset)
+                exclusive = self.draw(st.sampled_from(["", "", "exclusive", "exclusive_min", "exclusive_max"])) if lo != hi else ""
                 rng: dict[str, Any] = {}
                 side = self.draw(st.sampled_from(["both", "min", "max"]))
                 if side != "max":
                     rng["min"] = lo
                 if side != "min":
                     rng["max"] = hi
-                if exclusive:
-                    rng["exclusive"] = True
+                if exclusive == "exclusive" or (exclusive == "exclusive_min" and "min" in rng) or (exclusive == "exclusive_max" and "max" in rng):
+                    rng[exclusive] = True
                 out["range"] = rng
             if role != "T" and self.rule_chance(0.25):
                 out["in"] = self.draw(st.lists(VALUES[role].filter(lambda v: v is not None), min_size=1, max_size=4))
@@ -190,18 +214,34 @@ class ContractBuilder:
             text = f"quantile({col}, {self.draw(st.sampled_from([0, 0.1, 0.25, 0.5, 0.9, 1]))})" if func == "quantile" else f"{spelled}({col})"
         spec: dict[str, Any] = {"metric": text}
         self.name(spec)
+        if func in ("min", "max") and not numeric and role in "DT" and self.chance(0.7):
+            pick = st.sampled_from(RELATIVE) | (_day.map(str) if role == "D" else _moment.map(lambda m: m.isoformat(sep=" "))) | _day
+            a, b = self.draw(pick), self.draw(pick)
+            key = self.draw(st.sampled_from([("min", "max"), ("greater_than", "less_than"), ("min", "less_than")]))
+            form = self.draw(st.sampled_from(["lo", "hi", "both"]))
+            if form != "hi":
+                spec[key[0]] = a
+            if form != "lo":
+                spec[key[1]] = b
+            if form == "both" and _instant_of(a) >= _instant_of(b):
+                spec.pop(key[1])  # keep the bounds possible
         if numeric:
             top = 1 if func == "null_fraction" else 40
             lo, hi = sorted([self.draw(st.integers(-10, 2 * top)) / 2, self.draw(st.integers(-10, 2 * top)) / 2])
             hi = min(hi, top)
             lo = min(lo, hi)
-            form = self.draw(st.sampled_from(["none", "min", "max", "both", "between"]))
+            form = self.draw(st.sampled_from(["none", "min", "max", "both", "between", "strict"]))
             if form in ("min", "both"):
                 spec["min"] = lo
             if form in ("max", "both"):
                 spec["max"] = hi
             if form == "between":
                 spec["between"] = [lo, hi]
+            if form == "strict":
+                if self.chance(0.5):
+                    spec["greater_than"] = lo
+                if lo < hi and self.chance(0.7):
+                    spec["less_than" if self.chance(0.5) else "max"] = hi
         if self.all_warn or self.chance(0.3):
             spec["severity"] = "warn"
         where = self.where()
@@ -236,7 +276,20 @@ class ContractBuilder:
         schema: dict[str, Any] = {"strict": self.chance(0.3), "columns": columns}
         if self.chance(0.4 * self.density):
             pair = self.draw(st.sampled_from([("I", "S"), ("I", "J"), ("D", "I"), ("B", "S"), ("T", "F")]))
-            schema["unique"] = [[names[r] for r in pair]]
+            key: Any = [names[r] for r in pair]
+            if self.chance(0.5):  # the mapping form, with modifiers
+                key = {"columns": key}
+                if self.chance(0.4):
+                    key["nulls"] = self.draw(st.sampled_from(["equal", "distinct"]))
+                self.modifiers(key)
+                if self.chance(0.3):
+                    self.n_checks += 1
+                    key["name"] = f"key_{self.n_checks}"
+            schema["unique"] = [key]
+        if self.chance(0.25 * self.density):  # a composite foreign key into ref(code, name)
+            fk: dict[str, Any] = {"columns": [names["I"], names["S"]], "references": "ref", "to": ["code", "name"]}
+            self.modifiers(fk)
+            schema["foreign_keys"] = [fk]
         if self.chance(0.3):
             schema["key"] = [names["J"]]
         return {"dataset": "parity", "version": "1.0.0", "schema": schema, "checks": checks, "references": {"ref": self.ref_path}}

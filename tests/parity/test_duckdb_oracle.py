@@ -65,6 +65,8 @@ def assert_matches(result: Any, expected: dict[str, Expected], rules: tuple[n.Ru
         tie = False
         if isinstance(rule, n.RowRule):
             assert (got.failed_rows, got.total_rows, got.observed) == (exp.failed_rows, exp.total_rows, exp.observed), where
+            if isinstance(rule, n.Unique):
+                assert (got.duplicate_groups, got.excess_rows) == (exp.duplicate_groups, exp.failed_rows - exp.duplicate_groups), where
             if got.status != "pass" and got.failed_rows:
                 assert got.sample, where
                 assert all(_sample_key(rule, s) in exp.failing for s in got.sample), where
@@ -224,6 +226,7 @@ def test_awkward_column_names_work_in_every_rule_kind(engine: str, tmp_path: Pat
                 a["T"]: {"type": "timestamp", "freshness": {"max_age": "12h"}, "severity": "warn"},
             },
             "unique": [[a["I"], a["S"]]],
+            "foreign_keys": [{"columns": [a["I"], a["S"]], "references": "ref", "to": ["code", "name"]}],
         },
         "checks": [
             {"column": a["J"], "name": "j_in", "in": [4, 5], "where": f"{q['S']} = 'ab'"},

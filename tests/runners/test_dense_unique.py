@@ -145,7 +145,7 @@ def test_statistics_that_lie_fall_back_to_the_group_by(
     compiled = compiler.compile_plan(rules, types=types, counted=frozenset({"k.unique"}))
     values_out: dict[str, Any] = {}
     dense_unique.fill(con, {"k.unique": wrong}, compiled, values_out, rules, types, 5)
-    failed_out, _, sample_out = compiled.outputs["k.unique"]
+    failed_out, _, sample_out, _ = compiled.outputs["k.unique"]
     assert values_out[failed_out] == 350
     assert sorted(s["k"] for s in values_out[sample_out]) == [3, 4, 7, 9]
 

@@ -58,7 +58,7 @@ def test_the_extension_is_built_and_loads() -> None:
 def repeats_oracle(values: list[int | None], samples: int) -> list[int]:
     counts = Counter(v for v in values if v is not None)
     repeated = sorted(v for v, c in counts.items() if c > 1)
-    return [sum(counts[v] for v in repeated), *repeated[:samples]]
+    return [sum(counts[v] for v in repeated), len(repeated), *repeated[:samples]]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -72,7 +72,7 @@ def repeats_oracle(values: list[int | None], samples: int) -> list[int]:
 def test_key_repeats_counts_rows_of_repeated_keys(
     con: duckdb.DuckDBPyConnection, values: list[int | None], low: int, extra: int, samples: int, threads: int
 ) -> None:
-    """[failing rows, smallest repeated keys...] as a Counter sees them; spans that end on,
+    """[failing rows, repeated keys, smallest repeated keys...] as a Counter sees them; spans that end on,
     inside and past a word of 64 bits."""
     con.execute(f"SET threads = {threads}")
     span = 70 - low + 1 + extra
@@ -91,16 +91,16 @@ def test_key_repeats_combines_the_bitmaps_of_every_thread(con: duckdb.DuckDBPyCo
     got = con.execute(f"SELECT dq_key_repeats(i % {m}, 0, {m}, 3) FROM range({n}) t(i)").fetchall()[0][0]
     full, rest = divmod(n, m)  # every key occurs `full` times, the first `rest` once more
     assert full == 2
-    assert got == [n, 0, 1, 2]  # all keys repeat
+    assert got == [n, m, 0, 1, 2]  # all keys repeat
     got = con.execute(f"SELECT dq_key_repeats(i, 0, {n}, 2) FROM range({n}) t(i) WHERE i % 3 <> 1").fetchall()[0][0]
-    assert got == [0]
+    assert got == [0, 0]
 
 
 def test_key_repeats_is_null_for_a_key_outside_the_span(con: duckdb.DuckDBPyConnection) -> None:
     for values in ([1, 2, 10], [-1, 1], [1, 1, 2**40]):
         got = con.execute("SELECT dq_key_repeats(k, 0, 10, 5) FROM (SELECT unnest(?::BIGINT[]) AS k)", [values])
         assert got.fetchall()[0][0] is None
-    assert con.execute("SELECT dq_key_repeats(k, 0, 10, 5) FROM (SELECT 1 AS k WHERE false)").fetchall()[0][0] == [0]
+    assert con.execute("SELECT dq_key_repeats(k, 0, 10, 5) FROM (SELECT 1 AS k WHERE false)").fetchall()[0][0] == [0, 0]
 
 
 def test_key_repeats_per_group(con: duckdb.DuckDBPyConnection) -> None:
@@ -108,7 +108,7 @@ def test_key_repeats_per_group(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT g, dq_key_repeats(k, 0, 100, 1) FROM (VALUES (1, 5), (1, 5), (2, 5), (2, 6), (1, 7), (1, 7), (1, 7)) t(g, k) "
         "GROUP BY g ORDER BY g"
     ).fetchall()
-    assert rows == [(1, [5, 5]), (2, [0])]
+    assert rows == [(1, [5, 2, 5]), (2, [0, 0])]
 
 
 def dfa_table(accepting: str) -> bytes:
@@ -178,7 +178,7 @@ def test_the_runner_marks_dense_keys_in_the_fused_statement(tmp_path: Path, con:
     assert values_out[compiled.marks["k.unique"]] is None
     key = dense_unique.DenseKey("k.unique", "k", 4, 3, marked=True)
     dense_unique.fill(con, {"k.unique": key}, compiled, values_out, rules, types, 5)
-    failed_out, _, sample_out = compiled.outputs["k.unique"]
+    failed_out, _, sample_out, _ = compiled.outputs["k.unique"]
     assert values_out[failed_out] == 350
     assert sorted(s["k"] for s in values_out[sample_out]) == [3, 4, 7, 9]
 

@@ -14,9 +14,9 @@
  *
  *   dq_key_repeats(key BIGINT, low BIGINT, span BIGINT, samples BIGINT) -> BIGINT[]
  *       Aggregate. Marks each non-NULL key in two bitmaps ("seen", "seen twice") over
- *       [low, low + span) and returns [rows whose key repeats, up to `samples` smallest
- *       repeated keys...], the same answer as a GROUP BY ... HAVING count(*) > 1 summed
- *       over rows. NULL when some key falls outside the span (the caller then counts
+ *       [low, low + span) and returns [rows whose key repeats, keys that repeat, up to
+ *       `samples` smallest repeated keys...], the same answer as a GROUP BY ... HAVING
+ *       count(*) > 1 summed over rows and counted. NULL when some key falls outside the span (the caller then counts
  *       with the GROUP BY): the span comes from Parquet statistics, which could lie.
  *       Each thread marks its own bitmaps (2 bits per possible key); combining ORs them.
  *
@@ -288,23 +288,25 @@ static void key_finalize(duckdb_function_info info, duckdb_aggregate_state *sour
 			duckdb_validity_set_row_invalid(duckdb_vector_get_validity(result), offset + i);
 			continue;
 		}
-		uint64_t singles = 0;
+		uint64_t singles = 0, groups = 0;
 		size_t words = st->bits ? (size_t)((st->span + 63) >> 6) : 0;
 		for (size_t w = 0; w < words; w++) {
 			singles += (uint64_t)__builtin_popcountll(st->bits[2 * w] & ~st->bits[2 * w + 1]);
+			groups += (uint64_t)__builtin_popcountll(st->bits[2 * w + 1]);
 		}
 		idx_t want = st->samples > 0 ? (idx_t)st->samples : 0;
 		idx_t start = duckdb_list_vector_get_size(result);
-		if (duckdb_list_vector_reserve(result, start + 1 + want) == DuckDBError) {
+		if (duckdb_list_vector_reserve(result, start + 2 + want) == DuckDBError) {
 			duckdb_aggregate_function_set_error(info, "dq_key_repeats: out of memory");
 			return;
 		}
 		int64_t *out = (int64_t *)duckdb_vector_get_data(child);
 		idx_t n = 0;
 		out[start + n++] = (int64_t)(st->rows - singles);
-		for (size_t w = 0; w < words && n < 1 + want; w++) {
+		out[start + n++] = (int64_t)groups;
+		for (size_t w = 0; w < words && n < 2 + want; w++) {
 			uint64_t bits = st->bits[2 * w + 1];
-			while (bits && n < 1 + want) {
+			while (bits && n < 2 + want) {
 				int b = __builtin_ctzll(bits);
 				out[start + n++] = st->low + (int64_t)(w * 64 + (size_t)b);
 				bits &= bits - 1;

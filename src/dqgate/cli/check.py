@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @click.option("--data", "data", metavar="PATH", help="Data to check (file, glob or folder); default: the contract's source.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
-@click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now).")
+@click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now); also what now-52w style bounds mean.")
 @click.option("--engine", type=click.Choice(["duckdb", "polars"]), default="duckdb", show_default=True)
 @click.option("--samples", type=click.IntRange(0, 1000), default=5, show_default=True, help="Failing-row samples per failing rule.")
 @click.option("--allow-empty", is_flag=True, help="Check a dataset with 0 rows instead of refusing it.")
@@ -64,10 +64,11 @@ def explain(contract: str, data: str | None) -> int:
     """Print the one fused statement CONTRACT compiles to."""
     from dqgate.compilers.duckdb import compile_plan
     from dqgate.contract import load_contract
+    from dqgate.ir.instants import resolve
     from dqgate.ir.plan import plan
 
     c = load_contract(contract)
-    rules = plan(c)
+    rules = resolve(plan(c), dt.datetime.now(dt.timezone.utc))  # now-52w style bounds, as of now
     if data is not None:
         return _explain_for_data(c, data)
     compiled = compile_plan(rules, types={}, key=c.key_columns())

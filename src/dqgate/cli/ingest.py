@@ -17,7 +17,7 @@ from dqgate.errors import DataError
 @click.argument("batches", nargs=-1, required=True, metavar="BATCH...")
 @click.option("--store", required=True, metavar="DIR", help="The snapshot store (a folder).")
 @click.option("--mode", type=click.Choice(["append", "replace"]), help="How a passing batch is published (default: the contract's gate.publish).")
-@click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now).")
+@click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now); also what now-52w style bounds mean.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None, as_of: dt.datetime | None, fmt: str) -> int:
     """Check each BATCH against CONTRACT; publish it as a new snapshot version, or quarantine it.

@@ -151,14 +151,15 @@ def _range(rule: n.Range, ctx: _Context) -> RowPredicate:
     c = _column(rule.column, ctx)
     if rule.min is not None and rule.max is not None:
         lo, hi = _lit(rule, rule.min, ctx), _lit(rule, rule.max, ctx)
-        return RowPredicate(_where(rule, ctx), c.is_between(lo, hi, closed="none" if rule.exclusive else "both"))
+        closed = {(False, False): "both", (True, True): "none", (True, False): "right", (False, True): "left"}[(rule.open_min, rule.open_max)]
+        return RowPredicate(_where(rule, ctx), c.is_between(lo, hi, closed=closed))  # type: ignore[arg-type]
     tests = []
     if rule.min is not None:
         lo = _lit(rule, rule.min, ctx)
-        tests.append(c > lo if rule.exclusive else c >= lo)
+        tests.append(c > lo if rule.open_min else c >= lo)
     if rule.max is not None:
         hi = _lit(rule, rule.max, ctx)
-        tests.append(c < hi if rule.exclusive else c <= hi)
+        tests.append(c < hi if rule.open_max else c <= hi)
     return RowPredicate(_where(rule, ctx), _and(*tests) if tests else c.is_not_null())
 
 
@@ -239,8 +240,30 @@ def _reference(rule: n.Reference, ctx: _Context) -> RowPredicate:
     return RowPredicate(_where(rule, ctx), c.is_in(values.implode()))
 
 
+@ROW.register(n.ForeignKey)
+def _foreign_key(rule: n.ForeignKey, ctx: _Context) -> RowPredicate:
+    """The row's key columns as one struct, looked up among the reference's (non-NULL) keys;
+    numeric columns of different types compare in a common type, as DuckDB's do."""
+    frame: pl.DataFrame = ctx.refs[(rule.ref, rule.ref_columns)]  # type: ignore[index, assignment]
+    exprs, fields = [], []
+    for i, (c, rc) in enumerate(zip(rule.columns, rule.ref_columns)):
+        e, v = _column(c, ctx), frame[rc]
+        dtype = ctx.schema.get(c)
+        if dtype is not None and dtype.is_numeric() and v.dtype.is_numeric() and dtype != v.dtype:
+            common = pl.Int128 if dtype.is_integer() and v.dtype.is_integer() else pl.Float64
+            e, v = e.cast(common), v.cast(common)
+        elif isinstance(v.dtype, (pl.Categorical, pl.Enum)):
+            v = v.cast(pl.String)
+        exprs.append(e.alias(f"k{i}"))
+        fields.append(v.alias(f"k{i}"))
+    values = pl.DataFrame(fields).to_struct("key")
+    applies = _and(_where(rule, ctx), _not_null(*rule.columns))
+    return RowPredicate(applies, pl.struct(exprs).is_in(values.implode()), skips_nulls=False)
+
+
 def duplicated_rows(rule: n.Unique, ctx: _Context) -> tuple[pl.Expr, pl.Expr]:
-    """How many applicable rows have a key that occurs more than once among them, and those keys.
+    """How many applicable rows have a key that occurs more than once among them, and those keys
+    (each once, in order of appearance: their number is the rule's ``duplicate_groups``).
 
     Numeric and temporal keys are sorted, and a row is repeated when a neighbour equals
     it: several times faster than ``is_duplicated``'s hash table (measured: 0.16 s
@@ -249,6 +272,15 @@ def duplicated_rows(rule: n.Unique, ctx: _Context) -> tuple[pl.Expr, pl.Expr]:
     """
     key = pl.struct(*rule.columns)
     dtype = ctx.schema.get(rule.column)
+    if rule.nulls_equal:  # NULL is a key value: is_duplicated puts NULLs (and NULL fields) together
+        plain = pl.col(rule.column) if len(rule.columns) == 1 else key
+        where = _where(rule, ctx)
+        if where is None:
+            repeated = plain.is_duplicated()
+            return repeated.sum(), key.filter(repeated).unique(maintain_order=True)
+        scoped = where.fill_null(False)
+        repeated = plain.filter(scoped).is_duplicated()
+        return repeated.sum(), key.filter(scoped).filter(repeated).unique(maintain_order=True)
     if len(rule.columns) == 1 and dtype is not None and (dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean):
         keys = pl.col(rule.column).filter(_applies(rule, ctx)).sort()
         repeated = (keys == keys.shift(1)) | (keys == keys.shift(-1))
@@ -316,10 +348,12 @@ def compile_plan(
             continue
         if isinstance(rule, n.Unique):
             count, repeated = duplicated_rows(rule, ctx)
-            plan.exprs += [count.alias(f"{out}_failed"), _applies(rule, ctx).sum().alias(f"{out}_total")]
+            applies = _and(_where(rule, ctx)) if rule.nulls_equal else _applies(rule, ctx)
+            total = pl.len() if applies is None else applies.sum()
+            plan.exprs += [count.alias(f"{out}_failed"), total.alias(f"{out}_total"), repeated.len().alias(f"{out}_groups")]
             if samples:
                 plan.exprs.append(repeated.head(samples).implode().alias(f"{out}_sample"))
-            plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample")
+            plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample", f"{out}_groups")
         elif isinstance(rule, n.RowRule):
             pred = ROW(rule)(rule, ctx)
             fails = ~pred.passes if pred.where is None else pred.where & ~pred.passes

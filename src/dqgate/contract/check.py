@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from dqgate.contract import bounds
 from dqgate.contract import model as m
 from dqgate.contract.contract import Contract
 from dqgate.contract.load import Document, Path
@@ -86,7 +87,7 @@ def _validate(cls: type[BaseModel], value: Any, base: Path, problems: _Problems)
     except ValidationError as exc:
         column = value.get("column") if isinstance(value, dict) else None
         for err in exc.errors():
-            loc = tuple(base) + tuple(err["loc"])
+            loc = tuple(base) + tuple(p for p in err["loc"] if not m.is_union_tag(p))
             problems.add(loc, _describe(cls, err, loc, base, column=column))
         return None
 
@@ -102,7 +103,7 @@ def _pruned_model(value: dict[str, Any]) -> m.ContractModel | None:
         try:
             pruned = m.ContractModel.model_validate(current)
         except ValidationError as exc:
-            if not all(_drop(current, tuple(err["loc"])) for err in exc.errors()):
+            if not all(_drop(current, tuple(p for p in err["loc"] if not m.is_union_tag(p))) for err in exc.errors()):
                 return None
             continue
         raw_columns = value.get("schema", {}).get("columns") if isinstance(value.get("schema"), dict) else None
@@ -227,6 +228,9 @@ def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path, *, column: 
     if kind == "extra_forbidden":
         key = str(loc[-1])
         owner = _model_at(cls, rel[:-1])
+        if key == "nulls" and owner in (m.ColumnSpec, m.ColumnCheck):
+            col = loc[-2] if owner is m.ColumnSpec else column
+            return f"'nulls' is an option of a uniqueness rule (unique: {{nulls: {err.get('input')}}}), and column '{col}' has none here"
         choices = _keys(owner)
         hint = did_you_mean(key, choices)
         if owner in (m.ColumnSpec, m.ColumnCheck):
@@ -253,6 +257,10 @@ def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path, *, column: 
         return _NOT_A_CHECK  # the same words as _validate_check, so the two reports merge into one
     if kind in _SHAPES:
         return f"{_subject(loc)} must be {_SHAPES[kind]}, not {got!r}"
+    if kind == "union_tag_invalid":
+        shapes = {"'<scalar>'": "true or false", "'<mapping>'": "a mapping", "'<list>'": "a list"}
+        expected = [shapes.get(t.strip(), t) for t in str(err.get("ctx", {}).get("expected_tags", "")).split(",")]
+        return f"{_subject(loc)} must be {' or '.join(expected)}, not {got!r}"
     if kind in ("too_short", "too_long"):
         ctx = err.get("ctx", {})
         if loc and loc[-1] == "between":
@@ -286,12 +294,30 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
     for name, spec in columns.items():
         path: Path = ("schema", "columns", name)
         column_rules(path, name, spec, spec.type)
-    for i, cols in enumerate(model.schema_.unique):
-        for j, col in enumerate(cols):
-            _known_column(("schema", "unique", i, j), col, declared, problems)
+    names: dict[str, Path] = {}
+    for i, entry in enumerate(model.schema_.unique):
+        path = ("schema", "unique", i)
+        if isinstance(entry, m.UniqueKey):
+            for j, col in enumerate(entry.columns):
+                _known_column((*path, "columns", j), col, declared, problems)
+            sql((*path, "where"), entry.where, aggregate=False)
+            _unique_name(entry.name, (*path, "name"), names, problems)
+        else:
+            for j, col in enumerate(entry):
+                _known_column((*path, j), col, declared, problems)
+    for i, fk in enumerate(model.schema_.foreign_keys):
+        path = ("schema", "foreign_keys", i)
+        for j, col in enumerate(fk.columns):
+            _known_column((*path, "columns", j), col, declared, problems)
+        if fk.references not in refs:
+            hint = did_you_mean(fk.references, refs)
+            problems.add((*path, "references"), f"unknown reference dataset '{fk.references}' (declare it under 'references:').{hint}".rstrip("."))
+        if fk.to is not None and len(fk.to) != len(fk.columns):
+            problems.add((*path, "to"), f"'to' names {len(fk.to)} column(s) for {len(fk.columns)} in 'columns'; give one per column")
+        sql((*path, "where"), fk.where, aggregate=False)
+        _unique_name(fk.name, (*path, "name"), names, problems)
     for j, col in enumerate(model.schema_.key or []):
         _known_column(("schema", "key", j), col, declared, problems)
-    names: dict[str, Path] = {}
     for i, (kind, check) in enumerate(checks):
         path = ("checks", i)
         if check is None:
@@ -317,7 +343,19 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
         for col in model.drift.columns:
             _known_column(("drift", "columns", col), col, declared, problems)
         ml_check.drift(model.drift, declared, columns, problems.add)
+        for col, index, spec in model.drift.methods():
+            at: Path = ("drift", "columns", col) if index is None else ("drift", "columns", col, index)
+            sql((*at, "where"), spec.where, aggregate=False)
     return fragments
+
+
+def _unique_name(name: str | None, path: Path, names: dict[str, Path], problems: _Problems) -> None:
+    """A rule name is a result id: two rules may not share one."""
+    if name is None:
+        return
+    if name in names:
+        problems.add(path, f"duplicate check name '{name}'")
+    names[name] = path
 
 
 def _quoted(text: str, limit: int = 60) -> str:
@@ -341,23 +379,18 @@ def _known_column(path: Path, col: str, declared: dict[str, str], problems: _Pro
 
 def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, refs: tuple[str, ...], problems: _Problems) -> None:
     rng = spec.range
-    if rng is not None:
-        if rng.min is None and rng.max is None:
-            problems.add((*path, "range"), f"range on '{name}' needs min or max")
-        for bound in ("min", "max"):
-            value = getattr(rng, bound)
-            if value is not None and ctype in _NUMERIC_TYPES and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                problems.add((*path, "range", bound), f"range {bound} {value!r} is not a number, but '{name}' is {ctype}")
+    if rng is not None and _range_bounds(path, name, rng, ctype, problems):
         if rng.min is not None and rng.max is not None:
             try:
-                empty = rng.min > rng.max or (rng.exclusive and rng.min >= rng.max)
+                empty = rng.min > rng.max or ((rng.open_min or rng.open_max) and rng.min >= rng.max)
             except TypeError:
                 shown = [str(b) if isinstance(b, (dt.date, int, float)) else repr(b) for b in (rng.min, rng.max)]
                 problems.add((*path, "range"), f"range bounds {shown[0]} and {shown[1]} are not comparable (use one kind of value for both)")
             else:
                 if empty:
                     op = ">=" if rng.min <= rng.max else ">"
-                    why = " (exclusive: true excludes both bounds)" if op == ">=" else ""
+                    flag = "exclusive: true excludes both bounds" if rng.exclusive else "an exclusive bound excludes its value"
+                    why = f" ({flag})" if op == ">=" else ""
                     problems.add((*path, "range"), f"impossible range on '{name}': min {rng.min!r} {op} max {rng.max!r}{why}")
     if spec.length is not None:
         if spec.length.min is None and spec.length.max is None:
@@ -389,6 +422,52 @@ def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, r
         problems.add((*path, "mostly"), f"'mostly' on '{name}' has no rule to apply to")
 
 
+def _range_bounds(path: Path, name: str, rng: m.RangeSpec, ctype: str | None, problems: _Problems) -> bool:
+    """Each bound fits the column (numbers, ISO instants, ``now-1d``) and each flag has its bound.
+
+    Returns whether the bounds are plain values that can be compared with each other
+    (relative instants are compared only when the check runs).
+    """
+    if rng.min is None and rng.max is None:
+        problems.add((*path, "range"), f"range on '{name}' needs min or max")
+    for flag, bound in (("exclusive_min", "min"), ("exclusive_max", "max")):
+        if getattr(rng, flag) and getattr(rng, bound) is None:
+            problems.add((*path, "range", flag), f"'{flag}' on '{name}' has no '{bound}' to exclude")
+    plain = True
+    low, high = (bounds.relative_or_none(rng.min), bounds.relative_or_none(rng.max))
+    if low is not None and high is not None and (low.offset_s > high.offset_s or (rng.open_min or rng.open_max) and low.offset_s >= high.offset_s):
+        problems.add((*path, "range"), f"impossible range on '{name}': min {low} is not before max {high}")
+    for bound in ("min", "max"):
+        value = getattr(rng, bound)
+        if value is None:
+            continue
+        where = (*path, "range", bound)
+        sort = bounds.kind(value)
+        if ctype in _NUMERIC_TYPES and sort != "number":
+            why = " (relative bounds apply to date and timestamp columns)" if sort == "relative" else ""
+            problems.add(where, f"range {bound} {value!r} is not a number, but '{name}' is {ctype}{why}")
+        elif sort == "relative":
+            plain = False
+            problem = _relative_problem(value, ctype, name)
+            if problem:
+                problems.add(where, f"range {bound} {problem}")
+        elif ctype in ("date", "timestamp") and sort == "text":
+            problems.add(where, f"range {bound} {value!r} is not an ISO date or timestamp, nor now-<duration> (as in now-52w), but '{name}' is {ctype}")
+            plain = False
+    return plain
+
+
+def _relative_problem(value: Any, ctype: str | None, name: str) -> str | None:
+    """Why ``value`` (which starts with ``now``) cannot bound column ``name`` of type ``ctype``."""
+    try:
+        bounds.relative(value)
+    except ValueError as exc:
+        return f"{value!r}: {exc}"
+    if ctype not in ("date", "timestamp"):
+        return f"{value!r} is relative to the check time, which applies to date and timestamp columns, but '{name}' is {ctype or 'untyped'}"
+    return None
+
+
 def regex_problem(pattern: str) -> str | None:
     """Why RE2 (DuckDB's regex engine) rejects ``pattern``, or None if it compiles."""
     try:
@@ -413,16 +492,69 @@ def regex_problem(pattern: str) -> str | None:
     return None
 
 
+def metric_bounds(check: m.MetricCheck) -> tuple[Any, Any]:
+    """The (lower, upper) bound of a metric check, whichever way it was written."""
+    if check.between:
+        return check.between[0], check.between[1]
+    lo = check.min if check.min is not None else check.greater_than
+    hi = check.max if check.max is not None else check.less_than
+    return lo, hi
+
+
+def _instants(lo: Any, hi: Any) -> tuple[Any, Any]:
+    return bounds.instant(lo), bounds.instant(hi)
+
+
+def _metric_bound_kinds(path: Path, check: m.MetricCheck, parsed: Any, columns: dict[str, Any], problems: _Problems) -> None:
+    """Numbers bound numeric metrics; ISO instants and ``now-1d`` bound metrics of dates and timestamps."""
+    ctype = columns[parsed.column].type if parsed.column else None
+    temporal = parsed.func in ("min", "max") and ctype in ("date", "timestamp")
+    numeric = parsed.func not in ("min", "max", "sql") or ctype in _NUMERIC_TYPES
+    fields = ("min", "max", "greater_than", "less_than", "between")
+    for key in fields:
+        values = getattr(check, key)
+        for j, value in enumerate(values if key == "between" and values else [values]):
+            if value is None:
+                continue
+            at = (*path, key, j) if key == "between" else (*path, key)
+            sort = bounds.kind(value)
+            if sort == "relative":
+                try:
+                    bounds.relative(value)
+                except ValueError as exc:
+                    problems.add(at, f"{key} {value!r}: {exc}")
+                    continue
+                if not temporal and parsed.func != "sql":
+                    problems.add(at, f"{key} {value!r} is relative to the check time, which applies to metrics of date and timestamp columns, not to '{check.metric}'")
+            elif sort == "text":
+                problems.add(at, f"{key} {value!r} is not a number, an ISO date or timestamp, nor now-<duration> (as in now-1d)")
+            elif numeric and sort != "number":
+                problems.add(at, f"{key} {value!r} is not a number, but metric '{check.metric}' is one")
+            elif temporal and sort == "number":
+                problems.add(at, f"{key} {value!r} is a number, but metric '{check.metric}' is a {ctype}: write an ISO instant or now-<duration>")
+
+
 def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], problems: _Problems, sql: Any, columns: dict[str, Any]) -> None:
     from dqgate.contract.metric import MetricProblem, parse_metric
 
-    bounds = [check.min is not None or check.max is not None, check.between is not None]
-    if all(bounds):
+    given = [check.min is not None or check.max is not None, check.between is not None]
+    if all(given):
         problems.add(path, "give either min/max or between, not both")
-    lo, hi = (check.between or [check.min, check.max]) if check.between else (check.min, check.max)
-    if lo is not None and hi is not None and lo > hi:
-        where = (*path, "between") if check.between else (*path, "min")
-        problems.add(where, f"impossible bounds for metric '{check.metric}': min {lo} > max {hi}")
+    for strict, inclusive in (("greater_than", "min"), ("less_than", "max")):
+        if getattr(check, strict) is not None and (getattr(check, inclusive) is not None or check.between is not None):
+            problems.add((*path, strict), f"give either {inclusive} or {strict} (or between), not both")
+    lo, hi = metric_bounds(check)
+    kinds = {bounds.kind(b) for b in (lo, hi) if b is not None}
+    try:
+        strict_either = check.greater_than is not None or check.less_than is not None
+        if kinds <= {"number"} or kinds == {"instant"}:
+            a, b = bounds.comparable(*_instants(lo, hi)) if kinds == {"instant"} else (lo, hi)
+            if a is not None and b is not None and (a > b or (strict_either and a >= b)):
+                where = (*path, "between") if check.between else (*path, "min" if check.min is not None else "greater_than")
+                op = ">" if a > b else ">="
+                problems.add(where, f"impossible bounds for metric '{check.metric}': min {bounds.show(lo)} {op} max {bounds.show(hi)}")
+    except TypeError:
+        problems.add(path, f"bounds of metric '{check.metric}' are not comparable (use one kind of value for both)")
     from dqgate.contract import ml_check
 
     if ml_check.metric_check(path, check, declared, columns, problems.add):
@@ -436,6 +568,7 @@ def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], pr
         return
     if parsed.func == "sql":
         sql((*path, "metric"), check.metric, aggregate=True)
+    _metric_bound_kinds(path, check, parsed, columns, problems)
     if parsed.func in ("null_fraction",) and ((lo is not None and lo < 0) or (hi is not None and hi > 1)):
         if hi is not None and hi > 1:
             problems.add(path, f"null_fraction is between 0 and 1; max {hi} can never fail")

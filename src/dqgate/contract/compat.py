@@ -177,14 +177,28 @@ def _rules(c: Contract) -> dict[str, _Rule]:
         for r in kinds:
             subject = (name if len(kinds) == 1 else f"{name}.{r}") if name else f"{col}.{r}"
             value = _plain(getattr(spec, "in_" if r == "in" else r))
+            if r == "unique":
+                value = {"nulls": "equal" if isinstance(spec.unique, m.UniqueOptions) and spec.unique.nulls == "equal" else "distinct"}
             add(_Rule(subject, subject, r, (*path, r), value, spec.severity, spec.mostly, where(path), col))
 
     for col, spec in c.columns.items():
         column_rules(col, spec, ("schema", "columns", col), None)
-    for i, cols in enumerate(c.model.schema_.unique):
-        names = tuple(declared.get(x.lower(), x) for x in cols)
-        rid = "+".join(names) + ".unique"
-        add(_Rule(rid, rid, "unique", ("schema", "unique", i), names))
+    for i, entry in enumerate(c.model.schema_.unique):
+        path = ("schema", "unique", i)
+        if isinstance(entry, m.UniqueKey):
+            names = tuple(declared.get(x.lower(), x) for x in entry.columns)
+            rid = entry.name or "+".join(names) + ".unique"
+            add(_Rule(rid, rid, "unique", path, {"nulls": entry.nulls}, entry.severity, entry.mostly, where(path)))
+        else:
+            names = tuple(declared.get(x.lower(), x) for x in entry)
+            rid = "+".join(names) + ".unique"
+            add(_Rule(rid, rid, "unique", path, {"nulls": "distinct"}))
+    for i, fk in enumerate(c.model.schema_.foreign_keys):
+        path = ("schema", "foreign_keys", i)
+        names = tuple(declared.get(x.lower(), x) for x in fk.columns)
+        rid = fk.name or "+".join(names) + ".references"
+        value = {"references": fk.references, "to": list(fk.to or fk.columns)}
+        add(_Rule(rid, rid, "foreign_key", path, value, fk.severity, fk.mostly, where(path)))
     if c.model.schema_.strict:
         add(_Rule("schema.strict", "schema.strict", "strict", ("schema", "strict"), True))
     for i, check in enumerate(c.checks):
@@ -199,13 +213,20 @@ def _rules(c: Contract) -> dict[str, _Rule]:
             fragment = c.fragments.get((*path, "metric"))
             expr = fragment.sql if fragment is not None else " ".join(check.metric.split())
             lo, hi = (check.between[0], check.between[1]) if check.between else (check.min, check.max)
+            value = {"metric": expr, "min": lo, "max": hi}
+            if lo is None and check.greater_than is not None:
+                value.update(min=check.greater_than, exclusive_min=True)
+            if hi is None and check.less_than is not None:
+                value.update(max=check.less_than, exclusive_max=True)
             key = check.name or expr
-            add(_Rule(key, key, "metric", path, {"metric": expr, "min": lo, "max": hi}, check.severity, None, where(path)))
+            add(_Rule(key, key, "metric", path, value, check.severity, None, where(path)))
     if c.model.drift is not None:
-        for col, spec in c.model.drift.columns.items():
+        for col, index, spec in c.model.drift.methods():
             value = _plain(spec)
             value.pop("severity", None)
-            add(_Rule(f"drift.{col}", f"drift.{col}", "drift", ("drift", "columns", col), value, spec.severity))
+            key = f"drift.{col}" if index is None else f"drift.{col}.{spec.method}"
+            at: Path = ("drift", "columns", col) if index is None else ("drift", "columns", col, index)
+            add(_Rule(key, key, "drift", at, value, spec.severity, None, spec.where))
     return out
 
 
@@ -230,7 +251,7 @@ def _rule_changes(old: _Rule, new: _Rule) -> list[tuple[str, bool, str]]:
     elif verdict is not None:
         a, b = old.value, new.value
         if new.kind == "metric" and old.kind == "metric" and a["metric"] == b["metric"]:
-            a, b = {"min": a["min"], "max": a["max"]}, {"min": b["min"], "max": b["max"]}
+            a, b = ({k: v for k, v in x.items() if k != "metric"} for x in (a, b))
         detail = f"{subject} {verdict}: {_show(a)} -> {_show(b)}"
         out.append((f"rule_{verdict}", verdict in ("tightened", "changed") and error, detail))
     if old.severity != new.severity:
@@ -259,14 +280,20 @@ def _value_verdict(old: _Rule, new: _Rule) -> str | None:
     try:
         if new.kind == "in":
             return "shrunk" if any(v not in b for v in a) else ("grown" if any(v not in a for v in b) else None)
+        if new.kind == "unique":
+            # nulls: equal judges the rows with NULL keys too: more rows can fail
+            return "tightened" if b.get("nulls") == "equal" else "loosened"
         if new.kind in ("range", "length"):
-            excl = (bool(a.get("exclusive")), bool(b.get("exclusive")))
-            return _bounds(a.get("min"), b.get("min"), a.get("max"), b.get("max"), excl)
+            lo_excl = (bool(a.get("exclusive") or a.get("exclusive_min")), bool(b.get("exclusive") or b.get("exclusive_min")))
+            hi_excl = (bool(a.get("exclusive") or a.get("exclusive_max")), bool(b.get("exclusive") or b.get("exclusive_max")))
+            return _bounds(a.get("min"), b.get("min"), a.get("max"), b.get("max"), lo_excl, hi_excl)
         if new.kind == "freshness":
             before, after = m.parse_duration(a["max_age"]), m.parse_duration(b["max_age"])
             return None if before == after else ("tightened" if after < before else "loosened")
         if new.kind == "metric" and a["metric"] == b["metric"]:
-            return _bounds(a["min"], b["min"], a["max"], b["max"], (False, False))
+            lo_excl = (bool(a.get("exclusive_min")), bool(b.get("exclusive_min")))
+            hi_excl = (bool(a.get("exclusive_max")), bool(b.get("exclusive_max")))
+            return _bounds(a["min"], b["min"], a["max"], b["max"], lo_excl, hi_excl)
         if new.kind == "drift" and (a["method"], a.get("bins")) == (b["method"], b.get("bins")):
             return _bounds(a.get("min"), b.get("min"), a.get("max"), b.get("max"), (False, False))
     except TypeError:  # bounds of different types (a date against a number)
@@ -274,12 +301,46 @@ def _value_verdict(old: _Rule, new: _Rule) -> str | None:
     return "changed"
 
 
-def _bounds(old_lo: Any, new_lo: Any, old_hi: Any, new_hi: Any, exclusive: tuple[bool, bool]) -> str | None:
-    """Compare two intervals: tightened if any side now excludes values it allowed before."""
-    sides = (_side(old_lo, new_lo, exclusive, 1), _side(old_hi, new_hi, exclusive, -1))
+def _bounds(old_lo: Any, new_lo: Any, old_hi: Any, new_hi: Any, exclusive: tuple[bool, bool], hi_exclusive: tuple[bool, bool] | None = None) -> str | None:
+    """Compare two intervals: tightened if any side now excludes values it allowed before.
+
+    ``exclusive`` is (old, new) for the lower side, ``hi_exclusive`` for the upper one
+    (default: the same). Relative bounds (``now-52w``) compare by their offset; one
+    against an absolute bound cannot be compared (``changed``, as breaking).
+    """
+    old_lo, new_lo, old_hi, new_hi = (_offset_or_value(v) for v in (old_lo, new_lo, old_hi, new_hi))
+    sides = (_side(old_lo, new_lo, exclusive, 1), _side(old_hi, new_hi, hi_exclusive or exclusive, -1))
     if 1 in sides:
         return "tightened"
     return "loosened" if -1 in sides else None
+
+
+class _Offset(float):
+    """A relative bound's offset in seconds: comparable only with another offset."""
+
+    def _check(self, other: Any) -> None:
+        if other is not None and not isinstance(other, _Offset):
+            raise TypeError("a relative bound against an absolute one")
+
+    def __lt__(self, other: Any) -> bool:
+        self._check(other)
+        return float(self) < float(other)
+
+    def __gt__(self, other: Any) -> bool:
+        self._check(other)
+        return float(self) > float(other)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _Offset) and float(self) == float(other)
+
+    __hash__ = float.__hash__
+
+
+def _offset_or_value(value: Any) -> Any:
+    from dqgate.contract.bounds import relative_or_none
+
+    rel = relative_or_none(value)
+    return value if rel is None else _Offset(rel.offset_s)
 
 
 def _side(old: Any, new: Any, exclusive: tuple[bool, bool], sign: int) -> int:

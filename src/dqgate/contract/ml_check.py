@@ -72,7 +72,18 @@ def metric_check(path: tuple[Any, ...], check: m.MetricCheck, declared: dict[str
             add((*path, "average"), "accuracy counts every row once; 'average' does not apply")
         if check.score is not None:
             add((*path, "score"), f"'score' applies to roc_auc, not to '{name}' (use 'prediction')")
-    lo, hi = (check.between or [None, None]) if check.between else (check.min, check.max)
+    lo, hi = (check.between or [None, None]) if check.between else (
+        check.min if check.min is not None else check.greater_than,
+        check.max if check.max is not None else check.less_than,
+    )
+    for key in ("greater_than", "less_than"):
+        if getattr(check, key) is not None:
+            add((*path, key), f"'{key}' applies to dataset metrics; bound '{name}' with min/max")
+            return True
+    for key, value in (("min", lo), ("max", hi)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            add((*path, key), f"metric '{name}' is a number; bound {value!r} is not")
+            return True
     if name not in ("mae", "rmse") and hi is not None and hi > 1 and (lo is None or lo <= 1):
         add(path, f"metric '{name}' is between 0 and 1; max {hi} can never fail")
     return True
@@ -86,20 +97,19 @@ def drift(spec: m.DriftSpec, declared: dict[str, str], columns: dict[str, Any], 
     ref = spec.reference
     if isinstance(ref, int) and (isinstance(ref, bool) or ref < 1):
         add(("drift", "reference"), f"reference version must be 1 or more, not {ref!r}")
-    for name, col in spec.columns.items():
-        path = ("drift", "columns", name)
+    for name, index, col in spec.methods():
+        path: tuple[Any, ...] = ("drift", "columns", name) if index is None else ("drift", "columns", name, index)
         found = declared.get(name)
         ctype = columns[found].type if found else None
+        is_file = isinstance(ref, str) and ref != "latest" and not ref.strip().isdigit()
+        if col.where is not None and not is_file:
+            add((*path, "where"), "'where' on drift needs a file reference (reference: path/to/file.parquet): a snapshot's profile covers all of its rows")
         if col.method == "ks" and ctype is not None and ctype not in _NUMERIC:
             add((*path, "method"), f"'ks' compares numeric distributions, but '{name}' is {ctype}; use psi, js, linf or chi2")
         if col.method == "chi2":
             if col.max is not None:
                 add((*path, "max"), "'chi2' reports a p-value, where small means drift: bound it with 'min' (e.g. min: 0.01)")
-            elif col.min is None:
-                add(path, f"drift of '{name}' needs 'min:' (the smallest acceptable p-value)")
-            elif not 0 <= col.min <= 1:
+            elif col.min is not None and not 0 <= col.min <= 1:
                 add((*path, "min"), f"a p-value is between 0 and 1, not {col.min}")
-        elif col.max is None and col.min is None:
-            add(path, f"drift of '{name}' needs 'max:' (the largest acceptable {col.method} value)")
         elif col.max is not None and col.max < 0:
             add((*path, "max"), f"{col.method} is never negative; max {col.max} always fails")

@@ -11,29 +11,59 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 Scalar = int | float | str | bool | dt.date | dt.datetime
 Bound = int | float | dt.date | dt.datetime | str
+# A metric bound: a number, or for metrics of dates and timestamps an ISO instant or
+# ``now-1d`` (contract/bounds.py); contract/check.py says which fits which metric.
+MetricBound = float | int | dt.datetime | dt.date | str
 
 TYPE_NAMES = (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "integer",
     "float32", "float64", "number", "decimal", "string", "bool", "date", "timestamp", "time", "binary",
 )  # fmt: skip
 FORMAT_NAMES = ("email", "uuid", "url", "ipv4", "ipv6", "iso_date", "iso_datetime", "luhn", "iban", "json")
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*w)?\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def shape_of(value: Any) -> str:
+    """Which member of a "short or long form" union a value takes, by its YAML shape.
+
+    The tags are written in angle brackets so ``contract/check.py`` can drop them from
+    error locations: a message points at the key the user wrote, not at a union member.
+    """
+    if isinstance(value, (dict, BaseModel)):
+        return "<mapping>"
+    return "<list>" if isinstance(value, list) else "<scalar>"
+
+
+def is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part.startswith("<") and part.endswith(">")
+
+
 class RangeSpec(_Model):
-    """Bounds on values; inclusive unless ``exclusive``."""
+    """Bounds on values; inclusive unless ``exclusive`` (both bounds) or ``exclusive_min`` /
+    ``exclusive_max`` (one). On date and timestamp columns a bound may be an ISO instant or
+    relative to the check time (``now-52w``, see ``contract/bounds.py``)."""
 
     min: Bound | None = None
     max: Bound | None = None
     exclusive: bool = False
+    exclusive_min: bool = False
+    exclusive_max: bool = False
+
+    @property
+    def open_min(self) -> bool:
+        return self.exclusive or self.exclusive_min
+
+    @property
+    def open_max(self) -> bool:
+        return self.exclusive or self.exclusive_max
 
 
 class LengthSpec(_Model):
@@ -56,13 +86,13 @@ class FreshnessSpec(_Model):
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in a duration such as ``36h``, ``2d``, ``1d12h``, ``90m``, ``45s``."""
+    """Seconds in a duration such as ``36h``, ``2d``, ``1d12h``, ``90m``, ``45s``, ``52w``."""
     m = _DURATION.match(str(text))
     if not m or not any(m.groups()):
         msg = f"'{text}' is not a duration; write e.g. 36h, 2d, 1d12h, 90m or 45s"
         raise ValueError(msg)
-    d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-    return float(((d * 24 + h) * 60 + mi) * 60 + s)
+    w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return float((((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s)
 
 
 class Modifiers(_Model):
@@ -73,11 +103,23 @@ class Modifiers(_Model):
     where: str | None = None
 
 
+class UniqueOptions(_Model):
+    """``unique: {nulls: equal}``: whether NULL keys are values that can repeat.
+
+    ``distinct`` (the default, as SQL's UNIQUE): rows with a NULL key column are not
+    judged. ``equal``: NULL is one more key value, so two rows with NULL keys repeat.
+    """
+
+    nulls: Literal["distinct", "equal"] = "distinct"
+
+
 class RuleFields(_Model):
     """The column rules, shared by a column's declaration and a ``column:`` check."""
 
     required: bool = False
-    unique: bool = False
+    unique: Annotated[
+        Annotated[bool, Tag("<scalar>")] | Annotated[UniqueOptions, Tag("<mapping>")], Discriminator(shape_of)
+    ] = False
     range: RangeSpec | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in", min_length=1)
     pattern: str | None = None
@@ -97,13 +139,36 @@ class ColumnSpec(RuleFields, Modifiers):
     description: str | None = None
 
 
+class UniqueKey(Modifiers, UniqueOptions):
+    """An entry of ``schema.unique`` with modifiers: ``{columns: [a, b], mostly: 0.99, where: ...}``."""
+
+    columns: Annotated[list[str], Field(min_length=1)]
+    name: str | None = None
+
+
+class ForeignKey(Modifiers):
+    """``schema.foreign_keys`` entry: every row's ``columns`` (all non-NULL) exist together as
+    ``to`` (default: the same names) in a row of the dataset ``references`` names."""
+
+    columns: Annotated[list[str], Field(min_length=1)]
+    references: str
+    to: Annotated[list[str], Field(min_length=1)] | None = None
+    name: str | None = None
+
+
 class SchemaSpec(_Model):
     """The declared columns; ``strict`` rejects columns not listed."""
 
     strict: bool = False
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
-    unique: list[Annotated[list[str], Field(min_length=1)]] = Field(default_factory=list)
+    unique: list[
+        Annotated[
+            Annotated[list[str], Field(min_length=1), Tag("<list>")] | Annotated[UniqueKey, Tag("<mapping>")],
+            Discriminator(shape_of),
+        ]
+    ] = Field(default_factory=list)
     key: list[str] | None = None
+    foreign_keys: list[ForeignKey] = Field(default_factory=list)
 
 
 class ColumnCheck(RuleFields, Modifiers):
@@ -141,9 +206,11 @@ class MetricCheck(_Model):
 
     metric: str
     name: str | None = None
-    min: float | int | None = None
-    max: float | int | None = None
-    between: Annotated[list[float | int], Field(min_length=2, max_length=2)] | None = None
+    min: MetricBound | None = None
+    max: MetricBound | None = None
+    greater_than: MetricBound | None = None
+    less_than: MetricBound | None = None
+    between: Annotated[list[MetricBound], Field(min_length=2, max_length=2)] | None = None
     severity: Literal["error", "warn"] = "error"
     where: str | None = None
     by: Annotated[list[str], Field(min_length=1)] | None = None
@@ -157,20 +224,39 @@ class MetricCheck(_Model):
 
 
 class DriftColumn(_Model):
-    """How one column may drift from the reference snapshot."""
+    """How one column may drift from the reference snapshot; without ``max``/``min`` the
+    statistic is recorded only (status ``info``). ``where`` scopes both the batch and a
+    file reference to the rows it holds for."""
 
     method: Literal["psi", "ks", "js", "linf", "chi2"]
     bins: Annotated[int, Field(ge=2, le=1000)] = 10
     max: float | None = None
     min: float | None = None
     severity: Literal["error", "warn"] = "error"
+    where: str | None = None
 
 
 class DriftSpec(_Model):
     """Distribution drift of this batch against a published snapshot."""
 
     reference: int | str = "latest"
-    columns: dict[str, DriftColumn] = Field(default_factory=dict)
+    columns: dict[
+        str,
+        Annotated[
+            Annotated[DriftColumn, Tag("<mapping>")] | Annotated[list[DriftColumn], Field(min_length=1), Tag("<list>")],
+            Discriminator(shape_of),
+        ],
+    ] = Field(default_factory=dict)
+
+    def methods(self) -> list[tuple[str, int | None, DriftColumn]]:
+        """Every (column, index in its list or None for the map form, spec), in file order."""
+        out: list[tuple[str, int | None, DriftColumn]] = []
+        for name, spec in self.columns.items():
+            if isinstance(spec, list):
+                out += [(name, i, s) for i, s in enumerate(spec)]
+            else:
+                out.append((name, None, spec))
+        return out
 
 
 class GateSpec(_Model):

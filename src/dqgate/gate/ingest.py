@@ -214,7 +214,7 @@ def ingest(
     if layout.exists() and quarantine.is_quarantined(store, c.dataset, batch_id):
         return IngestResult(batch_id, "already_quarantined", c.dataset)
     base_dir = c.base_dir
-    rules = planned(c, store=store, base_dir=base_dir)  # drift against the store's latest version
+    rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
     con = runner.connect()
     try:
         result = with_history(runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con), rules, c, store=store)

@@ -46,17 +46,36 @@ class NotNull(RowRule):
 
 @dataclass(frozen=True, kw_only=True)
 class Unique(RowRule):
-    """Every row whose (non-null) key occurs more than once fails."""
+    """Every row whose key occurs more than once fails.
 
+    ``nulls_equal``: NULL is a key value like any other (``unique: {nulls: equal}``);
+    otherwise rows with a NULL key column are not judged. Results also count the
+    repeated keys (``duplicate_groups``) and the rows beyond one per key (``excess_rows``).
+    """
+
+    nulls_equal: bool = False
     kind: ClassVar[str] = "unique"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Range(RowRule):
+    """``min``/``max`` may be a :class:`~dqgate.contract.bounds.RelativeInstant` until the
+    check runs (``ir/instants.py`` makes it an instant); ``exclusive`` opens both ends."""
+
     min: Any = None
     max: Any = None
     exclusive: bool = False
+    exclusive_min: bool = False
+    exclusive_max: bool = False
     kind: ClassVar[str] = "range"
+
+    @property
+    def open_min(self) -> bool:
+        return self.exclusive or self.exclusive_min
+
+    @property
+    def open_max(self) -> bool:
+        return self.exclusive or self.exclusive_max
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,17 +125,32 @@ class Reference(RowRule):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ForeignKey(RowRule):
+    """A composite reference: each row's ``columns`` (none NULL) equal ``ref_columns`` of one
+    row of the dataset named ``ref`` (reference rows with a NULL there match nothing)."""
+
+    ref: str = ""
+    ref_columns: tuple[str, ...] = ()
+    kind: ClassVar[str] = "references"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Metric(Rule):
-    """A dataset-level number with optional inclusive bounds.
+    """A dataset-level value with optional bounds, inclusive unless ``exclusive_min`` /
+    ``exclusive_max`` (``greater_than:`` / ``less_than:``); without bounds it is recorded only.
 
     ``func`` is one of the builtin metrics, or ``sql`` for a user aggregate in ``sql``.
+    Bounds are numbers, or instants for metrics of dates and timestamps (relative ones
+    until the check runs, as for :class:`Range`).
     """
 
     func: str = "row_count"
     q: float | None = None
     sql: str | None = None
-    min: float | None = None
-    max: float | None = None
+    min: Any = None
+    max: Any = None
+    exclusive_min: bool = False
+    exclusive_max: bool = False
     kind: ClassVar[str] = "metric"
 
 
@@ -205,6 +239,6 @@ class Anomaly(Rule):
     kind: ClassVar[str] = "anomaly"
 
 
-ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference)
+ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference, ForeignKey)
 HISTORY_RULES = (Change, Anomaly)
 ALL_RULES = (*ROW_RULES, Metric, Freshness, StrictSchema, Drift, SlicedMetric, EvalMetric, *HISTORY_RULES)

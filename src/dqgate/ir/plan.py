@@ -8,8 +8,10 @@ names the rule in results, quarantine files and manifests.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from dqgate.contract import bounds
 from dqgate.contract import model as m
 from dqgate.contract.contract import Contract
 from dqgate.contract.metric import parse_metric
@@ -29,9 +31,18 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
     for name, spec in contract.columns.items():
         path = ("schema", "columns", name)
         rules += _column_rules(name, spec, None, where_of(path), contract, contract.line_of(path))
-    for i, cols in enumerate(contract.model.schema_.unique):
-        names = tuple(declared[c] for c in cols)
-        rules.append(n.Unique(id="+".join(names) + ".unique", columns=names, line=contract.line_of(("schema", "unique", i))))
+    for i, entry in enumerate(contract.model.schema_.unique):
+        rules.append(_composite_unique(entry, ("schema", "unique", i), declared, where_of, contract))
+    for i, fk in enumerate(contract.model.schema_.foreign_keys):
+        path = ("schema", "foreign_keys", i)
+        names = tuple(declared[c] for c in fk.columns)
+        rules.append(
+            n.ForeignKey(
+                id=fk.name or "+".join(names) + ".references", columns=names, ref=fk.references,
+                ref_columns=tuple(fk.to or fk.columns), mostly=fk.mostly, severity=fk.severity,
+                where=where_of(path), line=contract.line_of(path),
+            )
+        )  # fmt: skip
     if contract.model.schema_.strict:
         rules.append(n.StrictSchema(id="schema.strict", allowed=tuple(contract.columns), line=contract.line_of(("schema", "strict"))))
     for i, check in enumerate(contract.checks):
@@ -66,10 +77,13 @@ def _column_rules(col: str, spec: Any, name: str | None, where: str | None, cont
     if spec.required:
         out.append(n.NotNull(id=f"{col}.required", **row))
     if spec.unique:
-        out.append(n.Unique(id=f"{col}.unique", **row))
+        out.append(n.Unique(id=f"{col}.unique", nulls_equal=_nulls_equal(spec.unique), **row))
     if spec.range is not None:
         r = spec.range
-        out.append(n.Range(id=f"{col}.range", min=r.min, max=r.max, exclusive=r.exclusive, **row))
+        ctype = contract.columns[col].type
+        lo, hi = bound(r.min, ctype), bound(r.max, ctype)
+        flags = {"exclusive": r.exclusive, "exclusive_min": r.open_min and not r.exclusive, "exclusive_max": r.open_max and not r.exclusive}
+        out.append(n.Range(id=f"{col}.range", min=lo, max=hi, **flags, **row))
     if spec.in_ is not None:
         out.append(n.InSet(id=f"{col}.in", values=tuple(spec.in_), **row))
     if spec.pattern is not None:
@@ -91,20 +105,64 @@ def _column_rules(col: str, spec: Any, name: str | None, where: str | None, cont
     return out
 
 
+def _nulls_equal(spec: Any) -> bool:
+    return isinstance(spec, m.UniqueOptions) and spec.nulls == "equal"
+
+
+def _composite_unique(entry: Any, path: tuple[Any, ...], declared: dict[str, str], where_of: Any, contract: Contract) -> n.Unique:
+    """An entry of ``schema.unique``: a list of columns, or a mapping with modifiers."""
+    line = contract.line_of(path)
+    if not isinstance(entry, m.UniqueKey):
+        names = tuple(declared[c] for c in entry)
+        return n.Unique(id="+".join(names) + ".unique", columns=names, line=line)
+    names = tuple(declared[c] for c in entry.columns)
+    return n.Unique(
+        id=entry.name or "+".join(names) + ".unique", columns=names, mostly=entry.mostly, severity=entry.severity,
+        where=where_of(path), nulls_equal=_nulls_equal(entry), line=line,
+    )  # fmt: skip
+
+
+def bound(value: Any, ctype: str | None) -> Any:
+    """A bound as the IR keeps it: ``now-52w`` waits for the check time; ISO text on a date
+    or timestamp is read as the instant it names (other values stay as written)."""
+    rel = bounds.relative_or_none(value)
+    if rel is not None:
+        return replace(rel, date=ctype == "date")
+    return value
+
+
+def _metric_bound(value: Any, ctype: str | None) -> Any:
+    if isinstance(value, str) and bounds.relative_or_none(value) is None:
+        return bounds.instant(value) or value
+    return bound(value, ctype)
+
+
 def _renamed(rule: n.Rule, new_id: str) -> n.Rule:
     from dataclasses import replace
 
     return replace(rule, id=new_id)
 
 
+def metric_bounds(check: m.MetricCheck, ctype: str | None) -> dict[str, Any]:
+    """``min``/``max`` and whether each is exclusive, from min/max, greater_than/less_than or between."""
+    lo, hi = (check.between[0], check.between[1]) if check.between else (check.min, check.max)
+    out = {"exclusive_min": False, "exclusive_max": False}
+    if lo is None and check.greater_than is not None:
+        lo, out["exclusive_min"] = check.greater_than, True
+    if hi is None and check.less_than is not None:
+        hi, out["exclusive_max"] = check.less_than, True
+    return {"min": _metric_bound(lo, ctype), "max": _metric_bound(hi, ctype), **out}
+
+
 def _metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, declared: dict[str, str], where: str | None, line: int) -> n.Metric:
     parsed = parse_metric(check.metric, declared)
-    lo, hi = (check.between[0], check.between[1]) if check.between else (check.min, check.max)
+    ctype = contract.columns[parsed.column].type if parsed.column else None
+    limits = metric_bounds(check, ctype)
     if parsed.func == "sql":
         fragment = contract.fragments[(*path, "metric")]
         return n.Metric(
             id=check.name or check.metric.strip(), func="sql", sql=fragment.sql, columns=fragment.columns,
-            min=lo, max=hi, severity=check.severity, where=where, line=line,
+            **limits, severity=check.severity, where=where, line=line,
         )  # fmt: skip
     if parsed.func == "row_count":
         default_id = "row_count"
@@ -114,7 +172,7 @@ def _metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, dec
         default_id = f"{parsed.func}({parsed.column})"
     return n.Metric(
         id=check.name or default_id, func=parsed.func, q=parsed.q,
-        columns=(parsed.column,) if parsed.column else (), min=lo, max=hi,
+        columns=(parsed.column,) if parsed.column else (), **limits,
         severity=check.severity, where=where, line=line,
     )  # fmt: skip
 
@@ -133,7 +191,7 @@ def _ml_metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, 
     """A metric check with its slices (``by``), evaluation fields and history rules."""
     from dqgate.contract.ml_check import eval_name
 
-    lo, hi = (check.between[0], check.between[1]) if check.between else (check.min, check.max)
+    lo, hi = (check.between[0], check.between[1]) if check.between else (check.min, check.max)  # numbers: contract/ml_check.py
     by = tuple(declared[c] for c in check.by or ())
     func = eval_name(check.metric)
     rule: n.Rule
@@ -169,12 +227,15 @@ def _drift_rules(contract: Contract, declared: dict[str, str]) -> list[n.Rule]:
     if isinstance(reference, str) and reference.strip().isdigit():
         reference = int(reference)
     out: list[n.Rule] = []
-    for name, col in spec.columns.items():
+    for name, index, col in spec.methods():
         column = declared[name]
+        path: tuple[Any, ...] = ("drift", "columns", name) if index is None else ("drift", "columns", name, index)
+        where = contract.fragments.get((*path, "where"))
         out.append(
             n.Drift(
-                id=f"{column}.drift", columns=(column,), method=col.method, bins=col.bins, min=col.min, max=col.max,
-                reference=reference, severity=col.severity, line=contract.line_of(("drift", "columns", name)),
+                id=f"{column}.drift" if index is None else f"{column}.drift.{col.method}", columns=(column,),
+                method=col.method, bins=col.bins, min=col.min, max=col.max, reference=reference,
+                severity=col.severity, where=where.sql if where else None, line=contract.line_of(path),
             )
         )  # fmt: skip
     return out

@@ -7,7 +7,7 @@ from typing import Any
 
 from dqgate.runners.results import STATUS_ORDER, CheckResult, RunResult
 
-_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "bold magenta"}
+_STYLE = {"info": "cyan", "pass": "green", "warn": "yellow", "fail": "bold red", "error": "bold magenta"}
 
 
 def ordered(checks: tuple[CheckResult, ...]) -> list[CheckResult]:
@@ -19,9 +19,11 @@ def expected_text(c: CheckResult) -> str:
     """The threshold as a person would say it."""
     t = c.threshold
     parts = []
-    if "min" in t or "max" in t:
-        lo, hi = t.get("min", "-inf"), t.get("max", "inf")
-        parts.append(f"{'(' if t.get('exclusive') else '['}{lo}, {hi}{')' if t.get('exclusive') else ']'}")
+    if any(k in t for k in ("min", "max", "greater_than", "less_than")):
+        lo, hi = t.get("min", t.get("greater_than", "-inf")), t.get("max", t.get("less_than", "inf"))
+        open_lo = t.get("exclusive") or t.get("exclusive_min") or "greater_than" in t
+        open_hi = t.get("exclusive") or t.get("exclusive_max") or "less_than" in t
+        parts.append(f"{'(' if open_lo else '['}{lo}, {hi}{')' if open_hi else ']'}")
     for key in ("in", "pattern", "format", "references", "max_age"):
         if key in t:
             value = t[key]
@@ -31,7 +33,9 @@ def expected_text(c: CheckResult) -> str:
     if c.rule == "required":
         parts.append("not null")
     if c.rule == "unique":
-        parts.append("no repeated key")
+        parts.append("no repeated key" + (" (NULLs equal)" if t.get("nulls") == "equal" else ""))
+    if c.status == "info":
+        parts.append("recorded only")
     if "mostly" in t:
         parts.append(f"mostly {t['mostly']}")
     if "where" in t:
@@ -41,7 +45,10 @@ def expected_text(c: CheckResult) -> str:
 
 def observed_text(c: CheckResult) -> str:
     if c.failed_rows is not None:
-        return f"{c.failed_rows:,} / {c.total_rows:,} rows fail"
+        text = f"{c.failed_rows:,} / {c.total_rows:,} rows fail"
+        if c.duplicate_groups:
+            text += f" ({c.duplicate_groups:,} repeated keys, {c.excess_rows:,} excess rows)"
+        return text
     if c.status == "error":
         return c.message
     value = c.observed

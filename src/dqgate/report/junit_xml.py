@@ -36,5 +36,7 @@ def render(result: RunResult) -> str:
             ET.SubElement(case, "error", message=c.message, type=c.rule).text = detail
         elif c.status == "warn":
             ET.SubElement(case, "system-out").text = f"WARN {detail}"
+        elif c.status == "info":  # recorded only: a passing test case that says what was seen
+            ET.SubElement(case, "system-out").text = f"INFO {detail}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dqgate.report.console import expected_text, observed_text, ordered, sample_text
 from dqgate.runners.results import RunResult
 
-_ICON = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ fail", "error": "💥 error"}
+_ICON = {"info": "ℹ️ info", "pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ fail", "error": "💥 error"}
 
 
 def _cell(text: str) -> str:

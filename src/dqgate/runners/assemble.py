@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
+from dqgate.contract.bounds import show
 from dqgate.ir import nodes as n
 from dqgate.runners import decide
 from dqgate.runners.results import CheckResult
@@ -27,10 +28,16 @@ class HasOutputs(Protocol):
 def threshold(rule: n.Rule) -> dict[str, Any]:
     """What the rule demands, as shown in results (``{"min": 1, "mostly": 0.99}``)."""
     out: dict[str, Any] = {}
-    if isinstance(rule, (n.Range, n.Length, n.Metric)):
+    if isinstance(rule, n.Metric):
+        out.update(metric_threshold(rule.min, rule.max, rule.exclusive_min, rule.exclusive_max))
+    elif isinstance(rule, (n.Range, n.Length)):
         out.update({k: v for k, v in (("min", rule.min), ("max", rule.max)) if v is not None})
         if isinstance(rule, n.Range) and rule.exclusive:
             out["exclusive"] = True
+        elif isinstance(rule, n.Range):
+            out.update({k: True for k in ("exclusive_min", "exclusive_max") if getattr(rule, k)})
+    elif isinstance(rule, n.Unique) and rule.nulls_equal:
+        out["nulls"] = "equal"
     elif isinstance(rule, n.InSet):
         out["in"] = list(rule.values)
     elif isinstance(rule, n.Pattern):
@@ -39,6 +46,8 @@ def threshold(rule: n.Rule) -> dict[str, Any]:
         out["format"] = rule.format
     elif isinstance(rule, n.Reference):
         out["references"] = f"{rule.ref}.{rule.ref_column}"
+    elif isinstance(rule, n.ForeignKey):
+        out["references"] = f"{rule.ref}({', '.join(rule.ref_columns)})"
     elif isinstance(rule, n.Freshness):
         out["max_age"] = rule.max_age
     if isinstance(rule, n.RowRule) and rule.mostly is not None:
@@ -46,6 +55,25 @@ def threshold(rule: n.Rule) -> dict[str, Any]:
     if rule.where:
         out["where"] = rule.where
     return out
+
+
+def metric_threshold(lo: Any, hi: Any, open_min: bool = False, open_max: bool = False) -> dict[str, Any]:
+    """Bounds as the contract spells them: ``min``/``max``, or ``greater_than``/``less_than``."""
+    out: dict[str, Any] = {}
+    if lo is not None:
+        out["greater_than" if open_min else "min"] = lo
+    if hi is not None:
+        out["less_than" if open_max else "max"] = hi
+    return out
+
+
+def bounds_text(lo: Any, hi: Any, open_min: bool = False, open_max: bool = False) -> str:
+    """``, expected within [0, 1)``, or nothing for a rule without bounds."""
+    if lo is None and hi is None:
+        return ""
+    left = "-inf" if lo is None else show(lo)
+    right = "inf" if hi is None else show(hi)
+    return f", expected within {'(' if open_min else '['}{left}, {right}{')' if open_max else ']'}"
 
 
 def base(rule: n.Rule, status: str, **kw: Any) -> CheckResult:
@@ -85,23 +113,26 @@ def result(rule: n.Rule, plan: HasOutputs, values: dict[str, Any], now: dt.datet
             msg += f" ({observed:.4%} pass; needs at least {rule.mostly:.4%})"
         sample = tuple(values.get(outs[2]) or ()) if len(outs) > 2 and failed else ()
         sample = tuple(s if len(s) > 1 else next(iter(s.values())) for s in sample) if sample else ()
-        return base(rule, status, failed_rows=failed, total_rows=total, observed=observed, message=msg, sample=sample)
+        extra: dict[str, Any] = {}
+        if isinstance(rule, n.Unique):
+            groups = int(values.get(outs[3]) or 0) if len(outs) > 3 and failed else 0
+            extra = {"duplicate_groups": groups, "excess_rows": failed - groups}
+            if failed:
+                msg += f" ({groups:,} repeated keys; {failed - groups:,} rows beyond the first of each)"
+        return base(rule, status, failed_rows=failed, total_rows=total, observed=observed, message=msg, sample=sample, **extra)
     value = values[outs[0]]
     if isinstance(rule, n.Freshness):
         return freshness(rule, value, now)
     assert isinstance(rule, n.Metric)
     if hasattr(value, "__float__") and not isinstance(value, (int, float, bool)):
         value = float(value)
-    passed = decide.metric_status(value, rule.min, rule.max)
-    status = decide.graded(passed, rule.severity)
+    passed = decide.metric_status(value, rule.min, rule.max, open_min=rule.exclusive_min, open_max=rule.exclusive_max)
+    status = "info" if decide.unbounded(rule.min, rule.max) else decide.graded(passed, rule.severity)
     if value is None:
         msg = f"{rule.id} has no value (no rows, or only NULLs)"
     else:
-        msg = f"{rule.id} = {value:g}" if isinstance(value, (int, float)) else f"{rule.id} = {value}"
-        if rule.min is not None or rule.max is not None:
-            lo = "-inf" if rule.min is None else f"{rule.min:g}"
-            hi = "inf" if rule.max is None else f"{rule.max:g}"
-            msg += f", expected within [{lo}, {hi}]"
+        msg = f"{rule.id} = {value:g}" if isinstance(value, (int, float)) else f"{rule.id} = {show(value)}"
+        msg += bounds_text(rule.min, rule.max, rule.exclusive_min, rule.exclusive_max)
     return base(rule, status, observed=value, message=msg)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from dqgate.ir import nodes as n
 from dqgate.runners import decide
+from dqgate.runners.assemble import bounds_text, metric_threshold
 from dqgate.runners.results import CheckResult
 from dqgate.stats import drift as d
 
@@ -32,7 +33,8 @@ def results(rule: n.Rule, outputs: tuple[str, ...], values: dict[str, Any]) -> l
     rows = (values.get(outputs[0]) if outputs else None) or []
     if isinstance(rule, n.SlicedMetric):
         groups = [(_key(r, len(rule.by)), r["v"]) for r in rows]
-        return _per_group(rule, rule.metric.min, rule.metric.max, rule.by, groups)
+        flags = (rule.metric.exclusive_min, rule.metric.exclusive_max)
+        return _per_group(rule, rule.metric.min, rule.metric.max, rule.by, groups, flags)
     assert isinstance(rule, n.EvalMetric)
     by = rule.by
     if rule.func in ("mae", "rmse", "roc_auc"):
@@ -73,30 +75,35 @@ def slice_id(rule_id: str, names: tuple[str, ...], key: tuple[Any, ...]) -> str:
     return f"{rule_id}[{parts}]"
 
 
-def _per_group(rule: n.Rule, lo: Any, hi: Any, names: tuple[str, ...], groups: list[tuple[tuple[Any, ...], Any]]) -> list[CheckResult]:
-    threshold = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
+def _per_group(
+    rule: n.Rule, lo: Any, hi: Any, names: tuple[str, ...], groups: list[tuple[tuple[Any, ...], Any]],
+    flags: tuple[bool, bool] = (False, False),
+) -> list[CheckResult]:  # fmt: skip
+    threshold = metric_threshold(lo, hi, *flags)
     if rule.where:
         threshold["where"] = rule.where
+
+    def status_of(value: Any) -> str:
+        if decide.unbounded(lo, hi):
+            return "info"
+        return decide.graded(decide.metric_status(value, lo, hi, open_min=flags[0], open_max=flags[1]), rule.severity)
+
     if not groups:
-        passed = decide.metric_status(None, lo, hi)
-        return [_make(rule, rule.id, decide.graded(passed, rule.severity), None, threshold, f"{rule.id}: no groups (no rows)")]
+        return [_make(rule, rule.id, status_of(None), None, threshold, f"{rule.id}: no groups (no rows)")]
     out = []
     for key, value in sorted(groups, key=lambda g: tuple(_order(v) for v in g[0])):
         if hasattr(value, "__float__") and not isinstance(value, (int, float, bool)):
             value = float(value)
         rid = slice_id(rule.id, names, key)
-        status = decide.graded(decide.metric_status(value, lo, hi), rule.severity)
-        out.append(_make(rule, rid, status, value, threshold, _message(rid, value, lo, hi)))
+        out.append(_make(rule, rid, status_of(value), value, threshold, _message(rid, value, lo, hi, flags)))
     return out
 
 
-def _message(rid: str, value: Any, lo: Any, hi: Any) -> str:
+def _message(rid: str, value: Any, lo: Any, hi: Any, flags: tuple[bool, bool] = (False, False)) -> str:
     if value is None:
         return f"{rid} has no value (no rows, or undefined for these rows)"
     msg = f"{rid} = {value:g}" if isinstance(value, (int, float)) else f"{rid} = {value}"
-    if lo is not None or hi is not None:
-        msg += f", expected within [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
-    return msg
+    return msg + bounds_text(lo, hi, *flags)
 
 
 def _make(rule: n.Rule, rid: str, status: str, observed: Any, threshold: dict[str, Any], message: str) -> CheckResult:
@@ -228,6 +235,8 @@ def drift_result(rule: n.Drift, got: dict[str, Any]) -> CheckResult:
         m = sum(cur_counts)
         value = d.statistic(rule.method, ref_counts, cur_counts) if m else None
     passed = decide.metric_status(value, rule.min, rule.max)
+    if rule.where:
+        threshold["where"] = rule.where
     if value is None:
         msg = f"no non-null values of '{rule.columns[0]}' in the batch to compare with {ref.source}"
     else:
@@ -237,4 +246,5 @@ def drift_result(rule: n.Drift, got: dict[str, Any]) -> CheckResult:
             msg += f", max {rule.max:g}"
         if rule.min is not None:
             msg += f", min {rule.min:g}"
-    return _make(rule, rule.id, decide.graded(passed, rule.severity), value, threshold, msg)
+    status = "info" if decide.unbounded(rule.min, rule.max) else decide.graded(passed, rule.severity)
+    return _make(rule, rule.id, status, value, threshold, msg)

@@ -49,7 +49,7 @@ def run(
     chosen = engine or ("polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb")
     if chosen not in ENGINES:
         raise UsageError(f"unknown engine '{chosen}' (choose from {', '.join(ENGINES)})", param="engine")
-    rules = planned(c, store=store, base_dir=base_dir)
+    rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)
     if chosen == "polars":
         from dqgate.runners import polars as runner
     else:
@@ -61,11 +61,14 @@ def run(
     return with_history(result, rules, c, store=store)
 
 
-def planned(c: Contract, *, store: str | None, base_dir: str | None) -> tuple[Rule, ...]:
-    """The rules of ``c`` with every drift rule's reference bound (from ``store`` or a file)."""
+def planned(c: Contract, *, store: str | None, base_dir: str | None, as_of: dt.datetime | None = None) -> tuple[Rule, ...]:
+    """The rules of ``c`` with every drift rule's reference bound (from ``store`` or a file)
+    and every relative bound (``now-52w``) made an instant at ``as_of`` (default: now)."""
+    from dqgate.ir.instants import resolve
     from dqgate.runners.reference import bind_drift
 
-    return bind_drift(plan(c), c, store=store, base_dir=base_dir)
+    rules = resolve(plan(c), as_of or dt.datetime.now(dt.timezone.utc))
+    return bind_drift(rules, c, store=store, base_dir=base_dir)
 
 
 def with_history(result: RunResult, rules: tuple[Rule, ...], c: Contract, *, store: str | None) -> RunResult:

@@ -4,6 +4,7 @@
   passing fraction of applicable rows is below f. No applicable rows: it passes.
 * A metric fails when its value is outside its inclusive bounds, or is NULL (no
   rows, or only NULLs) while it has bounds.
+* A metric or drift rule without bounds is recorded only: ``info``, which never fails.
 * A failing rule of ``severity: warn`` reports ``warn``; the run's status is the
   worst over all checks, where ``warn`` never fails the gate.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dqgate.contract.bounds import comparable
 from dqgate.runners.results import STATUS_ORDER, CheckResult
 
 
@@ -23,16 +25,31 @@ def row_status(failed: int, total: int, mostly: float | None) -> tuple[bool, flo
     return observed >= mostly, observed
 
 
-def metric_status(value: Any, lo: Any, hi: Any) -> bool:
-    """True when ``value`` lies within the inclusive bounds (NULL fails any bound)."""
+def metric_status(value: Any, lo: Any, hi: Any, *, open_min: bool = False, open_max: bool = False) -> bool:
+    """True when ``value`` lies within the bounds, inclusive unless ``open_min``/``open_max``
+    (NULL fails any bound). Instants compare with instants: a date bound on a timestamp
+    metric is its midnight, a naive one is UTC (``contract/bounds.py``)."""
     if lo is None and hi is None:
         return True
     if value is None:
         return False
     try:
-        return (lo is None or value >= lo) and (hi is None or value <= hi)
+        if lo is not None:
+            v, b = comparable(value, lo)
+            if not (v > b if open_min else v >= b):
+                return False
+        if hi is not None:
+            v, b = comparable(value, hi)
+            if not (v < b if open_max else v <= b):
+                return False
+        return True
     except TypeError:
         return False
+
+
+def unbounded(lo: Any, hi: Any) -> bool:
+    """A metric or drift rule without bounds is recorded only: status ``info``, never a failure."""
+    return lo is None and hi is None
 
 
 def graded(passed: bool, severity: str) -> str:

@@ -72,7 +72,7 @@ def candidates(rules: tuple[n.Rule, ...], types: dict[str, str], source: Source)
         return []
     return [
         r for r in rules
-        if isinstance(r, n.Unique) and len(r.columns) == 1 and r.where is None
+        if isinstance(r, n.Unique) and len(r.columns) == 1 and r.where is None and not r.nulls_equal
         and types.get(r.columns[0], "").upper() in INTEGER_TYPES
     ]  # fmt: skip
 
@@ -116,8 +116,9 @@ def _threads(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(setting.sql(compiler.DIALECT)).fetchall()[0][0])
 
 
-def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[int, list[dict[str, Any]]] | None:
-    """Rows whose key value repeats, and up to ``samples`` repeated values; None if a value is out of span."""
+def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[int, list[dict[str, Any]], int | None] | None:
+    """Rows whose key value repeats, up to ``samples`` repeated values and how many values
+    repeat (the bits set in ``twice``); None if a value is out of span."""
     import numpy as np
 
     from dqgate._kernels import mark_keys
@@ -152,7 +153,7 @@ def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[
         shown += [{key.column: key.low + 8 * int(byte) + b} for b in range(8) if bits >> b & 1]
         if len(shown) >= samples:
             break
-    return rows - singles, shown[:samples]
+    return rows - singles, shown[:samples], int(np.unpackbits(twice).sum())
 
 
 def fill(
@@ -162,10 +163,11 @@ def fill(
     """Put each dense key's failing count and sample where the fused statement's would be."""
     by_id = {r.id: r for r in rules}
     for rule_id, key in keys.items():
-        failed_out, _, sample_out = plan.outputs[rule_id]
-        if key.marked:
+        failed_out, _, sample_out, groups_out = plan.outputs[rule_id]
+        got: tuple[Any, Any, Any] | None
+        if key.marked:  # [failing rows, repeated keys, the first of them...]
             marks = values.get(plan.marks[rule_id])
-            got = None if marks is None else (marks[0], [{key.column: v} for v in marks[1:]])
+            got = None if marks is None else (marks[0], [{key.column: v} for v in marks[2:]], marks[1])
         else:
             got = count(con, key, samples)
         if got is None:  # statistics were wrong: count it with the GROUP BY after all
@@ -173,5 +175,6 @@ def fill(
             cur = con.execute(single.sql)
             names = [d[0] for d in cur.description or []]
             row = dict(zip(names, cur.fetchall()[0]))
-            got = (row[single.outputs[rule_id][0]], row[single.outputs[rule_id][2]])
-        values[failed_out], values[sample_out] = got
+            outs = single.outputs[rule_id]
+            got = (row[outs[0]], row[outs[2]], row[outs[3]])
+        values[failed_out], values[sample_out], values[groups_out] = got

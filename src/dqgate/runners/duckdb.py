@@ -20,6 +20,7 @@ import duckdb
 from dqgate.compilers import duckdb as compiler
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
+from dqgate.ir import instants
 from dqgate.ir import nodes as n
 from dqgate.runners import assemble_ml, decide, dense_unique, footer, native, sources
 from dqgate.runners.errors import data_error, first_line
@@ -121,6 +122,7 @@ def run(
             (unless ``allow_empty``).
     """
     t0 = time.perf_counter()
+    rules = instants.resolve(rules, as_of or dt.datetime.now(dt.timezone.utc))  # now-52w -> an instant
     own = con is None
     con = connect() if con is None else con
     try:

@@ -21,6 +21,7 @@ import polars as pl
 
 from dqgate.compilers import polars as compiler
 from dqgate.errors import DataError, UsageError
+from dqgate.ir import instants
 from dqgate.ir import nodes as n
 from dqgate.runners import assemble, decide, sources
 from dqgate.runners.errors import data_error, first_line
@@ -127,6 +128,15 @@ def references(contract: Contract, rules: tuple[n.Rule, ...], base_dir: str | No
     values: dict[tuple[str, str], pl.Series] = {}
     errors: dict[str, str] = {}
     for rule in rules:
+        if isinstance(rule, n.ForeignKey):  # the distinct non-NULL keys, as a frame
+            fk = (rule.ref, rule.ref_columns)
+            if fk not in values:
+                try:
+                    lf, _ = frame(contract.model.references[rule.ref], base_dir=base_dir)
+                    values[fk] = lf.select(rule.ref_columns).drop_nulls().unique().collect()  # type: ignore[index, assignment]
+                except (DataError, pl.exceptions.PolarsError, OSError) as exc:
+                    errors[rule.id] = first_line(exc)
+            continue
         if not isinstance(rule, n.Reference):
             continue
         key = (rule.ref, rule.ref_column)
@@ -161,6 +171,7 @@ def run(
         UnsupportedRule: a rule Polars cannot evaluate with DuckDB's meaning.
     """
     t0 = time.perf_counter()
+    rules = instants.resolve(rules, as_of or dt.datetime.now(dt.timezone.utc))  # now-52w -> an instant
     lf, source, schema = prepare(contract, data, base_dir=base_dir)
     refs, errors = references(contract, rules, base_dir)
     runnable = tuple(r for r in rules if r.id not in errors)

@@ -40,10 +40,10 @@ def bind_drift(rules: tuple[n.Rule, ...], contract: Contract, *, store: str | No
         if not isinstance(rule, n.Drift):
             out.append(rule)
             continue
-        key = rule.reference
+        key = (rule.reference, rule.where)  # a file reference is profiled over the rule's ``where`` rows
         if key not in cache:
-            columns = {r.columns[0] for r in rules if isinstance(r, n.Drift) and r.reference == key}
-            cache[key] = _load(contract, key, store=store, base_dir=base_dir, columns=columns)
+            columns = {r.columns[0] for r in rules if isinstance(r, n.Drift) and (r.reference, r.where) == key}
+            cache[key] = _load(contract, rule.reference, store=store, base_dir=base_dir, columns=columns, where=rule.where)
         profile, source = cache[key]
         if profile is None:
             out.append(replace(rule, ref_error=source))
@@ -54,11 +54,12 @@ def bind_drift(rules: tuple[n.Rule, ...], contract: Contract, *, store: str | No
 
 
 def _load(
-    contract: Contract, reference: int | str, *, store: str | None, base_dir: str | None, columns: set[str]
+    contract: Contract, reference: int | str, *, store: str | None, base_dir: str | None, columns: set[str],
+    where: str | None = None,
 ) -> tuple[dict[str, Any] | None, str]:
     """(profile, source name) of a reference, or (None, why not)."""
     if isinstance(reference, str) and reference != "latest":
-        return _file_profile(reference, base_dir, columns)
+        return _file_profile(reference, base_dir, columns, where)
     if store is None:
         return None, f"drift against version {reference!r} of '{contract.dataset}' needs the snapshot store: pass --store (dq check) or store= (dqgate.check)"
     from dqgate.store.layout import dataset_layout
@@ -83,22 +84,32 @@ def _load(
     return profile, source
 
 
-def _file_profile(path: str, base_dir: str | None, columns: set[str]) -> tuple[dict[str, Any] | None, str]:
+def _file_profile(path: str, base_dir: str | None, columns: set[str], where: str | None = None) -> tuple[dict[str, Any] | None, str]:
     import duckdb
+    from sqlglot import exp
 
+    from dqgate.contract.sql import parse_expression
     from dqgate.runners import sources
 
     resolved = sources.resolve_path(path, base_dir)
     con = duckdb.connect(":memory:")
+    view = "__dq_reference"
     try:
         con.execute("SET enable_progress_bar = false")
-        sources.register(con, resolved, "__dq_reference")
-        profile, _ = prof.profile_view(con, "__dq_reference", knots_for=columns)
+        sources.register(con, resolved, view)
+        if where is not None:  # the same rows of the reference as of the batch (vetted SQL)
+            rows = exp.select("*").from_(exp.to_table(view, quoted=True)).where(parse_expression(where))
+            create = exp.Create(this=exp.to_table(f"{view}_where", quoted=True), kind="VIEW", expression=rows)
+            con.execute(create.sql("duckdb"))
+            view = f"{view}_where"
+        profile, _ = prof.profile_view(con, view, knots_for=columns)
     except DqError as exc:
         return None, f"reference file {path}: {exc}"
+    except duckdb.Error as exc:
+        return None, f"reference file {path}: where: {str(exc).splitlines()[0]}"
     finally:
         con.close()
-    return profile, path
+    return profile, path if where is None else f"{path} where {where}"
 
 
 def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str) -> dict[str, Any]:
@@ -110,7 +121,7 @@ def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, cont
     result cover the batch only, which readers detect from its row count.
     """
     parent = _latest_profile(store, contract.dataset) if mode == "append" else None
-    drift_columns = set(contract.model.drift.columns) if contract.model.drift else set()
+    drift_columns = set(contract.model.drift.columns) if contract.model.drift else set()  # names, either form
     batch, _ = prof.profile_view(con, view, knots_for=drift_columns, knots_at=prof.knots_of(parent))
     return prof.merge(parent, batch) if parent else batch
 

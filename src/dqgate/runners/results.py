@@ -18,7 +18,8 @@ class Progress(Protocol):
     def __call__(self, poll: Poll | None = None, *, since: float) -> AbstractContextManager[Any]: ...
 
 
-STATUS_ORDER = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+# ``info``: a rule without bounds, recorded only (as good as a pass for the gate).
+STATUS_ORDER = {"info": 0, "pass": 0, "warn": 1, "fail": 2, "error": 3}
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class CheckResult:
     sample: tuple[Any, ...] = ()
     message: str = ""
     line: int = 0
+    duplicate_groups: int | None = None  # unique rules: repeated keys, and rows beyond one per key
+    excess_rows: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -49,6 +52,9 @@ class CheckResult:
         if self.failed_rows is not None:
             out["failed_rows"] = self.failed_rows
             out["total_rows"] = self.total_rows
+        if self.duplicate_groups is not None:
+            out["duplicate_groups"] = self.duplicate_groups
+            out["excess_rows"] = self.excess_rows
         out["observed"] = _jsonable(self.observed)
         out["threshold"] = {k: _jsonable(v) for k, v in self.threshold.items()}
         if self.sample:

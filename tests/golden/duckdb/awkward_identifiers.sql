@@ -46,6 +46,11 @@ SELECT
       LIMIT 5
     ) AS s
   ) AS "r1_sample",
+  (
+    SELECT
+      COUNT(*)
+    FROM __dq_dup_1
+  ) AS "r1_groups",
   COUNT_IF(
     NOT "it's" IS NULL
     AND NOT (

@@ -55,6 +55,11 @@ SELECT
       LIMIT 5
     ) AS s
   ) AS "r1_sample",
+  (
+    SELECT
+      COUNT(*)
+    FROM __dq_dup_1
+  ) AS "r1_groups",
   COALESCE((
     SELECT
       SUM(n)
@@ -71,5 +76,10 @@ SELECT
       FROM __dq_dup_2
       LIMIT 5
     ) AS s
-  ) AS "r2_sample"
+  ) AS "r2_sample",
+  (
+    SELECT
+      COUNT(*)
+    FROM __dq_dup_2
+  ) AS "r2_groups"
 FROM __dq_data

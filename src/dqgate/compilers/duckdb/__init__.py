@@ -31,7 +31,9 @@ __all__ = [
 
 
 def _unique_applies(rule: n.Unique) -> exp.Expression:
-    return and_(where_of(rule), not_null(*rule.columns))
+    """The rows a key rule judges: its ``where``, and unless NULLs are equal, no NULL key column
+    (GROUP BY and PARTITION BY already put NULL keys together, as ``nulls: equal`` means)."""
+    return and_(where_of(rule), None if rule.nulls_equal else not_null(*rule.columns))
 
 
 def _unique_cte(rule: n.Unique, ctx: Context, name: str) -> None:
@@ -97,7 +99,7 @@ def compile_plan(
         chosen: list[exp.Expression] = [] if rule.id in decided else select
         if isinstance(rule, n.Unique) and rule.id in counted:
             chosen.append(exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True))
-            plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample")
+            plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample", f"{out}_groups")
             if rule.id in marks:
                 low, span = marks[rule.id]
                 args = [col(rule.columns[0]), *(exp.Literal.number(v) for v in (low, span, samples))]
@@ -110,12 +112,14 @@ def compile_plan(
             sample_rows = exp.select(*[col(c) for c in rule.columns]).from_(exp.to_table(cte, quoted=True)).limit(samples)
             struct = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(c, quoted=True), expression=col(c)) for c in rule.columns])
             sample = scalar(exp.select(exp.func("list", struct)).from_(exp.Subquery(this=sample_rows, alias=exp.TableAlias(this=exp.to_identifier("s")))))
+            groups = scalar(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(cte, quoted=True)))
             chosen += [
                 exp.alias_(failed, f"{out}_failed", quoted=True),
                 exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True),
                 exp.alias_(sample, f"{out}_sample", quoted=True),
+                exp.alias_(groups, f"{out}_groups", quoted=True),
             ]
-            plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample")
+            plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample", f"{out}_groups")
         elif isinstance(rule, n.RowRule):
             pred = ROW(rule)(rule, ctx)
             fails = and_(pred.applies, negate(pred.passes))

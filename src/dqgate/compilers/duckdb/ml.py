@@ -56,6 +56,15 @@ def _integer_support(rule: n.Drift, ctx: Context) -> tuple[int, int] | None:
 
 @AGGREGATE.register(n.Drift)
 def _drift(rule: n.Drift, ctx: Context, out: str) -> list[exp.Expression]:
+    """The batch side of a drift statistic, over the rule's ``where`` rows (a FILTER clause)."""
+    items = _drift_items(rule, ctx, out)
+    for item in items:
+        item.set("this", base.filtered(item.this, rule) if not isinstance(item.this, exp.Array) else
+                 exp.Array(expressions=[base.filtered(e, rule) for e in item.this.expressions]))
+    return items
+
+
+def _drift_items(rule: n.Drift, ctx: Context, out: str) -> list[exp.Expression]:
     if rule.ref is None:
         return []
     query = batch_query(rule.method, rule.bins, rule.ref)

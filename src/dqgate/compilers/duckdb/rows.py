@@ -30,10 +30,10 @@ def _range(rule: n.Range, ctx: Context) -> RowPredicate:
     tests = []
     if rule.min is not None:
         lo = literal(rule.min, ctx.cast_for(rule.column, rule.min))
-        tests.append(exp.GT(this=c.copy(), expression=lo) if rule.exclusive else exp.GTE(this=c.copy(), expression=lo))
+        tests.append(exp.GT(this=c.copy(), expression=lo) if rule.open_min else exp.GTE(this=c.copy(), expression=lo))
     if rule.max is not None:
         hi = literal(rule.max, ctx.cast_for(rule.column, rule.max))
-        tests.append(exp.LT(this=c.copy(), expression=hi) if rule.exclusive else exp.LTE(this=c.copy(), expression=hi))
+        tests.append(exp.LT(this=c.copy(), expression=hi) if rule.open_max else exp.LTE(this=c.copy(), expression=hi))
     return RowPredicate(and_(where_of(rule), not_null(rule.column)), and_(*tests))
 
 
@@ -145,3 +145,11 @@ def _reference(rule: n.Reference, ctx: Context) -> RowPredicate:
     test = exp.func("coalesce", exp.In(this=col(rule.column), query=exp.Subquery(this=lookup)), exp.false())
     return RowPredicate(and_(where_of(rule), not_null(rule.column)), test)
 
+
+@ROW.register(n.ForeignKey)
+def _foreign_key(rule: n.ForeignKey, ctx: Context) -> RowPredicate:
+    """``(a, b) IN (SELECT x, y FROM ref WHERE x, y not NULL)``: a row-value lookup."""
+    ref_cols = [col(c) for c in rule.ref_columns]
+    lookup = exp.select(*ref_cols).from_(exp.to_table(ref_view(rule.ref), quoted=True)).where(not_null(*rule.ref_columns))
+    found = exp.In(this=exp.Tuple(expressions=[col(c) for c in rule.columns]), query=exp.Subquery(this=lookup))
+    return RowPredicate(and_(where_of(rule), not_null(*rule.columns)), exp.func("coalesce", found, exp.false()))
