@@ -31,6 +31,8 @@ _COMMANDS = {
     "store": "dqgate.cli.snapshots:store",
     "profile": "dqgate.cli.profile:profile",
     "history": "dqgate.cli.history:history",
+    "import": "dqgate.cli.odcs:import_",
+    "export": "dqgate.cli.odcs:export",
 }
 
 

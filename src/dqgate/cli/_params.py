@@ -45,3 +45,9 @@ def write_output(text: str, output: str | None) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+object_option = click.option(
+    "--object", "odcs_object", metavar="NAME",
+    help="For an ODCS contract with several schema objects: the one to use.",
+)  # fmt: skip

@@ -8,7 +8,7 @@ import os
 
 import click
 
-from dqgate.cli._params import Timestamp
+from dqgate.cli._params import Timestamp, object_option
 from dqgate.errors import DataError
 
 
@@ -19,17 +19,19 @@ from dqgate.errors import DataError
 @click.option("--mode", type=click.Choice(["append", "replace"]), help="How a passing batch is published (default: the contract's gate.publish).")
 @click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None, as_of: dt.datetime | None, fmt: str) -> int:
+@object_option
+def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None, as_of: dt.datetime | None, fmt: str,
+           odcs_object: str | None) -> int:  # fmt: skip
     """Check each BATCH against CONTRACT; publish it as a new snapshot version, or quarantine it.
 
     Exit 0 when every batch (or its passing rows) was published or was already there,
     1 when the gate kept a batch out, 2 when the input could not be used.
     """
-    from dqgate.runners.check import as_contract
+    from dqgate.contract import load_contract
     from dqgate.gate.ingest import ingest as run_ingest
     from dqgate.report.console import render
 
-    c = as_contract(contract)
+    c = load_contract(contract, object=odcs_object)
     for batch in batches:  # a missing file is a typo: refuse before any batch is written
         if not any(ch in batch for ch in "*?[") and not os.path.exists(batch):
             raise DataError(f"{batch}: batch file not found", uri=batch)
