@@ -32,6 +32,7 @@ _COMMANDS = {
     "profile": "dqgate.cli.profile:profile",
     "history": "dqgate.cli.history:history",
     "import": "dqgate.cli.odcs:import_",
+    "report": "dqgate.cli.report:report",
     "export": "dqgate.cli.odcs:export",
 }
 

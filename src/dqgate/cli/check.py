@@ -29,19 +29,25 @@ if TYPE_CHECKING:
     "No progress bar. Without it, a check running over a second shows one on stderr"
     " when stderr is a terminal (DQ_PROGRESS=0 turns it off too)."))
 @object_option
+@click.option("--report", "report", metavar="FILE", help="Also write the self-contained HTML report of this check to FILE.")
 def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: dt.datetime | None,
           engine: str, samples: int, allow_empty: bool, store: str | None, quiet: bool,
-          odcs_object: str | None) -> int:  # fmt: skip
+          odcs_object: str | None, report: str | None) -> int:  # fmt: skip
     """Check data against CONTRACT (a dqgate or ODCS v3 contract). Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
     from dqgate.api import check as run_check
     from dqgate.contract import load_contract
     from dqgate.report.progress import wanted
 
+    c = load_contract(contract, object=odcs_object)
     result = run_check(
-        data, load_contract(contract, object=odcs_object), engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
+        data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
         progress=wanted(quiet),
     )  # fmt: skip
     write_output(render(result, fmt, color=output is None and sys.stdout.isatty()), output)
+    if report is not None:
+        from dqgate.report.html import write
+
+        write(report, result, c)
     return 1 if result.status == "fail" else 0
 
 

@@ -20,8 +20,9 @@ from dqgate.errors import DataError
 @click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @object_option
+@click.option("--report", "report", metavar="FILE", help="Write the HTML report of the last batch and the store's history to FILE.")
 def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None, as_of: dt.datetime | None, fmt: str,
-           odcs_object: str | None) -> int:  # fmt: skip
+           odcs_object: str | None, report: str | None) -> int:  # fmt: skip
     """Check each BATCH against CONTRACT; publish it as a new snapshot version, or quarantine it.
 
     Exit 0 when every batch (or its passing rows) was published or was already there,
@@ -45,4 +46,8 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
             click.echo(outcome.summary())
     if fmt == "json":
         click.echo(json.dumps([o.to_json() for o in outcomes], indent=2, default=str))
+    if report is not None:
+        from dqgate.report.html import write
+
+        write(report, outcomes[-1].result, c, store=store)
     return max(o.exit_code for o in outcomes)
