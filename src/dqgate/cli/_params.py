@@ -51,3 +51,22 @@ object_option = click.option(
     "--object", "odcs_object", metavar="NAME",
     help="For an ODCS contract with several schema objects: the one to use.",
 )  # fmt: skip
+
+
+def notify_options(func: Any) -> Any:
+    """``--notify URL`` (repeatable) and ``--notify-warn``: where to POST an alert when the check fails."""
+    func = click.option("--notify-warn", is_flag=True, help="--notify webhooks fire on warnings too.")(func)
+    return click.option(
+        "--notify", "notify_urls", metavar="URL", multiple=True,
+        help="POST a JSON summary (Slack-compatible) here when the check fails; never changes the exit code.",
+    )(func)  # fmt: skip
+
+
+def send_alerts(result: Any, contract: Any, urls: tuple[str, ...], *, on_warn: bool, extra: str | None = None) -> None:
+    """Deliver the alerts of ``result``; an undeliverable one is a warning line on stderr, nothing more."""
+    from dqgate.gate.notify import notify, targets
+
+    for target in targets(contract.model.notify, urls, on_warn=on_warn):
+        line = notify(result, target, extra=extra)
+        if line:
+            click.echo(line, err=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dqgate.cli._params import FORMATS, Timestamp, object_option, write_output
+from dqgate.cli._params import FORMATS, Timestamp, notify_options, object_option, send_alerts, write_output
 
 if TYPE_CHECKING:
     from dqgate.contract import Contract
@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     " when stderr is a terminal (DQ_PROGRESS=0 turns it off too)."))
 @object_option
 @click.option("--report", "report", metavar="FILE", help="Also write the self-contained HTML report of this check to FILE.")
+@notify_options
 def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: dt.datetime | None,
           engine: str, samples: int, allow_empty: bool, store: str | None, quiet: bool,
-          odcs_object: str | None, report: str | None) -> int:  # fmt: skip
+          odcs_object: str | None, report: str | None, notify_urls: tuple[str, ...], notify_warn: bool) -> int:  # fmt: skip
     """Check data against CONTRACT (a dqgate or ODCS v3 contract). Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
     from dqgate.api import check as run_check
     from dqgate.contract import load_contract
@@ -48,6 +49,7 @@ def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: 
         from dqgate.report.html import write
 
         write(report, result, c)
+    send_alerts(result, c, notify_urls, on_warn=notify_warn)
     return 1 if result.status == "fail" else 0
 
 

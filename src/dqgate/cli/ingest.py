@@ -8,7 +8,7 @@ import os
 
 import click
 
-from dqgate.cli._params import Timestamp, object_option
+from dqgate.cli._params import Timestamp, notify_options, object_option, send_alerts
 from dqgate.errors import DataError
 
 
@@ -21,8 +21,9 @@ from dqgate.errors import DataError
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @object_option
 @click.option("--report", "report", metavar="FILE", help="Write the HTML report of the last batch and the store's history to FILE.")
+@notify_options
 def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None, as_of: dt.datetime | None, fmt: str,
-           odcs_object: str | None, report: str | None) -> int:  # fmt: skip
+           odcs_object: str | None, report: str | None, notify_urls: tuple[str, ...], notify_warn: bool) -> int:  # fmt: skip
     """Check each BATCH against CONTRACT; publish it as a new snapshot version, or quarantine it.
 
     Exit 0 when every batch (or its passing rows) was published or was already there,
@@ -40,6 +41,8 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
     for batch in batches:
         outcome = run_ingest(c, batch, store, mode=mode, as_of=as_of)
         outcomes.append(outcome)
+        if outcome.result is not None:
+            send_alerts(outcome.result, c, notify_urls, on_warn=notify_warn, extra=outcome.summary())
         if fmt == "text":
             if outcome.result is not None and outcome.result.status != "pass":
                 click.echo(render(outcome.result), nl=False)

@@ -370,7 +370,7 @@ def _custom(value: dict[str, Any]) -> tuple[dict[str, Any], Path]:
     return {}, ()
 
 
-_CUSTOM_KEYS = ("owner", "checks", "drift", "gate", "references", "columns", "strict", "unique")
+_CUSTOM_KEYS = ("owner", "checks", "drift", "gate", "references", "columns", "strict", "unique", "notify")
 
 
 def _merge_custom(out: _Out, custom: dict[str, Any], base: Path) -> None:

@@ -63,7 +63,7 @@ def to_odcs(contract: Contract) -> dict[str, Any]:
             custom.setdefault("checks", []).append(written)
     if model.schema_.strict:
         custom["strict"] = True
-    for key_name in ("owner", "drift", "gate", "references"):
+    for key_name in ("owner", "drift", "gate", "references", "notify"):
         if raw.get(key_name) is not None:
             custom[key_name] = raw[key_name]
     doc["schema"] = [obj]
