@@ -19,7 +19,7 @@ PACKAGE = SRC / "dqgate"
 # rank; stages of one rank (contract, store) never import each other.
 RANKS = {
     "span": 0, "_kernels": 0,
-    "errors": 1,
+    "errors": 1, "events": 1,
     "contract": 2, "store": 2,
     "ir": 3,
     "stats": 4,

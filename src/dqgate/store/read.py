@@ -160,6 +160,10 @@ def open_snapshot(
     files = [layout.abs(f.path) for f in manifest.files]
     snapshot = Snapshot(layout.fs, manifest, files, signature_status(manifest.stamp, key))
     record_read(layout, manifest.version, consumer or default_user())
+    from dqgate.events import lineage
+
+    if lineage.enabled():
+        lineage.emit_read(store=store, dataset=dataset, version=manifest.version, consumer=consumer or default_user())
     return snapshot
 
 
