@@ -25,20 +25,29 @@ _STYLE = {
 _PASS, _FAIL, _WARN, _REF = "#2e7d32", "#c62828", "#ef8f00", "#78909c"
 
 
-def _pyplot() -> Any:
+def _figure(height: float) -> tuple[Any, Any]:
+    """A figure on the SVG canvas alone: no pyplot, no GUI backend, no global figure registry
+    (pyplot's import and state cost more than a chart), fixed margins instead of a tight
+    bounding box (which draws every chart twice)."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, height))
+    FigureCanvasSVG(fig)
+    ax = fig.add_subplot()
+    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.2, top=0.88)
+    return fig, ax
+
+
+def _rc() -> Any:
     import matplotlib
 
-    matplotlib.use("svg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return matplotlib.rc_context(_STYLE)
 
 
 def _svg(fig: Any) -> str:
-    plt = _pyplot()
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buf, format="svg")
     text = buf.getvalue()
     text = text[text.index("<svg") :]  # the XML prolog and DOCTYPE do not belong inside HTML
     # scale with the page: keep the viewBox, drop the fixed size
@@ -48,9 +57,8 @@ def _svg(fig: Any) -> str:
 def metric_history(title: str, versions: list[int], values: list[float], band: list[tuple[float, float] | None], *,
                    current: float | None = None, bounds: tuple[float | None, float | None] = (None, None)) -> str:  # fmt: skip
     """A metric across versions, with its anomaly band (where one is computed) and its fixed bounds."""
-    plt = _pyplot()
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 2.4))
+    with _rc():
+        fig, ax = _figure(2.4)
         ax.plot(versions, values, marker="o", markersize=2.5, linewidth=1.2, color="#1565c0", label="published value")
         xs = [v for v, b in zip(versions, band) if b is not None]
         if xs:
@@ -76,9 +84,9 @@ def metric_history(title: str, versions: list[int], values: list[float], band: l
 
 def drift_histogram(title: str, labels: list[str], reference: list[float], batch: list[float]) -> str:
     """Reference and batch distributions of one column, as shares of their non-null values."""
-    plt = _pyplot()
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 2.4))
+    with _rc():
+        fig, ax = _figure(2.6)
+        fig.subplots_adjust(bottom=0.3)
         xs = list(range(len(labels)))
         width = 0.42
         ax.bar([x - width / 2 for x in xs], reference, width, color=_REF, label="reference")
@@ -92,10 +100,9 @@ def drift_histogram(title: str, labels: list[str], reference: list[float], batch
 
 def timeline(versions: list[int], rows: list[int], statuses: list[str]) -> str:
     """Rows per published version, coloured by the version's status."""
-    plt = _pyplot()
     colours = {"pass": _PASS, "warn": _WARN, "fail": _FAIL}
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 2.0))
+    with _rc():
+        fig, ax = _figure(2.0)
         ax.bar(versions, rows, color=[colours.get(s, _REF) for s in statuses], width=0.8)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("version")

@@ -80,7 +80,7 @@ def gather(store: str, contract: Contract, rules: tuple[n.Rule, ...]) -> Dashboa
         })  # fmt: skip
     board.metrics = _metrics(manifests, rules)
     board.drift = _drift(manifests, rules)
-    for q in list_quarantine(store, contract.dataset):
+    for q in sorted(list_quarantine(store, contract.dataset), key=lambda q: str(q["modified"])):
         report = q.get("report") or {}
         checks = report.get("checks") if isinstance(report.get("checks"), list) else []
         reasons = [f"{c.get('id')}: {c.get('status')}" + (f" ({c.get('failed_rows')} rows)" if c.get("failed_rows") else "")
