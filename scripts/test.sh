@@ -12,6 +12,6 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 fi
-DQGATE_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'
+DQGATE_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test,dagster]'
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 DQGATE_PURE_PYTHON=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/kernels tests/parity

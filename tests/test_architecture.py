@@ -28,7 +28,7 @@ RANKS = {
     "gate": 7,
     "report": 8,
     "api": 9,
-    "cli": 10,
+    "cli": 10, "integrations": 10,
     "__main__": 11,
 }  # fmt: skip
 
