@@ -34,6 +34,7 @@ def report(contract: str, output: str, data: str | None, store: str | None, no_c
         from dqgate.api import check as run_check
 
         result = run_check(data, c, as_of=as_of, store=store)
-    write(output, result, c, store=store)
+    batch = result.source.get("uri") if result is not None else None
+    write(output, result, c, store=store, batch=batch if isinstance(batch, str) and os.path.exists(batch) else None)
     click.echo(f"dq report: wrote {output}", err=True)
     return 1 if result is not None and result.status == "fail" else 0

@@ -114,8 +114,11 @@ def translate(src: Document, *, object: str | None = None) -> Translation:  # no
     out = _Out(src)
     name = obj.get("name") or obj.get("physicalName")
     out.put(("dataset",), name, (*base, "name"))
-    if isinstance(value.get("version"), str) and re.match(r"^\d+\.\d+\.\d+", value["version"]):
-        out.put(("version",), value["version"], ("version",))
+    version = value.get("version")
+    if isinstance(version, str) and re.match(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$", version):
+        out.put(("version",), version, ("version",))
+    elif version is not None:
+        out.skip(("version",), f"version {version!r} is not MAJOR.MINOR.PATCH; the dqgate contract says 0.1.0", blocking=False)
     description = obj.get("description") or (value.get("description") or {}).get("purpose")
     if isinstance(description, str):
         out.put(("description",), description, (*base, "description"))

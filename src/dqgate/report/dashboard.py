@@ -54,8 +54,9 @@ class Dashboard:
     lineage: list[dict[str, Any]] = field(default_factory=list)
 
 
-def gather(store: str, contract: Contract, rules: tuple[n.Rule, ...]) -> Dashboard:
-    """Read what the report shows about ``contract``'s dataset from ``store``.
+def gather(store: str, contract: Contract, rules: tuple[n.Rule, ...], *, batch: str | None = None) -> Dashboard:
+    """Read what the report shows about ``contract``'s dataset from ``store``; with ``batch``
+    (the checked file), drift shows it against the newest version, as the drift rules see it.
 
     Raises:
         StoreError: the store is unusable (a dataset not yet published gives an empty dashboard).
@@ -79,7 +80,7 @@ def gather(store: str, contract: Contract, rules: tuple[n.Rule, ...]) -> Dashboa
             "failed": [c.get("id") for c in checks if isinstance(c, dict) and c.get("status") in ("fail", "warn", "error")],
         })  # fmt: skip
     board.metrics = _metrics(manifests, rules)
-    board.drift = _drift(manifests, rules)
+    board.drift = _drift(manifests, rules, batch)
     for q in sorted(list_quarantine(store, contract.dataset), key=lambda q: str(q["modified"])):
         report = q.get("report") or {}
         checks = report.get("checks") if isinstance(report.get("checks"), list) else []
@@ -124,23 +125,48 @@ def _band(past: list[float], rule: n.Anomaly) -> tuple[float, float] | None:
     return centre - rule.max * spread, centre + rule.max * spread
 
 
-def _drift(manifests: list[Any], rules: tuple[n.Rule, ...]) -> list[DriftView]:
-    """For each drift rule: the newest version's distribution against the one before it."""
-    if len(manifests) < 2:
+def _drift(manifests: list[Any], rules: tuple[n.Rule, ...], batch: str | None) -> list[DriftView]:
+    """For each drift rule: the batch (else the newest version) against the newest (else the one before)."""
+    drift = [r for r in rules if isinstance(r, n.Drift)]
+    if not drift or not manifests or (batch is None and len(manifests) < 2):
         return []
-    newest, previous = manifests[-1], manifests[-2]
+    if batch is not None:
+        reference, label = manifests[-1], "batch"
+        current = _profile_of(batch, {r.columns[0] for r in drift}, reference.profile)
+    else:
+        reference, label = manifests[-2], f"version {manifests[-1].version}"
+        current = manifests[-1].profile
+    if current is None:
+        return []
     out = []
-    for rule in rules:
-        if not isinstance(rule, n.Drift):
-            continue
+    for rule in drift:
         col = rule.columns[0]
-        ref = reference_of(previous.profile, col, source=f"version {previous.version}")
-        cur = reference_of(newest.profile, col, source=f"version {newest.version}")
+        ref = reference_of(reference.profile, col, source=f"version {reference.version}")
+        cur = reference_of(current, col, source=label)
         if isinstance(ref, str) or isinstance(cur, str):
             continue
         labels, a, b = _shares(ref, cur)
-        out.append(DriftView(col, rule.method, f"version {previous.version} → {newest.version}", labels, a, b))
+        out.append(DriftView(col, rule.method, f"version {reference.version} → {label}", labels, a, b))
     return out
+
+
+def _profile_of(path: str, columns: set[str], reference: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The profile of a data file, counted at the reference's knots (None when it cannot be read)."""
+    import duckdb
+
+    from dqgate.errors import DqError
+    from dqgate.runners import sources
+    from dqgate.stats import profile as prof
+
+    con = duckdb.connect(":memory:")
+    try:
+        sources.register(con, path, "__dq_report_batch")
+        profile, _ = prof.profile_view(con, "__dq_report_batch", knots_for=columns, knots_at=prof.knots_of(reference))
+        return profile
+    except (DqError, duckdb.Error):
+        return None
+    finally:
+        con.close()
 
 
 def _shares(ref: Reference, cur: Reference, bins: int = 12) -> tuple[list[str], list[float], list[float]]:

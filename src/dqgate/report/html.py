@@ -40,8 +40,9 @@ figure{margin:0;border:1px solid #e6e9ef;border-radius:6px;padding:6px}figure.wi
 """
 
 
-def write(path: str, result: RunResult | None, contract: Contract, *, store: str | None = None) -> None:
-    """Write the report of ``result`` (and of ``store``'s history of the dataset) to ``path`` atomically."""
+def write(path: str, result: RunResult | None, contract: Contract, *, store: str | None = None, batch: str | None = None) -> None:
+    """Write the report of ``result`` (and of ``store``'s history of the dataset) to ``path`` atomically;
+    ``batch`` is the checked file, whose distributions the drift charts compare with the newest version."""
     import os
     import tempfile
 
@@ -52,7 +53,7 @@ def write(path: str, result: RunResult | None, contract: Contract, *, store: str
     if store is not None:
         from dqgate.report.dashboard import gather
 
-        board = gather(store, contract, rules)
+        board = gather(store, contract, rules, batch=batch)
     page = render(result, contract=contract, rules=rules, dashboard=board)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".dq-report-", dir=folder)
