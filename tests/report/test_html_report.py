@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cdp import Browser, artifacts_dir, chromium
-from conftest import batch
+from report_helpers import batch
 
 ROOT = Path(__file__).resolve().parents[2]
 
