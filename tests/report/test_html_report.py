@@ -126,3 +126,13 @@ def test_check_report_without_store_has_no_charts(run_cli: Any, tmp_path: Path, 
     text = page.read_text()
     assert "<svg" not in text and "id='history'" not in text and "data-field='status'>" in text
     assert "SUM(CASE" in text.upper() or "COUNT_IF" in text.upper()  # each rule's SQL is shown
+
+
+def test_a_report_folder_that_does_not_exist_is_refused_before_the_check(run_cli: Any, store_with_history: Any, tmp_path: Path) -> None:
+    contract, store, data = store_with_history
+    for args in (("check", contract, "--data", data, "--report", tmp_path / "nope" / "r.html"),
+                 ("report", contract, "--data", data, "-o", tmp_path / "nope" / "r.html"),
+                 ("ingest", contract, data, "--store", tmp_path / "wh2", "--report", tmp_path / "nope" / "r.html")):  # fmt: skip
+        code, out, err = run_cli(*args)
+        assert code == 2 and out == "" and "does not exist" in err and "Traceback" not in err
+    assert not (tmp_path / "wh2").exists()  # nothing was ingested

@@ -47,6 +47,18 @@ def write_output(text: str, output: str | None) -> None:
         raise
 
 
+def _report_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a report path whose folder is missing before any work is done (not after the check)."""
+    if value is not None and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+        raise click.BadParameter(f"folder '{os.path.dirname(os.path.abspath(value))}' does not exist", ctx=ctx, param=param)
+    return value
+
+
+def report_option(help_text: str, *flags: str, required: bool = False) -> Any:
+    """An HTML report path, checked up front."""
+    return click.option(*(flags or ("--report",)), "report", metavar="FILE", required=required, help=help_text, callback=_report_folder)
+
+
 object_option = click.option(
     "--object", "odcs_object", metavar="NAME",
     help="For an ODCS contract with several schema objects: the one to use.",

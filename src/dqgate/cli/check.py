@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dqgate.cli._params import FORMATS, Timestamp, notify_options, object_option, send_alerts, write_output
+from dqgate.cli._params import FORMATS, Timestamp, notify_options, object_option, report_option, send_alerts, write_output
 
 if TYPE_CHECKING:
     from dqgate.contract import Contract
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     "No progress bar. Without it, a check running over a second shows one on stderr"
     " when stderr is a terminal (DQ_PROGRESS=0 turns it off too)."))
 @object_option
-@click.option("--report", "report", metavar="FILE", help="Also write the self-contained HTML report of this check to FILE.")
+@report_option("Also write the self-contained HTML report of this check to FILE.")
 @notify_options
 def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: dt.datetime | None,
           engine: str, samples: int, allow_empty: bool, store: str | None, quiet: bool,

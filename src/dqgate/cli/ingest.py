@@ -8,7 +8,7 @@ import os
 
 import click
 
-from dqgate.cli._params import Timestamp, notify_options, object_option, send_alerts
+from dqgate.cli._params import Timestamp, notify_options, object_option, report_option, send_alerts
 from dqgate.errors import DataError
 
 
@@ -20,7 +20,7 @@ from dqgate.errors import DataError
 @click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @object_option
-@click.option("--report", "report", metavar="FILE", help="Write the HTML report of the last batch and the store's history to FILE.")
+@report_option("Write the HTML report of the last batch and the store's history to FILE.")
 @notify_options
 def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None, as_of: dt.datetime | None, fmt: str,
            odcs_object: str | None, report: str | None, notify_urls: tuple[str, ...], notify_warn: bool) -> int:  # fmt: skip
