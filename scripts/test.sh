@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-DQGATE_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'
+# The HTML report is tested in a real headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+fi
+DQGATE_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test,dagster]'
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 DQGATE_PURE_PYTHON=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/kernels tests/parity

@@ -19,7 +19,7 @@ PACKAGE = SRC / "dqgate"
 # rank; stages of one rank (contract, store) never import each other.
 RANKS = {
     "span": 0, "_kernels": 0,
-    "errors": 1,
+    "errors": 1, "events": 1,
     "contract": 2, "store": 2,
     "ir": 3,
     "stats": 4,
@@ -28,7 +28,7 @@ RANKS = {
     "gate": 7,
     "report": 8,
     "api": 9,
-    "cli": 10,
+    "cli": 10, "integrations": 10,
     "__main__": 11,
 }  # fmt: skip
 

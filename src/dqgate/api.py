@@ -54,6 +54,11 @@ def check(
         from dqgate.report.progress import Bar
 
         bar = partial(Bar, True)
-    return run(
+    result = run(
         data, contract, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store, progress=bar
     )
+    from dqgate.events import lineage
+
+    if lineage.enabled():  # DQ_OPENLINEAGE_URL / DQ_OPENLINEAGE_FILE: one run event with the quality facets
+        lineage.emit_check(result.to_json())
+    return result

@@ -31,6 +31,9 @@ _COMMANDS = {
     "store": "dqgate.cli.snapshots:store",
     "profile": "dqgate.cli.profile:profile",
     "history": "dqgate.cli.history:history",
+    "import": "dqgate.cli.odcs:import_",
+    "report": "dqgate.cli.report:report",
+    "export": "dqgate.cli.odcs:export",
 }
 
 

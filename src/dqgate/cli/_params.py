@@ -61,3 +61,40 @@ def write_output(text: str, output: str | None) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _report_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a report path whose folder is missing before any work is done (not after the check)."""
+    if value is not None and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+        raise click.BadParameter(f"folder '{os.path.dirname(os.path.abspath(value))}' does not exist", ctx=ctx, param=param)
+    return value
+
+
+def report_option(help_text: str, *flags: str, required: bool = False) -> Any:
+    """An HTML report path, checked up front."""
+    return click.option(*(flags or ("--report",)), "report", metavar="FILE", required=required, help=help_text, callback=_report_folder)
+
+
+object_option = click.option(
+    "--object", "odcs_object", metavar="NAME",
+    help="For an ODCS contract with several schema objects: the one to use.",
+)  # fmt: skip
+
+
+def notify_options(func: Any) -> Any:
+    """``--notify URL`` (repeatable) and ``--notify-warn``: where to POST an alert when the check fails."""
+    func = click.option("--notify-warn", is_flag=True, help="--notify webhooks fire on warnings too.")(func)
+    return click.option(
+        "--notify", "notify_urls", metavar="URL", multiple=True,
+        help="POST a JSON summary (Slack-compatible) here when the check fails; never changes the exit code.",
+    )(func)  # fmt: skip
+
+
+def send_alerts(result: Any, contract: Any, urls: tuple[str, ...], *, on_warn: bool, extra: str | None = None) -> None:
+    """Deliver the alerts of ``result``; an undeliverable one is a warning line on stderr, nothing more."""
+    from dqgate.gate.notify import notify, targets
+
+    for target in targets(contract.model.notify, urls, on_warn=on_warn):
+        line = notify(result, target, extra=extra)
+        if line:
+            click.echo(line, err=True)

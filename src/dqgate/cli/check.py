@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dqgate.cli._params import FORMATS, Timestamp, write_output
+from dqgate.cli._params import FORMATS, Timestamp, notify_options, object_option, report_option, send_alerts, write_output
 
 if TYPE_CHECKING:
     from dqgate.contract import Contract
@@ -28,17 +28,28 @@ if TYPE_CHECKING:
 @click.option("--quiet", "-q", is_flag=True, help=(
     "No progress bar. Without it, a check running over a second shows one on stderr"
     " when stderr is a terminal (DQ_PROGRESS=0 turns it off too)."))
+@object_option
+@report_option("Also write the self-contained HTML report of this check to FILE.")
+@notify_options
 def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: dt.datetime | None,
-          engine: str, samples: int, allow_empty: bool, store: str | None, quiet: bool) -> int:  # fmt: skip
-    """Check data against CONTRACT. Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
+          engine: str, samples: int, allow_empty: bool, store: str | None, quiet: bool,
+          odcs_object: str | None, report: str | None, notify_urls: tuple[str, ...], notify_warn: bool) -> int:  # fmt: skip
+    """Check data against CONTRACT (a dqgate or ODCS v3 contract). Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
     from dqgate.api import check as run_check
+    from dqgate.contract import load_contract
     from dqgate.report.progress import wanted
 
+    c = load_contract(contract, object=odcs_object)
     result = run_check(
-        data, contract, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
+        data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
         progress=wanted(quiet),
     )  # fmt: skip
     write_output(render(result, fmt, color=output is None and sys.stdout.isatty()), output)
+    if report is not None:
+        from dqgate.report.html import write
+
+        write(report, result, c)
+    send_alerts(result, c, notify_urls, on_warn=notify_warn)
     return 1 if result.status == "fail" else 0
 
 

@@ -12,14 +12,15 @@ from dqgate.errors import ContractError
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--against", "against", metavar="REV", help="Also report changes against the contract at git revision REV; breaking ones fail unless the major version was raised.")
-def lint(paths: tuple[str, ...], against: str | None) -> int:
+@click.option("--object", "odcs_object", metavar="NAME", help="For ODCS contracts with several schema objects: the one to use.")
+def lint(paths: tuple[str, ...], against: str | None, odcs_object: str | None) -> int:
     """Validate contract files without data. Exit 1 when any problem is found."""
     from dqgate.contract import load_contract
 
     problems = breaking = 0
     for path in paths:
         try:
-            contract = load_contract(path)
+            contract = load_contract(path, object=odcs_object)
         except ContractError as exc:
             for line in exc.problems:
                 click.echo(line)

@@ -4,16 +4,50 @@ from __future__ import annotations
 
 from dqgate.contract.check import build_contract
 from dqgate.contract.contract import Contract
-from dqgate.contract.load import load_file, load_text
+from dqgate.contract.load import Document, load_file, load_text
+from dqgate.errors import ContractError
 
 
-def load_contract(path: str) -> Contract:
-    """Read, parse and validate the contract file at ``path``.
+def load_contract(path: str, *, object: str | None = None) -> Contract:  # noqa: A002 - the CLI's --object
+    """Read, parse and validate the contract file at ``path``: a dqgate contract, or an
+    ODCS v3 data contract (``kind: DataContract``), whose schema object ``object`` is
+    checked (needed only when it has several).
 
     Raises:
         ContractError: with every problem found (``.problems``), each as ``file:line:col: message``.
     """
-    return build_contract(load_file(path))
+    doc = load_file(path)
+    from dqgate.contract.odcs import is_odcs
+
+    if is_odcs(doc.value):
+        return _from_odcs(doc, object)
+    if object is not None:
+        raise ContractError(f"{path}: --object chooses a schema object of an ODCS contract; this is a dqgate contract")
+    return build_contract(doc)
+
+
+def _from_odcs(doc: Document, object: str | None) -> Contract:  # noqa: A002
+    """Translate and validate an ODCS document; a rule dqgate cannot run is an error, never dropped."""
+    from dqgate.contract.odcs import translate
+
+    translation = translate(doc, object=object)
+    blocking = [f"{line} (not mapped; `dq import odcs` lists all)" for line in translation.blocking]
+    try:
+        contract = build_contract(translation.doc)
+    except ContractError as exc:
+        merged = tuple(sorted(set(blocking + list(exc.problems)), key=_position))
+        raise ContractError(merged[0], problems=merged) from None
+    if blocking:
+        raise ContractError(blocking[0], problems=tuple(blocking))
+    return contract
+
+
+def _position(line: str) -> tuple[int, int, str]:
+    parts = line.split(":", 3)
+    try:
+        return int(parts[1]), int(parts[2]), line
+    except (IndexError, ValueError):
+        return 0, 0, line
 
 
 def parse_contract(text: str, file: str = "<contract>") -> Contract:

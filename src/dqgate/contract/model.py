@@ -266,6 +266,18 @@ class GateSpec(_Model):
     publish: Literal["append", "replace"] = "append"
 
 
+class NotifySpec(_Model):
+    """Where to POST a summary when a check fails (``on: [fail, warn]`` for warnings too).
+
+    Delivery never changes the gate's decision: an undeliverable alert is one warning line.
+    """
+
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    on: list[Literal["fail", "warn"]] = Field(default_factory=lambda: ["fail"])
+    timeout: Annotated[float, Field(gt=0, le=120)] = 5.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+
 class ContractModel(_Model):
     """A whole data contract (the YAML file)."""
 
@@ -279,6 +291,7 @@ class ContractModel(_Model):
     drift: DriftSpec | None = None
     gate: GateSpec = Field(default_factory=GateSpec)
     references: dict[str, str] = Field(default_factory=dict)
+    notify: NotifySpec | None = None
 
 
 CHECK_MODELS: dict[str, type[_Model]] = {"column": ColumnCheck, "expect": ExpectCheck, "metric": MetricCheck}

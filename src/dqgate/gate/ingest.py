@@ -181,7 +181,8 @@ def ingest(
     batch_id: str | None = None,
     on_failure: str | None = None,
 ) -> IngestResult:
-    """Check one batch and publish, quarantine or refuse it (see the module docstring).
+    """Check one batch and publish, quarantine or refuse it (see the module docstring);
+    with ``DQ_OPENLINEAGE_URL`` or ``DQ_OPENLINEAGE_FILE`` set, also send its OpenLineage run.
 
     ``batch_id`` and ``on_failure`` override the batch's own id and the contract's gate
     (``dq quarantine release`` publishes a quarantined batch under its id, or nothing).
@@ -190,6 +191,25 @@ def ingest(
         ContractError, DataError, UsageError, StoreError: nothing could be decided;
             the store is left unchanged.
     """
+    outcome = _ingest(contract, batch, store, mode=mode, as_of=as_of, created_by=created_by)
+    from dqgate.events import lineage
+
+    if lineage.enabled() and outcome.outcome not in ("already_published", "already_quarantined"):
+        uri = os.fspath(batch) if isinstance(batch, (str, os.PathLike)) else f"<in-memory batch {outcome.batch_id[:12]}>"
+        result = outcome.result.to_json() if outcome.result is not None else None
+        lineage.emit_ingest(result, store=store, dataset=outcome.dataset, version=outcome.version, batch_uri=uri, outcome=outcome.outcome)
+    return outcome
+
+
+def _ingest(
+    contract: Any,
+    batch: Any,
+    store: str,
+    *,
+    mode: str | None = None,
+    as_of: dt.datetime | None = None,
+    created_by: str | None = None,
+) -> IngestResult:
     from dqgate.store.layout import dataset_layout
 
     c = as_contract(contract)

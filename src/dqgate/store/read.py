@@ -301,6 +301,10 @@ def open_snapshot(
     if manifest.version == newest:
         remember(layout, manifest.version, manifest_sha)
     record_read(layout, manifest.version, consumer or default_user())
+    from dqgate.events import lineage
+
+    if lineage.enabled():
+        lineage.emit_read(store=store, dataset=dataset, version=manifest.version, consumer=consumer or default_user())
     return snapshot
 
 

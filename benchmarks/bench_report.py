@@ -1,0 +1,109 @@
+"""What the HTML report costs: `dq report` over a store of 100 versions and 20 rules, and
+`dq check --report` against `dq check` on the same data.
+
+Whole processes, interleaved (A, B, A, B, ...) so the machine's noise falls on both;
+reports medians and the ratio. Run: python benchmarks/bench_report.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CONTRACT = """
+dataset: bench
+version: 1.0.0
+schema:
+  columns:
+    id:  {type: int64, required: true, unique: true}
+    x:   {type: float64, required: true, range: {min: 0, max: 1000}}
+    y:   {type: float64, range: {min: -1000, max: 1000}}
+    cat: {type: string, required: true, in: [a, b, c, d]}
+    s:   {type: string, pattern: '^[a-z]{3}[0-9]$', length: {min: 4, max: 4}}
+checks:
+  - {metric: mean(x), name: mean_x, anomaly: {window: 10, max: 6}}
+  - {metric: mean(y), name: mean_y, anomaly: {method: mad, window: 10, max: 8}}
+  - {metric: stddev(x), name: sd_x}
+  - {metric: row_count, min: 1}
+  - {metric: null_fraction(y), max: 0.5}
+  - {metric: "quantile(x, 0.9)", name: q90_x}
+  - {metric: "max(y)", name: max_y}
+  - {metric: "min(x)", name: min_x}
+  - {expect: "x >= 0 OR y IS NULL", name: x_nonneg}
+drift:
+  reference: latest
+  columns:
+    cat: {method: js, max: 0.9}
+"""
+
+
+def batch(path: Path, seed: int, rows: int = 2000) -> Path:
+    rng = random.Random(seed)
+    ids = range(seed * rows, (seed + 1) * rows)
+    pq.write_table(pa.table({
+        "id": list(ids), "x": [rng.uniform(0, 100) for _ in ids],
+        "y": [None if rng.random() < 0.05 else rng.gauss(0, 10) for _ in ids],
+        "cat": [rng.choice("abcd") for _ in ids], "s": [rng.choice("abc") * 3 + str(rng.randint(0, 9)) for _ in ids],
+    }), path)  # fmt: skip
+    return path
+
+
+def timed(args: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `dq` process; CPU (user + sys) is what a loaded machine distorts least."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "dqgate", *args], check=False, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--versions", type=int, default=100)
+    ns = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        contract = root / "bench.yaml"
+        contract.write_text(CONTRACT)
+        import dqgate
+        from dqgate.store import list_versions
+
+        store = str(root / "wh")
+        seed = 0
+        while not os.path.isdir(store) or len(list_versions(store, "bench")) < ns.versions:
+            dqgate.ingest(str(contract), str(batch(root / f"b{seed}.parquet", seed)), store)
+            seed += 1
+        data = str(batch(root / "new.parquet", seed + 1))
+        result = dqgate.check(data, str(contract), store=store)
+        page = root / "report.html"
+        report_s, check_s, check_report_s = [], [], []
+        for _ in range(ns.rounds):
+            report_s.append(timed(["report", str(contract), "--store", store, "--no-check", "-o", str(page)]))
+            check_s.append(timed(["check", str(contract), "--data", data, "-q"]))
+            check_report_s.append(timed(["check", str(contract), "--data", data, "-q", "--report", str(root / "c.html")]))
+        size = os.path.getsize(page)
+        print(f"store: {ns.versions} versions, {len(result.checks)} rule results per check, {ns.rounds} rounds; os.getloadavg {os.getloadavg()[0]:.1f}")
+        for label, runs in (("dq report --store --no-check", report_s), ("dq check", check_s), ("dq check --report", check_report_s)):
+            wall, cpu = (statistics.median(r[i] for r in runs) for i in (0, 1))
+            print(f"{label:30s} median wall {wall:.2f} s, CPU {cpu:.2f} s")
+        print(f"HTML of the store report: {size / 1e6:.2f} MB")
+        extra_wall = statistics.median(b[0] - a[0] for a, b in zip(check_s, check_report_s))
+        extra_cpu = statistics.median(b[1] - a[1] for a, b in zip(check_s, check_report_s))
+        print(f"--report adds (median of paired differences): wall {extra_wall:+.3f} s, CPU {extra_cpu:+.3f} s")
+
+
+if __name__ == "__main__":
+    main()

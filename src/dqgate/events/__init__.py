@@ -1,0 +1,1 @@
+"""Events dqgate sends to other systems (OpenLineage run events); plain values in, nothing of dqgate's types."""

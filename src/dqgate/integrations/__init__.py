@@ -1,0 +1,1 @@
+"""dqgate inside other tools' frameworks (orchestrators); each module imports its tool only when used."""
