@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
+from dqgate.contract.sql import readable
 from dqgate.ir import nodes as n
 from dqgate.runners import decide
 from dqgate.runners.results import CheckResult
@@ -41,10 +42,14 @@ def threshold(rule: n.Rule) -> dict[str, Any]:
         out["references"] = f"{rule.ref}.{rule.ref_column}"
     elif isinstance(rule, n.Freshness):
         out["max_age"] = rule.max_age
+    elif isinstance(rule, n.Expect):
+        out["expect"] = readable(rule.sql)
+    if isinstance(rule, n.Metric) and rule.sql:
+        out["metric"] = readable(rule.sql)
     if isinstance(rule, n.RowRule) and rule.mostly is not None:
         out["mostly"] = rule.mostly
     if rule.where:
-        out["where"] = rule.where
+        out["where"] = readable(rule.where)
     return out
 
 

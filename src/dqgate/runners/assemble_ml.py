@@ -86,13 +86,22 @@ def _per_group(rule: n.Rule, lo: Any, hi: Any, names: tuple[str, ...], groups: l
             value = float(value)
         rid = slice_id(rule.id, names, key)
         status = decide.graded(decide.metric_status(value, lo, hi), rule.severity)
-        out.append(_make(rule, rid, status, value, threshold, _message(rid, value, lo, hi)))
+        out.append(_make(rule, rid, status, value, threshold, _message(rid, value, lo, hi, _measured(rule))))
     return out
 
 
-def _message(rid: str, value: Any, lo: Any, hi: Any) -> str:
+def _measured(rule: n.Rule) -> tuple[str, ...]:
+    """The columns whose values a metric is computed from (not its ``by:`` columns)."""
+    if isinstance(rule, n.SlicedMetric):
+        return rule.metric.columns
+    return tuple(c for c in rule.columns if c not in getattr(rule, "by", ()))
+
+
+def _message(rid: str, value: Any, lo: Any, hi: Any, measured: tuple[str, ...] = ()) -> str:
     if value is None:
-        return f"{rid} has no value (no rows, or undefined for these rows)"
+        named = " or ".join(f"'{c}'" for c in measured)
+        why = f"every {named} in these rows is NULL" if named else "it is undefined for these rows"
+        return f"{rid} has no value: {why}, and a metric without a value fails its bounds"
     msg = f"{rid} = {value:g}" if isinstance(value, (int, float)) else f"{rid} = {value}"
     if lo is not None or hi is not None:
         msg += f", expected within [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
