@@ -60,9 +60,11 @@ def base(rule: n.Rule, status: str, **kw: Any) -> CheckResult:
     )  # fmt: skip
 
 
-def errored(rule: n.Rule, message: str) -> CheckResult:
-    """The result of a rule the engine could not evaluate."""
-    return base(rule, "error", message=f"could not run: {message}")
+def errored(rule: n.Rule, message: str, contract: Any = None) -> CheckResult:
+    """The result of a rule the engine could not evaluate, naming where the contract says it
+    (``flights.yaml:31``): the SQL there is what to fix, not the data."""
+    where = f"{contract.path}:{rule.line}: " if contract is not None and getattr(contract, "path", None) and rule.line else ""
+    return base(rule, "error", message=f"{where}could not run: {message}")
 
 
 def strict(rule: n.StrictSchema, types: dict[str, str]) -> CheckResult:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from sqlglot import exp
+
 from dqgate.compilers import duckdb as compiler
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
@@ -33,8 +35,6 @@ from dqgate.runners.results import CheckResult, Progress, RunResult
 
 if TYPE_CHECKING:
     from dqgate.contract.contract import Contract
-
-_READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, duckdb.SerializationException)
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -148,7 +148,7 @@ def run(
         results = []
         for rule in rules:
             if rule.id in errors:
-                results.append(_errored(rule, errors[rule.id]))
+                results.append(_errored(rule, errors[rule.id], contract))
             elif isinstance(rule, n.StrictSchema):
                 results.append(_strict(rule, types))
             elif isinstance(rule, n.HISTORY_RULES):
@@ -249,9 +249,12 @@ def _execute(
     try:
         return _fetch(con, plan.sql), {}
     except duckdb.Error as exc:
-        if _is_read_error(exc):
+        if _is_broken_file(exc):
             raise data_error(exc, uri) from None
-    # One rule broke the fused statement: run each rule alone to isolate it.
+    # One rule broke the fused statement: run each rule alone to isolate it. Whether the
+    # data or the rule is to blame is decided by reading every column without any rule
+    # (once, only when a rule failed): an `expect:` casting 'abc' to a number fails with
+    # the same exception class as a CSV cell that cannot be read as the declared type.
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     base = compiler.compile_plan((), types=types, source=source)
@@ -259,6 +262,7 @@ def _execute(
         values.update(_fetch(con, base.sql))
     except duckdb.Error as exc:
         raise data_error(exc, uri) from None
+    data_read = False
     for i, rule in enumerate(rules):
         if isinstance(rule, n.StrictSchema):
             continue
@@ -267,8 +271,11 @@ def _execute(
             register_formats(con, tuple(f for f in single.formats if f not in plan.formats))
             got = _fetch(con, single.sql)
         except duckdb.Error as exc:
-            if _is_read_error(exc):  # the data, not this rule, is broken (a corrupt page)
+            if _is_broken_file(exc):
                 raise data_error(exc, uri) from None
+            if not data_read:
+                _read_all(con, source, uri)  # raises the data's DataError when the data is to blame
+                data_read = True
             errors[rule.id] = first_line(exc)
             continue
         for out_single, out_plan in zip(single.outputs[rule.id], plan.outputs[rule.id]):
@@ -276,14 +283,22 @@ def _execute(
     return values, errors
 
 
-def _is_read_error(exc: BaseException) -> bool:
-    # A bare duckdb.Error comes from the readers' decoders (thrift, page headers), never from a rule.
-    if isinstance(exc, duckdb.IOException) or type(exc) is duckdb.Error:
-        return True
-    if not isinstance(exc, _READ_ERRORS):
-        return False
-    low = str(exc).lower()
-    return any(word in low for word in ("parquet", "csv", "json", "file", "magic bytes", "sniff", "line "))
+def _read_all(con: duckdb.DuckDBPyConnection, source: str, uri: str) -> None:
+    """Decode every value of ``source`` once (a hash of each whole row); raise the
+    DataError of the data when that fails: else the data reads, and a rule is to blame."""
+    row = exp.to_identifier("__dq_row")
+    query = exp.select(exp.Max(this=exp.func("hash", exp.column(row)))).from_(
+        exp.alias_(exp.to_table(source, quoted=True), row, table=True)
+    )
+    try:
+        _fetch(con, query.sql("duckdb"))
+    except duckdb.Error as exc:
+        raise data_error(exc, uri) from None
+
+
+def _is_broken_file(exc: BaseException) -> bool:
+    """A file that cannot be opened or decoded at all, whatever the rules (I/O, corrupt pages)."""
+    return isinstance(exc, duckdb.IOException) or type(exc) is duckdb.Error
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:

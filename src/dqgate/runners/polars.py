@@ -184,7 +184,7 @@ def run(
     results: list[CheckResult] = []
     for rule in rules:
         if rule.id in errors:
-            results.append(assemble.errored(rule, errors[rule.id]))
+            results.append(assemble.errored(rule, errors[rule.id], contract))
         elif isinstance(rule, n.StrictSchema):
             results.append(assemble.strict(rule, types))
         else:

@@ -1,0 +1,164 @@
+"""What a new user trips on in the first hour (issue #13), each pinned by a test that failed before:
+SQL that fails at run time, `-o` onto a folder, drift references that cannot be read,
+Polars frames with rules only DuckDB runs, and the re-check after quarantine_rows."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import dqgate
+
+Run = Callable[..., tuple[int, str, str]]
+
+WINE = """\
+dataset: wine
+version: 1.0.0
+source: wine.parquet
+schema:
+  columns:
+    hue: {type: float64, range: {min: 0, max: 10}}
+    cultivar: {type: string, in: [a, b, c]}
+checks:
+  - name: hue_vs_text
+    expect: "hue > 0"
+    where: "hue > 'abc'"
+  - name: serialized
+    expect: "json_serialize_sql('SELECT 1') <> ''"
+  - metric: row_count
+    min: 1
+"""
+
+
+@pytest.fixture
+def wine(tmp_path: Path) -> Path:
+    pq.write_table(pa.table({"hue": [0.5, 1.0, 1.7, 0.9], "cultivar": ["a", "b", "c", "a"]}), tmp_path / "wine.parquet")
+    path = tmp_path / "wine.yaml"
+    path.write_text(WINE, encoding="utf-8")
+    return path
+
+
+def test_sql_failing_at_run_time_is_that_checks_error_with_the_contracts_line(run_cli: Run, wine: Path) -> None:
+    code, out, err = run_cli("check", wine, "--format", "json")
+    assert code == 1, err  # the gate fails (a check could not run); it is not "unusable data" (2)
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert checks["hue_vs_text"]["status"] == "error"
+    assert checks["hue_vs_text"]["message"].startswith(f"{wine}:9: could not run: ")
+    assert "'abc'" in checks["hue_vs_text"]["message"]
+    assert checks["serialized"]["status"] == "error" and checks["serialized"]["message"].startswith(f"{wine}:12: ")
+    # the other checks still ran
+    assert checks["hue.range"]["status"] == "pass" and checks["cultivar.in"]["status"] == "pass"
+    assert checks["row_count"]["status"] == "pass" and checks["row_count"]["observed"] == 4
+
+
+def test_data_that_cannot_be_read_is_still_a_data_error(run_cli: Run, wine: Path, tmp_path: Path) -> None:
+    """The rule is blamed only when the data reads: a CSV cell that is not a number stays exit 2."""
+    (tmp_path / "bad.csv").write_text("hue,cultivar\n0.5,a\nabc,b\n", encoding="utf-8")
+    code, _, err = run_cli("check", wine, "--data", tmp_path / "bad.csv")
+    assert code == 2 and err.count("\n") == 1 and "bad.csv" in err
+
+
+def test_expect_rules_show_their_expression_in_every_format(run_cli: Run, wine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # the text report wraps long cells at the terminal's width
+    for fmt in ("text", "markdown", "junit", "json"):
+        code, out, _ = run_cli("check", wine, "--format", fmt, "--verbose")
+        text = html.unescape(out)  # JUnit XML escapes < and >
+        assert "hue > 0" in text and "JSON_SERIALIZE_SQL('SELECT 1') <> ''" in text, fmt
+
+
+def test_output_onto_a_folder_is_one_line_exit_2(run_cli: Run, wine: Path, tmp_path: Path) -> None:
+    for cmd in (["check", wine], ["ingest", wine, tmp_path / "wine.parquet", "--store", tmp_path / "store"]):
+        code, out, err = run_cli(*cmd, "-o", tmp_path)
+        assert code == 2 and out == ""
+        assert err == f"dq: error: --output {tmp_path}: is a folder; name a file to write the report to\n"
+    assert not (tmp_path / "store").exists()  # refused before anything was written
+
+
+DRIFT = """\
+dataset: wine
+source: wine.parquet
+schema:
+  columns:
+    hue: {type: float64}
+drift:
+  reference: REF
+  columns:
+    hue: {method: psi, max: 0.2}
+"""
+
+
+def test_a_missing_drift_reference_file_is_one_line_exit_2(run_cli: Run, wine: Path, tmp_path: Path) -> None:
+    contract = tmp_path / "drift.yaml"
+    contract.write_text(DRIFT.replace("REF", "old_wine.parquet"), encoding="utf-8")
+    code, out, err = run_cli("check", contract)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"dq: error: {contract}:7: drift reference: ")
+    assert err.count("old_wine.parquet") == 1 and "not found" in err
+
+
+def test_reference_latest_without_a_store_is_one_line_exit_2(run_cli: Run, wine: Path, tmp_path: Path) -> None:
+    contract = tmp_path / "drift.yaml"
+    contract.write_text(DRIFT.replace("REF", "latest"), encoding="utf-8")
+    code, out, err = run_cli("check", contract)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"{contract}:7:" in err and "--store" in err
+    code, out, _ = run_cli("check", contract, "--store", tmp_path / "store", "--format", "json")
+    assert code == 0 and "no reference yet" in out
+
+
+SLICED = """\
+dataset: t
+schema:
+  columns:
+    g: {type: string}
+    x: {type: float64}
+checks:
+  - metric: mean(x)
+    by: [g]
+    min: 0
+"""
+
+
+def test_a_polars_frame_with_rules_polars_lacks_runs_on_duckdb_over_its_arrow_memory(write_contract) -> None:
+    contract = write_contract(SLICED)
+    frame = pl.DataFrame({"g": ["a", "b", "a", "c"], "x": [1.0, -2.0, 3.0, None]})
+    for data in (frame, frame.lazy()):
+        result = dqgate.check(data, contract)
+        assert result.engine == "duckdb" and "polars engine cannot run rule 'mean(x)'" in result.engine_note
+        got = {c.id: c for c in result.checks}
+        assert got["mean(x)[g=a]"].observed == 2.0 and got["mean(x)[g=a]"].status == "pass"
+        assert got["mean(x)[g=b]"].status == "fail"
+        # an all-NULL group has no value, and says why instead of an empty cell
+        assert got["mean(x)[g=c]"].status == "fail" and "every 'x' in these rows is NULL" in got["mean(x)[g=c]"].message
+        assert result.to_json()["engine_note"] == result.engine_note
+    with pytest.raises(dqgate.errors.UnsupportedRule):  # asked for by name: no silent switch
+        dqgate.check(frame, contract, engine="polars")
+    plain = dqgate.check(frame, write_contract(SLICED.replace("    by: [g]\n", ""), "plain.yaml"))
+    assert plain.engine == "polars" and plain.engine_note == ""
+
+
+def test_quarantine_rows_ingest_shows_the_recheck_of_the_published_rows(run_cli: Run, tmp_path: Path) -> None:
+    contract = tmp_path / "rows.yaml"
+    contract.write_text(
+        "dataset: rows\nschema:\n  columns:\n    id: {type: int64, required: true, unique: true}\n"
+        "    x: {type: int64, range: {min: 0, max: 10}}\nchecks:\n  - metric: mean(x)\n    max: 9\n"
+        "gate:\n  on_failure: quarantine_rows\n",
+        encoding="utf-8",
+    )
+    pq.write_table(pa.table({"id": list(range(10)), "x": [1, 2, 3, 4, 5, 6, 7, 8, 50, 60]}), tmp_path / "b.parquet")
+    code, out, err = run_cli("ingest", contract, tmp_path / "b.parquet", "--store", tmp_path / "store", "-q")
+    assert code == 0, err
+    first, recheck = out.index("x.range"), out.index("re-check of the 8 rows kept")
+    assert first < recheck < out.index("2 failing rows quarantined; 8 rows published as rows@1")
+    after = out[recheck:]
+    assert "PASS: 4 pass" in after and "8 rows" in after  # the published rows pass every rule
+    code, out, _ = run_cli("ingest", contract, tmp_path / "b.parquet", "--store", tmp_path / "store2", "--format", "json")
+    got = json.loads(out)[0]
+    assert got["check"]["status"] == "fail" and got["recheck"]["status"] == "pass" and got["recheck"]["source"]["rows"] == 8
