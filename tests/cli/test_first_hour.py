@@ -162,3 +162,53 @@ def test_quarantine_rows_ingest_shows_the_recheck_of_the_published_rows(run_cli:
     code, out, _ = run_cli("ingest", contract, tmp_path / "b.parquet", "--store", tmp_path / "store2", "--format", "json")
     got = json.loads(out)[0]
     assert got["check"]["status"] == "fail" and got["recheck"]["status"] == "pass" and got["recheck"]["source"]["rows"] == 8
+
+
+def test_lint_of_a_folder_finds_contracts_by_content(run_cli: Run, tmp_path: Path) -> None:
+    (tmp_path / "teams" / "ml").mkdir(parents=True)
+    (tmp_path / "teams" / "ml" / "wine.yml").write_text(WINE, encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(WINE.replace("in: [a", "inn: [a"), encoding="utf-8")
+    (tmp_path / "ci.yaml").write_text("jobs: {test: {runs-on: ubuntu}}\n", encoding="utf-8")  # YAML, no contract
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "old.yaml").write_text(WINE.replace("in: [a", "inn: [a"), encoding="utf-8")
+    code, out, err = run_cli("lint", tmp_path)
+    assert code == 1 and err == "dq lint: 2 contract(s), 1 problem\n"
+    assert out.startswith(f"{tmp_path / 'bad.yaml'}:7:") and "Did you mean 'in'?" in out and "ci.yaml" not in out
+    # files named one by one: every one is linted, unless --only-contracts (the pre-commit hook)
+    code, out, _ = run_cli("lint", tmp_path / "ci.yaml")
+    assert code == 1 and "unknown key" in out.lower() or "dataset" in out
+    code, _, err = run_cli("lint", "--only-contracts", tmp_path / "ci.yaml", tmp_path / "teams" / "ml" / "wine.yml")
+    assert code == 0 and err == "dq lint: 1 contract(s), 0 problems\n"
+
+
+def test_the_public_names_are_listed_and_ingest_takes_data_first(tmp_path: Path, wine: Path) -> None:
+    assert {"check", "ingest", "open_snapshot", "load_contract", "Contract"} <= set(dir(dqgate))
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(WINE.split("checks:")[0], encoding="utf-8")
+    outcome = dqgate.ingest(tmp_path / "wine.parquet", plain, tmp_path / "store")  # as check(data, contract)
+    assert outcome.outcome == "published" and outcome.version == 1
+    with pytest.warns(DeprecationWarning, match="pass the data first"):
+        again = dqgate.ingest(plain, tmp_path / "wine.parquet", tmp_path / "store")  # the 0.1 order still works
+    assert again.outcome == "already_published" and again.batch_id == outcome.batch_id
+
+
+def test_text_in_a_float_csv_column_names_the_line_and_column(run_cli: Run, tmp_path: Path) -> None:
+    contract = tmp_path / "c.yaml"
+    contract.write_text("dataset: c\nschema:\n  columns:\n    hue: {type: float64, range: {min: 0}}\n    cultivar: {type: string}\n")
+    rows = "".join(f"{i / 10},a\n" for i in range(10))
+    (tmp_path / "d.csv").write_text("hue,cultivar\n" + rows + "abc,b\n", encoding="utf-8")
+    code, out, err = run_cli("check", contract, "--data", tmp_path / "d.csv")
+    assert code == 2 and out == ""
+    assert err == f"dq: error: {tmp_path / 'd.csv'}: cannot read the data: line 12, column 'hue': Could not convert string \"abc\" to 'DOUBLE'\n"
+
+
+def test_a_wrong_type_in_one_file_of_a_folder_names_the_file(run_cli: Run, tmp_path: Path) -> None:
+    contract = tmp_path / "c.yaml"
+    contract.write_text("dataset: c\nschema:\n  columns:\n    hue: {type: float64}\n")
+    (tmp_path / "batches").mkdir()
+    pq.write_table(pa.table({"hue": [1.0, 2.0]}), tmp_path / "batches" / "a.parquet")
+    pq.write_table(pa.table({"hue": ["x", "y"]}), tmp_path / "batches" / "b.parquet")
+    for data in (tmp_path / "batches", f"{tmp_path / 'batches'}/**/*.parquet"):
+        code, _, err = run_cli("check", contract, "--data", data)
+        assert code == 2
+        assert err.startswith(f"dq: error: {tmp_path / 'batches' / 'b.parquet'}: column 'hue' is VARCHAR in the data")

@@ -153,6 +153,12 @@ def vet(
         raise SqlProblem("a metric must be an aggregate expression (count, sum, avg, ...)")
     if not aggregate and has_agg:
         raise SqlProblem("aggregate functions are not allowed in a row-level expression; use 'metric:'")
+    from dqgate.contract import functions
+
+    for call in functions.calls(text):  # what DuckDB's binder would refuse at run time
+        wrong = functions.problem(call)
+        if wrong:
+            raise SqlProblem(wrong)
     return Fragment(tree.sql(DIALECT), tuple(dict.fromkeys(used)), has_agg)
 
 

@@ -109,7 +109,7 @@ def render(result: RunResult, *, color: bool = False, width: int | None = None, 
         cells = [c.id, observed_text(c), expected_text(c)] + ([sample_text(c, limit=2)] if with_sample else [])
         table.add_row(f"[{style}]{c.status.upper()}[/]", *(escape(t) for t in cells))  # ids like "mean(x)[region=EU]" are not markup
     counts = {s: sum(1 for c in result.checks if c.status == s) for s in STATUS_ORDER}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rules to check"
     if passed and not verbose:
         summary += " (--verbose lists the passing rules)"
     buf = io.StringIO()

@@ -241,8 +241,33 @@ def check_schema(actual: dict[str, str], contract: Contract, source: Source) -> 
             msg = f"{source.uri}: column '{name}' (declared at {where}) is not in the data.{hint}".rstrip(".")
             raise DataError(msg, uri=source.uri, column=name)
         if spec.type and not type_matches(spec.type, found, lenient=source.is_text):
-            msg = f"{source.uri}: column '{name}' is {found} in the data, but the contract ({where}) says {spec.type}"
-            raise DataError(msg, uri=source.uri, column=name)
+            uri, found = _file_with_type(source, name, spec.type) or (source.uri, found)
+            msg = f"{uri}: column '{name}' is {found} in the data, but the contract ({where}) says {spec.type}"
+            raise DataError(msg, uri=uri, column=name)
+
+
+def _file_with_type(source: Source, column: str, declared: str) -> tuple[str, str] | None:
+    """(file, its type) of the first Parquet file of a folder or glob whose ``column``
+    contradicts ``declared``: the folder's unified type names no file to fix. Only
+    called once the schema check has failed; reads footers only."""
+    if source.kind != "parquet" or not (os.path.isdir(source.uri) or any(ch in source.uri for ch in "*?[")):
+        return None
+    import duckdb
+
+    pattern = os.path.join(source.uri, "**", "*.parquet") if os.path.isdir(source.uri) else source.uri
+    con = duckdb.connect(":memory:")
+    try:
+        for path in sorted(globlib.glob(pattern, recursive=True)):
+            query = exp.select(exp.Star()).from_(exp.Table(this=_call("read_parquet", path))).limit(0)
+            types = {row[0].lower(): row[1] for row in con.execute(exp.Describe(this=query).sql("duckdb")).fetchall()}
+            found = types.get(column.lower())
+            if found is not None and not type_matches(declared, found):
+                return path, found
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return None
 
 
 def type_matches(declared: str, actual: str, *, lenient: bool = False) -> bool:
