@@ -212,3 +212,28 @@ def test_a_wrong_type_in_one_file_of_a_folder_names_the_file(run_cli: Run, tmp_p
         code, _, err = run_cli("check", contract, "--data", data)
         assert code == 2
         assert err.startswith(f"dq: error: {tmp_path / 'batches' / 'b.parquet'}: column 'hue' is VARCHAR in the data")
+
+
+def test_lint_remembers_clean_contracts_by_content(tmp_path: Path, wine: Path) -> None:
+    """A second lint of the same text imports none of the contract machinery; any edit is linted again."""
+    import os
+    import subprocess
+    import sys
+
+    clean = tmp_path / "clean.yaml"
+    clean.write_text(WINE.split("checks:")[0], encoding="utf-8")
+    env = {**os.environ, "DQGATE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(Path(dqgate.__file__).resolve().parents[1])}
+    probe = "import sys; from dqgate.cli import main; code = main(sys.argv[1:]); print(code, 'dqgate.contract.check' in sys.modules)"
+
+    def lint(*args: str) -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", probe, "lint", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+        return done.stdout.strip().splitlines()[-1], done.stdout + done.stderr
+
+    assert lint(str(clean))[0] == "0 True"  # first time: parsed and validated
+    assert lint(str(clean))[0] == "0 False"  # the same text again: known clean, nothing imported
+    clean.write_text(clean.read_text().replace("in: [a", "inn: [a"), encoding="utf-8")
+    verdict, out = lint(str(clean))
+    assert verdict == "1 True" and "Did you mean 'in'?" in out  # an edit is linted again
+    env["DQGATE_CACHE"] = "0"
+    clean.write_text(WINE.split("checks:")[0], encoding="utf-8")
+    assert lint(str(clean))[0] == "0 True"  # the cache off: always parsed

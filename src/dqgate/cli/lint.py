@@ -51,11 +51,16 @@ def contract_files(paths: tuple[str, ...], *, only_contracts: bool) -> list[str]
     " the pre-commit hook passes every YAML file with it. Folders are always searched this way."))
 def lint(paths: tuple[str, ...], against: str | None, only_contracts: bool) -> int:
     """Validate contract files (or every contract under a folder) without data. Exit 1 when any problem is found."""
-    from dqgate.contract import load_contract
+    from dqgate.contract import lint_cache
 
     problems = breaking = 0
     paths = tuple(contract_files(paths, only_contracts=only_contracts))
     for path in paths:
+        text = lint_cache.read(path) if against is None else None
+        if text is not None and lint_cache.known_clean(text):
+            continue  # this very text linted clean before, with this very code
+        from dqgate.contract import load_contract
+
         try:
             contract = load_contract(path)
         except ContractError as exc:
@@ -63,6 +68,8 @@ def lint(paths: tuple[str, ...], against: str | None, only_contracts: bool) -> i
                 click.echo(line)
             problems += len(exc.problems)
             continue
+        if text is not None:
+            lint_cache.remember_clean(text)
         if against is not None:
             from dqgate.contract.compat import compare_with_revision
 

@@ -99,11 +99,12 @@ def render(result: RunResult, *, color: bool = False, width: int | None = None, 
     table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     with_sample = any(c.sample for c in shown)
     table.add_column("status", no_wrap=True, min_width=5)
-    table.add_column("check", overflow="fold", ratio=2)
-    table.add_column("observed", overflow="fold", ratio=2)
-    table.add_column("expected", overflow="fold", ratio=3)
+    # ids and counts are short; what a rule expected and the failing rows get the room
+    table.add_column("check", overflow="fold", max_width=max(16, width // 4))
+    table.add_column("observed", overflow="fold", max_width=max(12, width // 6))
+    table.add_column("expected", overflow="fold")
     if with_sample:
-        table.add_column("sample", overflow="fold", ratio=3)
+        table.add_column("sample", overflow="fold")
     for c in shown:
         style = _STYLE[c.status]
         cells = [c.id, observed_text(c), expected_text(c)] + ([sample_text(c, limit=2)] if with_sample else [])

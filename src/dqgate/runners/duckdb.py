@@ -62,6 +62,10 @@ def prepare(
         raise data_error(exc, source.uri) from None
     types = {row[0]: row[1] for row in described}
     sources.check_schema(types, contract, source)
+    adjust = sources.adjustments(types, contract)
+    if adjust:  # coerce: and nan: missing read some columns differently, for every rule alike
+        source = sources.adjust_view(con, source, compiler.SOURCE_VIEW, adjust)
+        types.update(adjust.casts)
     for ref, path in contract.model.references.items():
         ref_path = sources.resolve_path(path, base_dir)
         sources.register(con, ref_path, ref_view(ref))
@@ -208,7 +212,9 @@ def plan_for(
     the rest fused, over only the row groups the footer leaves open when it can say so."""
     fast = native.load(con)
     dense = dense_unique.find(con, rules, types, source, native=fast)  # keys marked in bitmaps, not GROUP BY
-    found = footer.read(con, rules, types, source) if use_footer else footer.Footer()
+    cast = set(source.adjust.casts) if source.adjust else set()
+    trusted = tuple(r for r in rules if not cast.intersection(r.columns))  # a cast column's footer describes the stored type
+    found = footer.read(con, trusted, types, source) if use_footer else footer.Footer()
     marks = {k: (d.low, d.span) for k, d in dense.items() if d.marked}
     args = dict(
         types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), marks=marks,

@@ -114,7 +114,12 @@ def prepare(contract: Contract, data: Any, *, base_dir: str | None = None) -> tu
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise data_error(exc, source.uri) from None
-    sources.check_schema({name: duckdb_type(t) for name, t in schema.items()}, contract, source)
+    types = {name: duckdb_type(t) for name, t in schema.items()}
+    sources.check_schema(types, contract, source)
+    adjust = sources.adjustments(types, contract)
+    if adjust:  # coerce: and nan: missing, with DuckDB's meaning (sources.Adjustments)
+        lf = lf.with_columns(*_adjusted(adjust, schema))
+        schema = lf.collect_schema()
     # DuckDB matches column names case-insensitively; Polars needs the contract's spelling.
     lowered = {c.lower(): c for c in schema if c not in contract.columns}
     renames = {lowered[d.lower()]: d for d in contract.columns if d not in schema and d.lower() in lowered}
@@ -122,6 +127,20 @@ def prepare(contract: Contract, data: Any, *, base_dir: str | None = None) -> tu
         lf = lf.rename(renames)
         schema = lf.collect_schema()
     return lf, source, schema
+
+
+_FROM_DUCKDB_TYPE = {duck: dtype for dtype, duck in _DUCKDB_TYPES.items() if duck not in ("VARCHAR", "DECIMAL")}
+
+
+def _adjusted(adjust: sources.Adjustments, schema: pl.Schema) -> list[pl.Expr]:
+    """Columns read as ``adjust`` says: a number cast to the declared type only when it is
+    held exactly (else NULL, as DuckDB's ``CASE WHEN TRY_CAST(x) = x``), NaN as NULL."""
+    out = []
+    for name, target in adjust.casts.items():
+        cast = pl.col(name).cast(_FROM_DUCKDB_TYPE[target], strict=False)
+        out.append(pl.when(cast == pl.col(name)).then(cast).otherwise(None).alias(name))
+    out += [pl.col(name).fill_nan(None) for name in adjust.nan_null if name in schema]
+    return out
 
 
 def references(contract: Contract, rules: tuple[n.Rule, ...], base_dir: str | None) -> tuple[dict[tuple[str, str], pl.Series], dict[str, str]]:
