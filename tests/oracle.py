@@ -19,7 +19,11 @@ Written from the semantics in DESIGN.md, never from the SQL the compilers emit:
 * a metric without bounds is recorded only (``info``); ``greater_than`` /
   ``less_than`` are strict; instants compare with instants (a date is its midnight);
 * metrics are computed over the ``where`` rows: ``null_fraction`` is None without
-  rows, ``stddev`` is the sample one, ``quantile``/``median`` interpolate linearly.
+  rows, ``stddev`` is the sample one, ``quantile``/``median`` interpolate linearly;
+* ``nan: missing`` (the contract's default): a float NaN is a missing value, exactly
+  as NULL (``required`` fails it, every other rule skips it, metrics count it in
+  ``null_count``); ``nan: value`` is not modelled here (the engines are compared with
+  each other on it).
 
 SQL fragments (``expect``, ``where``, SQL metrics) are evaluated by Python
 functions written by hand for a small set of templates (:data:`ROW_TEMPLATES`,
@@ -231,8 +235,10 @@ class Oracle:
         refs: Mapping[str, Sequence[Row]] | None = None,
         as_of: dt.datetime | None = None,
         data_columns: Sequence[str] = (),
+        nan: str = "missing",
     ) -> None:
-        self.rows = list(rows)
+        assert nan == "missing", "the oracle models nan: missing only"
+        self.rows = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()} for r in rows]
         self.row_exprs = dict(row_exprs or {})
         self.aggregates = dict(aggregates or {})
         self.refs = dict(refs or {})

@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(c, name)
     if name == "ingest":
-        from dqgate.gate.ingest import ingest
+        from dqgate.api import ingest
 
         return ingest
     if name in ("open_snapshot", "verify_file"):
@@ -37,6 +37,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(r, name)
     raise AttributeError(f"module 'dqgate' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazy ones included (``dir(dqgate)``, tab completion)."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
 
 
 __all__ = [

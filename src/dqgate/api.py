@@ -62,3 +62,50 @@ def check(
     if lineage.enabled():  # DQ_OPENLINEAGE_URL / DQ_OPENLINEAGE_FILE: one run event with the quality facets
         lineage.emit_check(result.to_json())
     return result
+
+
+def ingest(
+    data: Any,
+    contract: Contract | str | os.PathLike[str],
+    store: str | os.PathLike[str],
+    *,
+    mode: str | None = None,
+    as_of: dt.datetime | None = None,
+    samples: int = 5,
+    allow_empty: bool = False,
+    created_by: str | None = None,
+) -> Any:
+    """Check one batch against ``contract`` and publish it into ``store`` as a new snapshot
+    version, or quarantine it (the contract's ``gate:`` decides); the argument order is
+    :func:`check`'s: data first.
+
+    ``ingest(contract, data, store)``, the order of dqgate 0.1, still works for a
+    contract given as a Contract or a ``.yaml``/``.yml`` path, with a DeprecationWarning.
+
+    Returns:
+        An IngestResult: ``outcome`` (published, quarantined_rows, quarantined_batch,
+        rejected, already_published, already_quarantined), ``version``, ``result`` (the
+        check), ``recheck`` (quarantine_rows: the check of the rows published).
+    """
+    if _looks_like_contract(data) and not _looks_like_contract(contract):
+        import warnings
+
+        warnings.warn(
+            "dqgate.ingest(contract, data, store) is deprecated: pass the data first, as to dqgate.check(data, contract)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        data, contract = contract, data
+    from dqgate.gate.ingest import ingest as run_ingest
+
+    return run_ingest(
+        contract, data, os.fspath(store), mode=mode, as_of=as_of, samples=samples, allow_empty=allow_empty, created_by=created_by
+    )
+
+
+def _looks_like_contract(value: Any) -> bool:
+    from dqgate.contract import Contract
+
+    if isinstance(value, Contract):
+        return True
+    return isinstance(value, (str, os.PathLike)) and os.fspath(value).lower().endswith((".yaml", ".yml"))

@@ -70,8 +70,11 @@ def test_a_passing_run_exits_0_and_prints_a_table(run_cli: Run, project: Callabl
     monkeypatch.chdir(tmp_path)  # the contract's source is found relative to the contract, not the cwd
     code, out, err = run_cli("check", contract, "--as-of", AS_OF)
     assert code == 0, err
-    assert "flights 2.1.0" in out and "PASS" in out and "id.unique" in out
+    assert "flights 2.1.0" in out and "PASS: 9 pass (--verbose lists the passing rules)" in out
+    assert "id.unique" not in out  # passing rules are summarised, not listed
     assert err == ""
+    code, out, err = run_cli("check", contract, "--as-of", AS_OF, "--verbose")
+    assert code == 0 and "id.unique" in out and "month.range" in out
 
 
 def test_a_failing_error_check_exits_1(run_cli: Run, project: Callable[..., Path]) -> None:

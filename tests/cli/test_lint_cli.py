@@ -164,7 +164,7 @@ def test_lint_imports_no_engine(tmp_path: Path) -> None:
     """The pre-commit path must start fast: no DuckDB, Arrow, Polars, NumPy or rich, even with --against."""
     path = tmp_path / "flights.yaml"
     path.write_text(GOOD)
-    env = {**os.environ, "PYTHONPATH": SRC, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    env = {**os.environ, "PYTHONPATH": SRC, "GIT_CEILING_DIRECTORIES": str(tmp_path), "DQGATE_CACHE": "0"}  # the parse path, not the cache of clean texts
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     for extra in ([], ["--against", "HEAD"]):
         proc = subprocess.run(

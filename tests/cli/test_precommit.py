@@ -1,4 +1,7 @@
-"""The `dq-lint` hook of `.pre-commit-hooks.yaml`, installed and run by the real pre-commit tool.
+"""The `dq-lint` hook of `.pre-commit-hooks.yaml`, installed and run by the real pre-commit tool,
+from the `.pre-commit-config.yaml` snippet of docs/pre-commit.md exactly as written there
+(only its `repo:` URL is pointed at the test's copy of dqgate, tagged with the `rev:`
+the snippet names, which must be this dqgate's version).
 
 pre-commit installs hooks only from a git commit, so the session first snapshots
 the working tree (tracked and untracked files, uncommitted edits included, ignored
@@ -14,6 +17,7 @@ dqgate, which compiles the Cython kernels) is built once.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +25,22 @@ from pathlib import Path
 
 import pytest
 
+import dqgate
+
 ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "pre-commit.md"
+
+
+def documented_config() -> str:
+    """The first ```yaml block of docs/pre-commit.md: the configuration users copy."""
+    found = re.search(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    assert found, f"{DOC} has no yaml block"
+    return found.group(1)
+
+
+def test_the_documented_rev_is_this_release() -> None:
+    rev = re.search(r"^\s*rev:\s*(\S+)\s*$", documented_config(), re.MULTILINE)
+    assert rev and rev.group(1) == f"v{dqgate.__version__}"  # the tag a release of this version carries
 
 GOOD = """\
 dataset: flights
@@ -55,7 +74,10 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     git(snapshot, "init", "-q")
     git(snapshot, "add", "-A")
     git(snapshot, "commit", "-q", "-m", "snapshot")
-    return snapshot, git(snapshot, "rev-parse", "HEAD").strip()
+    rev = re.search(r"^\s*rev:\s*(\S+)\s*$", documented_config(), re.MULTILINE)
+    assert rev is not None
+    git(snapshot, "tag", rev.group(1))  # the release tag the snippet names
+    return snapshot, rev.group(1)
 
 
 @pytest.fixture(scope="session")
@@ -83,15 +105,18 @@ def pre_commit(repo: Path, env: dict[str, str], *args: str) -> subprocess.Comple
     )
 
 
-def contracts_repo(base: Path, hook: tuple[Path, str], args: list[str] | None = None) -> Path:
-    """A repository with a good and a bad contract, a YAML file that is no contract, and the hook configured."""
+def contracts_repo(base: Path, hook: tuple[Path, str]) -> Path:
+    """A repository with a good and a bad contract (one outside any `contracts/` folder), a
+    YAML file that is no contract, and the hook configured as docs/pre-commit.md says."""
     repo = base / "contracts-repo"
     (repo / "contracts").mkdir(parents=True)
     (repo / "contracts" / "good.yaml").write_text(GOOD)
-    (repo / "contracts" / "bad.yaml").write_text(BAD)
-    (repo / "ci.yaml").write_text("jobs: {test: {runs-on: ubuntu}}\n")  # would fail `dq lint`, so it must not be passed
-    extra = f"\n    args: [{', '.join(args)}]" if args else ""
-    (repo / ".pre-commit-config.yaml").write_text(f"repos:\n- repo: {hook[0]}\n  rev: {hook[1]}\n  hooks:\n  - id: dq-lint{extra}\n")
+    (repo / "teams" / "ml").mkdir(parents=True)
+    (repo / "teams" / "ml" / "bad.yaml").write_text(BAD)  # found by content, wherever it lives
+    (repo / "ci.yaml").write_text("jobs: {test: {runs-on: ubuntu}}\n")  # would fail `dq lint`, so it must be skipped
+    config = re.sub(r"(repo:\s*)\S+", lambda m: m.group(1) + str(hook[0]), documented_config(), count=1)
+    assert config.count(str(hook[0])) == 1 and f"rev: {hook[1]}" in config
+    (repo / ".pre-commit-config.yaml").write_text(config)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     return repo
@@ -103,24 +128,26 @@ def test_hook_passes_a_good_contract_and_fails_a_bad_one(tmp_path: Path, hook_re
     assert good.returncode == 0, good.stdout + good.stderr
     assert "dq lint (data contracts)" in good.stdout and "Passed" in good.stdout
 
-    bad = pre_commit(repo, env, "run", "dq-lint", "--files", "contracts/bad.yaml")
+    bad = pre_commit(repo, env, "run", "dq-lint", "--files", "teams/ml/bad.yaml")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Failed" in bad.stdout
-    assert "contracts/bad.yaml:6:29: unknown rule 'inn' for column 'carrier'. Did you mean 'in'?" in bad.stdout
-    assert any(line.startswith("contracts/bad.yaml:10:") and "impossible bounds" in line for line in bad.stdout.splitlines())
+    assert "teams/ml/bad.yaml:6:29: unknown rule 'inn' for column 'carrier'. Did you mean 'in'?" in bad.stdout
+    assert any(line.startswith("teams/ml/bad.yaml:10:") and "impossible bounds" in line for line in bad.stdout.splitlines())
 
     every = pre_commit(repo, env, "run", "dq-lint", "--all-files")
     assert every.returncode == 1
-    assert "ci.yaml" not in every.stdout and "good.yaml" not in every.stdout  # only contract files are linted, and only bad ones print
+    assert "ci.yaml" not in every.stdout and "good.yaml" not in every.stdout  # only contracts are linted, and only bad ones print
+    assert "dq lint: 2 contract(s), 2 problems" in every.stdout
     skipped = pre_commit(repo, env, "run", "dq-lint", "--files", "ci.yaml", ".pre-commit-config.yaml")
-    assert skipped.returncode == 0 and "(no files to check)Skipped" in skipped.stdout
+    assert skipped.returncode == 0 and "Passed" in skipped.stdout, skipped.stdout  # YAML that is no contract: skipped
 
 
 def test_commit_hook_blocks_a_breaking_change_until_the_major_version_is_raised(
     tmp_path: Path, hook_repo: tuple[Path, str], env: dict[str, str]
 ) -> None:
-    repo = contracts_repo(tmp_path, hook_repo, ["--against", "HEAD"])
-    (repo / "contracts" / "bad.yaml").unlink()
+    """With the documented configuration as it is: no `args:` needed to block a breaking change."""
+    repo = contracts_repo(tmp_path, hook_repo)
+    (repo / "teams" / "ml" / "bad.yaml").unlink()
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "contracts")  # before the hook is installed
     installed = pre_commit(repo, env, "install")

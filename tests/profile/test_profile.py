@@ -127,7 +127,7 @@ def test_dq_profile_writes_a_contract_that_lints_clean_and_passes(tmp_path: Path
     assert doc["drift"]["columns"]["country"] == {"method": "js", "max": 0.1}
     assert "id" not in doc["drift"]["columns"]
     assert run_cli("lint", contract)[0] == 0
-    code, out, err = run_cli("check", contract)
+    code, out, err = run_cli("check", contract, "--verbose")
     assert code == 0, out + err
     assert "score.drift" in out and out.rstrip().splitlines()[-1].startswith("PASS")
 
@@ -136,3 +136,49 @@ def test_dq_profile_unknown_key_is_a_usage_error(tmp_path: Path, run_cli) -> Non
     data = _mixed(tmp_path / "people.parquet")
     code, _, err = run_cli("profile", data, "--key", "nope")
     assert code == 2 and "--key column 'nope'" in err
+
+
+def _batch(rng: np.random.Generator, n: int) -> pa.Table:
+    """One batch of a fixed distribution: normal and skewed floats with NULLs, bounded
+    integers, categories, dates."""
+    temp = rng.normal(20, 5, n)
+    price = rng.lognormal(3, 0.6, n)
+    return pa.table({
+        "temp": pa.array(temp, mask=rng.random(n) < 0.05),
+        "price": price,
+        "qty": rng.integers(1, 500, n),
+        "shop": rng.choice(["north", "south", "east", "west"], n).tolist(),
+        "day": [dt.date(2024, 1, 1) + dt.timedelta(days=int(x)) for x in rng.integers(0, 365, n)],
+    })  # fmt: skip
+
+
+def test_a_contract_profiled_on_one_batch_passes_the_next_batch_of_the_same_data(tmp_path: Path, run_cli) -> None:
+    rng = np.random.default_rng(8)
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "contracts").mkdir()
+    pq.write_table(_batch(rng, 2000), tmp_path / "landing" / "b1.parquet")
+    pq.write_table(_batch(rng, 2000), tmp_path / "landing" / "b2.parquet")
+    contract = tmp_path / "contracts" / "shop.yaml"
+    code, out, err = run_cli("profile", tmp_path / "landing" / "b1.parquet", "-o", contract)
+    assert code == 0 and out == "", err
+    doc = yaml.safe_load(contract.read_text())
+    assert doc["source"] == "../landing/b1.parquet" and doc["drift"]["reference"] == "../landing/b1.parquet"  # relative
+    b1 = pq.read_table(tmp_path / "landing" / "b1.parquet")
+    qty = b1.column("qty").to_numpy()
+    span = int(qty.max() - qty.min())
+    assert doc["schema"]["columns"]["qty"]["range"] == {"min": max(0, int(np.floor(qty.min() - 0.25 * span))), "max": int(np.ceil(qty.max() + 0.25 * span))}
+    code, out, err = run_cli("check", contract, "--data", tmp_path / "landing" / "b2.parquet")
+    assert code == 0, out + err
+    # without the margin the same contract fails the next batch: the exact min/max of one sample
+    code, out, _ = run_cli("profile", tmp_path / "landing" / "b1.parquet", "--margin", "0", "-o", contract)
+    code, out, err = run_cli("check", contract, "--data", tmp_path / "landing" / "b2.parquet", "--format", "json")
+    import json
+
+    assert code == 1 and any(c["rule"] == "range" and c["status"] == "fail" for c in json.loads(out)["checks"])
+    # moved together with its data, the contract still finds it
+    moved = tmp_path / "moved"
+    (moved / "contracts").mkdir(parents=True)
+    (moved / "landing").mkdir()
+    (moved / "contracts" / "shop.yaml").write_text(contract.read_text())
+    (moved / "landing" / "b1.parquet").write_bytes((tmp_path / "landing" / "b1.parquet").read_bytes())
+    assert run_cli("check", moved / "contracts" / "shop.yaml")[0] == 0

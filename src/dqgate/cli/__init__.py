@@ -71,7 +71,8 @@ def cli(debug: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run `dq` and return its exit code (0 pass, 1 gate failed, 2 unusable input)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    command_at = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    debug = "--debug" in args[:command_at]  # `dq --debug check ...`; after the command it is that command's (unknown) option
     try:
         rv = cli.main(args=args, prog_name="dq", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -5,11 +5,46 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import click
 
+from dqgate.errors import UsageError
+
 FORMATS = ("text", "json", "junit", "markdown")
+ENGINES = ("duckdb", "polars")  # runners/check.py's ENGINES, without importing an engine here
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The options `dq check` and `dq ingest` share, defined once: a pipeline that adds `-q`
+# or `--format junit` to one command can add it to the other, and a message that
+# suggests one of them (``--allow-empty`` after an empty batch) names an option both have.
+RUN_OPTIONS: tuple[Callable[[F], F], ...] = (
+    click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                 help="Report format."),
+    click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout."),
+    click.option("--engine", type=click.Choice(ENGINES), default=None,
+                 help="Engine of the check (default: duckdb)."),
+    click.option("--samples", type=click.IntRange(0, 1000), default=5, show_default=True,
+                 help="Failing-row samples per failing rule."),
+    click.option("--allow-empty", is_flag=True, help="Check a dataset with 0 rows instead of refusing it."),
+    click.option("--verbose", "-v", is_flag=True, help="List every passing rule too (text report)."),
+    click.option("--quiet", "-q", is_flag=True, help=(
+        "No progress bar. Without it, a check running over a second shows one on stderr"
+        " when stderr is a terminal (DQ_PROGRESS=0 turns it off too).")),
+)  # fmt: skip
+
+
+def run_options(command: F) -> F:
+    """Decorate ``command`` with :data:`RUN_OPTIONS` (in the order --help lists them)."""
+    for option in reversed(RUN_OPTIONS):
+        command = option(command)
+    return command
+
+
+def option_names(command: click.Command) -> set[str]:
+    """Every spelling of every option of ``command`` (``--format``, ``-o``, ...)."""
+    return {name for p in command.params if isinstance(p, click.Option) for name in (*p.opts, *p.secondary_opts)}
 
 
 class Timestamp(click.ParamType):
@@ -42,6 +77,13 @@ class Duration(click.ParamType):
             return parse_duration(str(value).strip())
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+def check_output(output: str) -> None:
+    """Refuse an ``--output`` that cannot be written: a folder, or a file in a missing folder."""
+    if os.path.isdir(output):
+        raise UsageError(f"--output {output}: is a folder; name a file to write the report to", param="output")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--output {output}: folder '{folder}' does not exist", param="output")
 
 
 def write_output(text: str, output: str | None) -> None:
@@ -49,9 +91,8 @@ def write_output(text: str, output: str | None) -> None:
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
+    check_output(output)
     folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise click.BadParameter(f"folder '{folder}' does not exist", param_hint="--output")
     fd, tmp = tempfile.mkstemp(prefix=".dq-", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

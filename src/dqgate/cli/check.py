@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dqgate.cli._params import FORMATS, Timestamp, notify_options, object_option, report_option, send_alerts, write_output
+from dqgate.cli._params import Timestamp, check_output, notify_options, object_option, report_option, run_options, send_alerts, write_output
 
 if TYPE_CHECKING:
     from dqgate.contract import Contract
@@ -18,33 +18,28 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("contract", type=click.Path(dir_okay=False))
 @click.option("--data", "data", metavar="PATH", help="Data to check (file, glob or folder); default: the contract's source.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
 @click.option("--as-of", type=Timestamp(), help="The time freshness is measured against (default: now); also what now-52w style bounds mean.")
-@click.option("--engine", type=click.Choice(["duckdb", "polars"]), default="duckdb", show_default=True)
-@click.option("--samples", type=click.IntRange(0, 1000), default=5, show_default=True, help="Failing-row samples per failing rule.")
-@click.option("--allow-empty", is_flag=True, help="Check a dataset with 0 rows instead of refusing it.")
 @click.option("--store", metavar="DIR", help="The snapshot store: reference of drift: rules, history of change:/anomaly: rules.")
-@click.option("--quiet", "-q", is_flag=True, help=(
-    "No progress bar. Without it, a check running over a second shows one on stderr"
-    " when stderr is a terminal (DQ_PROGRESS=0 turns it off too)."))
+@run_options
 @object_option
 @report_option("Also write the self-contained HTML report of this check to FILE.")
 @notify_options
-def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: dt.datetime | None,
-          engine: str, samples: int, allow_empty: bool, store: str | None, quiet: bool,
+def check(contract: str, data: str | None, as_of: dt.datetime | None, store: str | None, fmt: str, output: str | None,
+          engine: str | None, samples: int, allow_empty: bool, verbose: bool, quiet: bool,
           odcs_object: str | None, report: str | None, notify_urls: tuple[str, ...], notify_warn: bool) -> int:  # fmt: skip
     """Check data against CONTRACT (a dqgate or ODCS v3 contract). Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
     from dqgate.api import check as run_check
     from dqgate.contract import load_contract
     from dqgate.report.progress import wanted
 
+    if output is not None:
+        check_output(output)  # before the check runs: a typo in -o must not cost a whole check
     c = load_contract(contract, object=odcs_object)
     result = run_check(
         data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
         progress=wanted(quiet),
     )  # fmt: skip
-    write_output(render(result, fmt, color=output is None and sys.stdout.isatty()), output)
+    write_output(render(result, fmt, color=output is None and sys.stdout.isatty(), verbose=verbose), output)
     if report is not None:
         from dqgate.report.html import write
 
@@ -53,7 +48,7 @@ def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: 
     return 1 if result.status == "fail" else 0
 
 
-def render(result: object, fmt: str, *, color: bool = False) -> str:
+def render(result: object, fmt: str, *, color: bool = False, verbose: bool = False) -> str:
     """The report of ``result`` in ``fmt``."""
     if fmt == "json":
         from dqgate.report.json_result import render as r
@@ -64,7 +59,7 @@ def render(result: object, fmt: str, *, color: bool = False) -> str:
     else:
         from dqgate.report.console import render as console
 
-        return console(result, color=color)  # type: ignore[arg-type]
+        return console(result, color=color, verbose=verbose)  # type: ignore[arg-type]
     return r(result)  # type: ignore[arg-type]
 
 

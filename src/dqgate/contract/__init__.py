@@ -1,11 +1,16 @@
-"""YAML text -> typed Contract; no data, no engines."""
+"""YAML text -> typed Contract; no data, no engines.
+
+The heavy parts (pydantic models, sqlglot) are imported on first use, so `dq lint`
+can consult :mod:`dqgate.contract.lint_cache` without paying for them.
+"""
 
 from __future__ import annotations
 
-from dqgate.contract.check import build_contract
-from dqgate.contract.contract import Contract
-from dqgate.contract.load import Document, load_file, load_text
-from dqgate.errors import ContractError
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dqgate.contract.contract import Contract
+    from dqgate.contract.load import Document
 
 
 def load_contract(path: str, *, object: str | None = None) -> Contract:  # noqa: A002 - the CLI's --object
@@ -16,9 +21,12 @@ def load_contract(path: str, *, object: str | None = None) -> Contract:  # noqa:
     Raises:
         ContractError: with every problem found (``.problems``), each as ``file:line:col: message``.
     """
-    doc = load_file(path)
+    from dqgate.contract.check import build_contract
+    from dqgate.contract.load import load_file
     from dqgate.contract.odcs import is_odcs
+    from dqgate.errors import ContractError
 
+    doc = load_file(path)
     if is_odcs(doc.value):
         return _from_odcs(doc, object)
     if object is not None:
@@ -28,7 +36,9 @@ def load_contract(path: str, *, object: str | None = None) -> Contract:  # noqa:
 
 def _from_odcs(doc: Document, object: str | None) -> Contract:  # noqa: A002
     """Translate and validate an ODCS document; a rule dqgate cannot run is an error, never dropped."""
+    from dqgate.contract.check import build_contract
     from dqgate.contract.odcs import translate
+    from dqgate.errors import ContractError
 
     translation = translate(doc, object=object)
     blocking = [f"{line} (not mapped; `dq import odcs` lists all)" for line in translation.blocking]
@@ -52,7 +62,18 @@ def _position(line: str) -> tuple[int, int, str]:
 
 def parse_contract(text: str, file: str = "<contract>") -> Contract:
     """Parse and validate contract YAML given as text."""
+    from dqgate.contract.check import build_contract
+    from dqgate.contract.load import load_text
+
     return build_contract(load_text(text, file))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Contract":
+        from dqgate.contract.contract import Contract
+
+        return Contract
+    raise AttributeError(f"module 'dqgate.contract' has no attribute '{name}'")
 
 
 __all__ = ["Contract", "load_contract", "parse_contract"]

@@ -57,6 +57,8 @@ def build_contract(doc: Document) -> Contract:
     if not isinstance(doc.value, dict):
         problems.add((), "a contract is a mapping with at least 'dataset:'")
         problems.raise_if_any()
+    for path in _nan_values(doc.value, ()):
+        problems.add(path, "NaN is not a usable value: every comparison with NaN is false; write a number")
     model = _validate(m.ContractModel, doc.value, (), problems)
     checks: list[tuple[str, BaseModel]] = []
     raw_checks = doc.value.get("checks") if isinstance(doc.value, dict) else None
@@ -79,6 +81,17 @@ def build_contract(doc: Document) -> Contract:
         sha256=sha,
         doc=doc,
     )
+
+
+def _nan_values(tree: Any, path: Path) -> list[Path]:
+    """Where the YAML holds ``.nan`` (a bound, an ``in:`` value, ...)."""
+    if isinstance(tree, float) and tree != tree:
+        return [path]
+    if isinstance(tree, dict):
+        return [p for k, v in tree.items() for p in _nan_values(v, (*path, k))]
+    if isinstance(tree, list):
+        return [p for i, v in enumerate(tree) for p in _nan_values(v, (*path, i))]
+    return []
 
 
 def _validate(cls: type[BaseModel], value: Any, base: Path, problems: _Problems) -> Any:

@@ -137,6 +137,7 @@ class ColumnSpec(RuleFields, Modifiers):
 
     type: Literal[TYPE_NAMES] | None = None  # type: ignore[valid-type]
     description: str | None = None
+    coerce: bool | None = None  # read numbers of another number type as ``type`` (default: schema.coerce)
 
 
 class UniqueKey(Modifiers, UniqueOptions):
@@ -160,6 +161,7 @@ class SchemaSpec(_Model):
     """The declared columns; ``strict`` rejects columns not listed."""
 
     strict: bool = False
+    coerce: bool = False  # every column: read numbers of another number type as the declared type
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     unique: list[
         Annotated[
@@ -286,6 +288,7 @@ class ContractModel(_Model):
     owner: str | None = None
     description: str | None = None
     source: str | None = None
+    nan: Literal["missing", "value"] = "missing"  # a float NaN is a missing value (as in pandas), or a value
     schema_: SchemaSpec = Field(default_factory=SchemaSpec, alias="schema")
     checks: list[dict[str, Any]] = Field(default_factory=list)
     drift: DriftSpec | None = None

@@ -11,6 +11,7 @@ and quoted, so compilers never paste user text into a statement.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -151,6 +152,12 @@ def vet(
         raise SqlProblem("a metric must be an aggregate expression (count, sum, avg, ...)")
     if not aggregate and has_agg:
         raise SqlProblem("aggregate functions are not allowed in a row-level expression; use 'metric:'")
+    from dqgate.contract import functions
+
+    for call in functions.calls(text):  # what DuckDB's binder would refuse at run time
+        wrong = functions.problem(call)
+        if wrong:
+            raise SqlProblem(wrong)
     return Fragment(tree.sql(DIALECT), tuple(dict.fromkeys(used)), has_agg)
 
 
@@ -184,3 +191,22 @@ ref_view = _ref_view
 def parse_expression(sql: str) -> exp.Expression:
     """Re-parse a vetted fragment for a compiler (the text is already canonical)."""
     return sqlglot.parse_one(sql, read=DIALECT)
+
+
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+@functools.lru_cache(maxsize=256)
+def readable(sql: str) -> str:
+    """A vetted fragment as a person would write it: identifiers that need no quotes lose
+    them (``arr_delay >= dep_delay - 20``), for reports; the compiled form keeps them."""
+    from sqlglot.tokens import Tokenizer
+
+    try:
+        tree = sqlglot.parse_one(sql, read=DIALECT)
+    except Exception:  # noqa: BLE001  (a report shows the text as it is)
+        return sql
+    for ident in tree.find_all(exp.Identifier):
+        if ident.quoted and _PLAIN_NAME.fullmatch(ident.name) and ident.name.upper() not in Tokenizer.KEYWORDS:
+            ident.set("quoted", False)
+    return tree.sql(DIALECT)

@@ -24,6 +24,7 @@ One ingest of one batch:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -39,7 +40,7 @@ from dqgate.gate import exact, quarantine
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
 from dqgate.runners import native
-from dqgate.runners.results import RunResult
+from dqgate.runners.results import Progress, RunResult
 from dqgate.runners.sources import describe, duckdb_readable, resolve_path
 from dqgate.store.exact import refuse_inexact
 
@@ -58,6 +59,7 @@ class IngestResult:
     rows_quarantined: int = 0
     result: RunResult | None = None
     quarantine_path: str | None = None
+    recheck: RunResult | None = None  # quarantine_rows: the check of the rows that were published
     messages: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -75,6 +77,7 @@ class IngestResult:
             "rows_quarantined": self.rows_quarantined,
             "quarantine": self.quarantine_path,
             "check": self.result.to_json() if self.result else None,
+            "recheck": self.recheck.to_json() if self.recheck else None,
         }
 
     def summary(self) -> str:
@@ -180,12 +183,20 @@ def ingest(
     created_by: str | None = None,
     batch_id: str | None = None,
     on_failure: str | None = None,
+    engine: str | None = None,
+    samples: int = 5,
+    allow_empty: bool = False,
+    progress: Progress | None = None,
 ) -> IngestResult:
     """Check one batch and publish, quarantine or refuse it (see the module docstring);
     with ``DQ_OPENLINEAGE_URL`` or ``DQ_OPENLINEAGE_FILE`` set, also send its OpenLineage run.
 
     ``batch_id`` and ``on_failure`` override the batch's own id and the contract's gate
     (``dq quarantine release`` publishes a quarantined batch under its id, or nothing).
+
+    ``samples``, ``allow_empty`` and ``progress`` are those of :func:`dqgate.check`;
+    ``engine`` may only be ``duckdb`` (the checked batch is streamed into the store from
+    the DuckDB view it was checked in).
 
     Raises:
         ContractError, DataError, UsageError, StoreError: nothing could be decided;
@@ -213,6 +224,8 @@ def _ingest(
     from dqgate.store.layout import dataset_layout
 
     c = as_contract(contract)
+    if engine not in (None, "duckdb"):
+        raise UsageError(f"ingest runs its check on duckdb (the checked rows are streamed into the store from it), not '{engine}'", param="engine")
     mode = mode or c.model.gate.publish
     if mode not in ("append", "replace"):
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
@@ -237,7 +250,8 @@ def _ingest(
     rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
     con = runner.connect()
     try:
-        result = with_history(runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con), rules, c, store=store)
+        first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty, progress=progress)
+        result = with_history(first, rules, c, store=store)
         if result.status != "fail":
             if published is not None:
                 return IngestResult(batch_id, "already_published", c.dataset, version=published)
@@ -246,7 +260,7 @@ def _ingest(
         if policy == "fail":
             return IngestResult(batch_id, "rejected", c.dataset, result=result)
         if policy == "quarantine_rows":
-            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, batch=batch)
+            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, samples, batch=batch)
             if outcome is not None:
                 return outcome
         return _quarantine_batch(c, con, result, store, batch_id, batch=batch)
@@ -328,7 +342,7 @@ def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id:
 
 def _quarantine_rows(
     c: Any, rules: tuple[n.Rule, ...], con: Any, result: RunResult, store: str, batch_id: str,
-    mode: str, as_of: dt.datetime | None, created_by: str | None, published: int | None = None, *, batch: Any = None,
+    mode: str, as_of: dt.datetime | None, created_by: str | None, published: int | None = None, samples: int = 5, *, batch: Any = None,
 ) -> IngestResult | None:  # fmt: skip
     """Split off failing rows; publish the rest if the whole contract passes on it. None: quarantine all."""
     row_rules = tuple(r for r in rules if isinstance(r, n.RowRule) and r.severity == "error")
@@ -348,9 +362,11 @@ def _quarantine_rows(
     else:
         kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
     base_dir = c.base_dir
-    recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir), rules, c, store=store)
+    recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir, samples=samples), rules, c, store=store)
     if recheck.status == "fail" or kept.num_rows == 0:
         return None
+    kept_uri = f"{result.source.get('uri')}: the {kept.num_rows:,} rows kept"
+    recheck = dataclasses.replace(recheck, source={**recheck.source, "uri": kept_uri})
     bad = exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag)
     path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", _reader(con, bad), rule_columns=ids)
     if published is None:  # else a crashed run published the kept rows and only the report is missing
@@ -360,5 +376,5 @@ def _quarantine_rows(
     quarantine.write_report(store, c.dataset, batch_id, report)
     return IngestResult(
         batch_id, "quarantined_rows", c.dataset, version=published, rows_published=kept.num_rows,
-        rows_quarantined=bad_rows, result=result, quarantine_path=os.path.dirname(path),
+        rows_quarantined=bad_rows, result=result, quarantine_path=os.path.dirname(path), recheck=recheck,
     )  # fmt: skip

@@ -24,7 +24,7 @@ def expected_text(c: CheckResult) -> str:
         open_lo = t.get("exclusive") or t.get("exclusive_min") or "greater_than" in t
         open_hi = t.get("exclusive") or t.get("exclusive_max") or "less_than" in t
         parts.append(f"{'(' if open_lo else '['}{lo}, {hi}{')' if open_hi else ']'}")
-    for key in ("in", "pattern", "format", "references", "max_age"):
+    for key in ("expect", "metric", "in", "pattern", "format", "references", "max_age"):
         if key in t:
             value = t[key]
             if isinstance(value, list) and len(value) > 6:
@@ -44,6 +44,7 @@ def expected_text(c: CheckResult) -> str:
 
 
 def observed_text(c: CheckResult) -> str:
+    """What the data showed; a metric without a value says why (its message)."""
     if c.failed_rows is not None:
         text = f"{c.failed_rows:,} / {c.total_rows:,} rows fail"
         if c.duplicate_groups:
@@ -56,7 +57,9 @@ def observed_text(c: CheckResult) -> str:
         return f"{value / 86400:.1f} days old" if value >= 2 * 86400 else f"{value / 3600:.1f} hours old"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return "" if value is None else str(value)
+    if value is None:
+        return c.message if c.status != "pass" else ""
+    return str(value)
 
 
 def sample_text(c: CheckResult, limit: int = 3) -> str:
@@ -69,22 +72,59 @@ def sample_text(c: CheckResult, limit: int = 3) -> str:
     return shown + (" ..." if len(c.sample) > limit else "")
 
 
-def render(result: RunResult, *, color: bool = False, width: int = 140) -> str:
+def _short(uri: str) -> str:
+    """A path under the working folder as a relative path (what the user typed, usually)."""
+    import os
+
+    if not os.path.isabs(uri):
+        return uri
+    rel = os.path.relpath(uri)
+    return uri if rel.startswith("..") else rel
+
+
+def terminal_width(default: int = 100) -> int:
+    """The width to draw for: ``COLUMNS`` when set, else the terminal's, else ``default``
+    (a report piped to a file or a CI log is not squeezed to a guessed 80)."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((default, 24)).columns)
+
+
+def render(result: RunResult, *, color: bool = False, width: int | None = None, verbose: bool = False) -> str:
+    """The report: failures, errors and warnings first, each with what its rule expected;
+    passing rules as one summary row unless ``verbose``. No line is wider than ``width``
+    (default :func:`terminal_width`): long cells wrap inside their column."""
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{result.contract['dataset']} {result.contract['version']}  ·  {result.source['uri']}  ·  {result.rows:,} rows", title_justify="left")
-    for name in ("status", "check", "observed", "expected", "sample"):
-        table.add_column(name, overflow="fold")
-    for c in ordered(result.checks):
+    width = width or terminal_width()
+    shown = ordered(result.checks) if verbose else [c for c in ordered(result.checks) if c.status != "pass"]
+    passed = sum(1 for c in result.checks if c.status == "pass")
+    title = f"{result.contract['dataset']} {result.contract['version']}  ·  {_short(str(result.source['uri']))}  ·  {result.rows:,} rows  ·  {result.engine}"
+    table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    with_sample = any(c.sample for c in shown)
+    table.add_column("status", no_wrap=True, min_width=5)
+    # ids and counts are short; what a rule expected and the failing rows get the room
+    table.add_column("check", overflow="fold", max_width=max(16, width // 4))
+    table.add_column("observed", overflow="fold", max_width=max(12, width // 6))
+    table.add_column("expected", overflow="fold")
+    if with_sample:
+        table.add_column("sample", overflow="fold")
+    for c in shown:
         style = _STYLE[c.status]
-        cells = (escape(text) for text in (c.id, observed_text(c), expected_text(c), sample_text(c)))  # ids like "mean(x)[region=EU]" are not markup
-        table.add_row(f"[{style}]{c.status.upper()}[/]", *cells)
+        cells = [c.id, observed_text(c), expected_text(c)] + ([sample_text(c, limit=2)] if with_sample else [])
+        table.add_row(f"[{style}]{c.status.upper()}[/]", *(escape(t) for t in cells))  # ids like "mean(x)[region=EU]" are not markup
     counts = {s: sum(1 for c in result.checks if c.status == s) for s in STATUS_ORDER}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rules to check"
+    if passed and not verbose:
+        summary += " (--verbose lists the passing rules)"
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, width=width, color_system="standard" if color else None)
-    console.print(table)
+    console = Console(file=buf, force_terminal=color, width=width, color_system="standard" if color else None, soft_wrap=False)
+    if shown:
+        console.print(table)
+    else:
+        console.print(escape(title))
     console.print(f"[{_STYLE[result.status]}]{result.status.upper()}[/]: {summary} in {result.elapsed_s:.2f}s")
     return buf.getvalue()

@@ -25,6 +25,7 @@ from sqlglot import exp
 from dqgate.stats import profile as prof
 
 MAX_SET = 12
+MARGIN = 0.25  # ranges widened by this fraction of the observed span on each side (dq profile --margin)
 MAX_DRIFT_CATEGORIES = 50
 FORMAT_ORDER = ("uuid", "email", "url", "ipv4", "ipv6", "iso_date", "iso_datetime", "iban", "luhn")
 _TYPES = {
@@ -43,8 +44,17 @@ def contract_type(duck_type: str) -> str | None:
     return _TYPES.get(base)
 
 
-def starter_contract(data: str, *, key: tuple[str, ...] = (), dataset: str | None = None) -> str:
+def starter_contract(
+    data: str, *, key: tuple[str, ...] = (), dataset: str | None = None, margin: float = MARGIN, relative_to: str | None = None
+) -> str:
     """The YAML text of a starter contract for the data file ``data``.
+
+    Paths in it (``source:``, the drift reference) are relative to the folder
+    ``relative_to`` (where the contract will be written; default the working folder),
+    so the contract still works when the project moves. Numeric and time ranges are
+    the observed ones widened by ``margin`` times their span on each side, so the
+    next batch of the same data passes; a column with no negative value keeps a
+    minimum of at least 0.
 
     Raises:
         DataError: the data cannot be read.
@@ -81,7 +91,47 @@ def starter_contract(data: str, *, key: tuple[str, ...] = (), dataset: str | Non
         con.close()
     formats = {c: next((f for f in FORMAT_ORDER if int(raw.get(f"f{i}_{f}") or 0) == profile["columns"][c]["count"] > 0), None) for i, c in enumerate(text)}
     unique = {c for i, c in enumerate(names) if f"u{i}" in raw and int(raw[f"u{i}"] or 0) == profile["columns"][c]["count"] > 1}
-    return _render(path, profile, dataset or _dataset_name(path), key=key, formats=formats, unique=unique | set(key))
+    shown = _relative(path, relative_to)
+    return _render(shown, profile, dataset or _dataset_name(path), key=key, formats=formats, unique=unique | set(key), margin=margin)
+
+
+def _relative(path: str, folder: str | None) -> str:
+    """``path`` relative to ``folder`` (default: the working folder), with forward slashes;
+    absolute when the two share nothing but the filesystem's root (a file in /tmp)."""
+    folder = os.path.abspath(folder or os.curdir)
+    try:
+        if os.path.dirname(os.path.commonpath([path, folder])) == os.path.commonpath([path, folder]):
+            return path  # the common part is the root itself
+        rel = os.path.relpath(path, folder)
+    except ValueError:  # another drive (Windows)
+        return path
+    return rel.replace(os.sep, "/")
+
+
+def widened(lo: Any, hi: Any, margin: float) -> tuple[Any, Any]:
+    """``[lo, hi]`` widened by ``margin`` times its span on each side: whole numbers stay
+    whole (rounded outwards), a non-negative minimum stays non-negative, times move by a
+    timedelta; a constant column (span 0) keeps its value."""
+    if margin <= 0 or lo == hi:
+        return lo, hi
+    if isinstance(lo, (dt.date, dt.datetime)):
+        pad = (hi - lo) * margin
+        return lo - pad, hi + pad
+    span = hi - lo
+    new_lo, new_hi = lo - span * margin, hi + span * margin
+    if lo >= 0 > new_lo:
+        new_lo = 0
+    if isinstance(lo, int) and isinstance(hi, int):
+        return math.floor(new_lo), math.ceil(new_hi)
+    return _round_out(new_lo, math.floor), _round_out(new_hi, math.ceil)
+
+
+def _round_out(value: float, direction: Any) -> float:
+    """``value`` to 3 significant digits, rounded outwards (a readable bound, never tighter)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    scale = 10 ** (math.floor(math.log10(abs(value))) - 2)
+    return float(direction(value / scale) * scale) if scale >= 1 else round(direction(value / scale) * scale, 12)
 
 
 def _distinct_counts(one: dict[str, Any], names: list[str], types: dict[str, str], key: tuple[str, ...]) -> list[exp.Expression]:
@@ -105,7 +155,7 @@ def _flow(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**9, allow_unicode=True).strip().removesuffix("...").strip()
 
 
-def _column_spec(name: str, col: dict[str, Any], rows: int, *, unique: bool, fmt: str | None) -> dict[str, Any]:
+def _column_spec(name: str, col: dict[str, Any], rows: int, *, unique: bool, fmt: str | None, margin: float = MARGIN) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     ctype = contract_type(col["type"])
     if ctype:
@@ -118,8 +168,10 @@ def _column_spec(name: str, col: dict[str, Any], rows: int, *, unique: bool, fmt
     numeric = prof.is_numeric(col["type"])
     finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi))
     if numeric and finite and not unique:
+        lo, hi = widened(lo, hi, margin)
         spec["range"] = {"min": lo, "max": hi}
     elif ctype in ("date", "timestamp") and lo is not None and hi is not None:
+        lo, hi = widened(*_as_times(lo, hi), margin)
         spec["range"] = {"min": str(lo).replace("T", " "), "max": str(hi).replace("T", " ")}
     values = col.get("values")
     if ctype == "string" and values and len(values) <= MAX_SET and col["count"] >= 2 * len(values) and not unique:
@@ -127,6 +179,16 @@ def _column_spec(name: str, col: dict[str, Any], rows: int, *, unique: bool, fmt
     if fmt and ctype == "string" and "in" not in spec:
         spec["format"] = fmt
     return spec
+
+
+def _as_times(lo: Any, hi: Any) -> tuple[Any, Any]:
+    """Profile bounds of a date or timestamp column as Python times (they may be ISO text)."""
+    out = []
+    for v in (lo, hi):
+        if isinstance(v, str):
+            v = dt.datetime.fromisoformat(v) if ("T" in v or " " in v) else dt.date.fromisoformat(v)
+        out.append(v)
+    return out[0], out[1]
 
 
 def _drift_spec(col: dict[str, Any], *, unique: bool) -> dict[str, Any] | None:
@@ -140,13 +202,14 @@ def _drift_spec(col: dict[str, Any], *, unique: bool) -> dict[str, Any] | None:
     return None
 
 
-def _render(path: str, profile: dict[str, Any], dataset: str, *, key: tuple[str, ...], formats: dict[str, str | None], unique: set[str]) -> str:
+def _render(path: str, profile: dict[str, Any], dataset: str, *, key: tuple[str, ...], formats: dict[str, str | None], unique: set[str], margin: float = MARGIN) -> str:
     rows = profile["rows"]
     cols = profile["columns"]
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     lines = [
         f"# Starter contract written by `dq profile` from {path} ({rows:,} rows) on {today}.",
         "# Every rule below describes this data as it is: review each one before it guards anything.",
+        f"# Ranges are the observed ones widened by {margin:g} of their span on each side (dq profile --margin).",
         f"dataset: {_flow(dataset)}",
         "version: 0.1.0",
         f"source: {_flow(path)}",
@@ -157,7 +220,7 @@ def _render(path: str, profile: dict[str, Any], dataset: str, *, key: tuple[str,
         lines.append(f"  key: {_flow(list(key))}")
     lines.append("  columns:")
     for name, col in cols.items():
-        spec = _column_spec(name, col, rows, unique=name in unique, fmt=formats.get(name))
+        spec = _column_spec(name, col, rows, unique=name in unique, fmt=formats.get(name), margin=margin)
         lines.append(f"    {_flow(name)}: {_flow(spec) if spec else '{}'}")
     drift = {name: d for name, col in cols.items() if (d := _drift_spec(col, unique=name in unique))}
     if drift:

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any, Protocol
 
 from dqgate.contract.bounds import show
+from dqgate.contract.sql import readable
 from dqgate.ir import nodes as n
 from dqgate.runners import decide
 from dqgate.runners.results import CheckResult
@@ -50,10 +51,14 @@ def threshold(rule: n.Rule) -> dict[str, Any]:
         out["references"] = f"{rule.ref}({', '.join(rule.ref_columns)})"
     elif isinstance(rule, n.Freshness):
         out["max_age"] = rule.max_age
+    elif isinstance(rule, n.Expect):
+        out["expect"] = readable(rule.sql)
+    if isinstance(rule, n.Metric) and rule.sql:
+        out["metric"] = readable(rule.sql)
     if isinstance(rule, n.RowRule) and rule.mostly is not None:
         out["mostly"] = rule.mostly
     if rule.where:
-        out["where"] = rule.where
+        out["where"] = readable(rule.where)
     return out
 
 
@@ -83,9 +88,11 @@ def base(rule: n.Rule, status: str, **kw: Any) -> CheckResult:
     )  # fmt: skip
 
 
-def errored(rule: n.Rule, message: str) -> CheckResult:
-    """The result of a rule the engine could not evaluate."""
-    return base(rule, "error", message=f"could not run: {message}")
+def errored(rule: n.Rule, message: str, contract: Any = None) -> CheckResult:
+    """The result of a rule the engine could not evaluate, naming where the contract says it
+    (``flights.yaml:31``): the SQL there is what to fix, not the data."""
+    where = f"{contract.path}:{rule.line}: " if contract is not None and getattr(contract, "path", None) and rule.line else ""
+    return base(rule, "error", message=f"{where}could not run: {message}")
 
 
 def strict(rule: n.StrictSchema, types: dict[str, str]) -> CheckResult:

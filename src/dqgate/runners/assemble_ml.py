@@ -95,13 +95,22 @@ def _per_group(
         if hasattr(value, "__float__") and not isinstance(value, (int, float, bool)):
             value = float(value)
         rid = slice_id(rule.id, names, key)
-        out.append(_make(rule, rid, status_of(value), value, threshold, _message(rid, value, lo, hi, flags)))
+        out.append(_make(rule, rid, status_of(value), value, threshold, _message(rid, value, lo, hi, flags, _measured(rule))))
     return out
 
 
-def _message(rid: str, value: Any, lo: Any, hi: Any, flags: tuple[bool, bool] = (False, False)) -> str:
+def _measured(rule: n.Rule) -> tuple[str, ...]:
+    """The columns whose values a metric is computed from (not its ``by:`` columns)."""
+    if isinstance(rule, n.SlicedMetric):
+        return rule.metric.columns
+    return tuple(c for c in rule.columns if c not in getattr(rule, "by", ()))
+
+
+def _message(rid: str, value: Any, lo: Any, hi: Any, flags: tuple[bool, bool] = (False, False), measured: tuple[str, ...] = ()) -> str:
     if value is None:
-        return f"{rid} has no value (no rows, or undefined for these rows)"
+        named = " or ".join(f"'{c}'" for c in measured)
+        why = f"every {named} in these rows is NULL" if named else "it is undefined for these rows"
+        return f"{rid} has no value: {why}, and a metric without a value fails its bounds"
     msg = f"{rid} = {value:g}" if isinstance(value, (int, float)) else f"{rid} = {value}"
     return msg + bounds_text(lo, hi, *flags)
 

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from dqgate.contract import Contract, load_contract
-from dqgate.errors import UsageError
+from dqgate.errors import UnsupportedRule, UsageError
 from dqgate.ir.nodes import HISTORY_RULES, Rule
 from dqgate.ir.plan import plan
 from dqgate.runners.results import Progress, RunResult
@@ -55,10 +55,28 @@ def run(
     else:
         from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
     now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
-    result = runner.run(
-        c, now, data, as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir, progress=progress
-    )
+    kw = dict(as_of=as_of, samples=samples, allow_empty=allow_empty, base_dir=base_dir, progress=progress)
+    try:
+        result = runner.run(c, now, data, **kw)  # type: ignore[arg-type]
+    except UnsupportedRule as exc:
+        if engine is not None:  # asked for by name: say it cannot, never switch behind the caller's back
+            raise
+        result = _on_duckdb(c, now, data, kw, why=exc)
     return with_history(result, rules, c, store=store)
+
+
+def _on_duckdb(c: Contract, rules: tuple[Rule, ...], data: Any, kw: dict[str, Any], *, why: UnsupportedRule) -> RunResult:
+    """Run a Polars frame's check on DuckDB when the Polars engine lacks one of its rules
+    (``by:``, drift, ...): DuckDB scans the frame's Arrow buffers in place (``to_arrow()``
+    shares them; a LazyFrame is collected once). The result names the engine and why."""
+    import dataclasses
+
+    from dqgate.runners import duckdb as runner
+
+    frame = data.collect() if hasattr(data, "collect") else data
+    result = runner.run(c, rules, frame.to_arrow(), **kw)
+    note = f"ran on duckdb: the polars engine cannot run rule '{why.rule_id}'" + (f" ({why.reason})" if why.reason else "")
+    return dataclasses.replace(result, engine_note=note)
 
 
 def planned(c: Contract, *, store: str | None, base_dir: str | None, as_of: dt.datetime | None = None) -> tuple[Rule, ...]:

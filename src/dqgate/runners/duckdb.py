@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from sqlglot import exp
+
 from dqgate.compilers import duckdb as compiler
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
@@ -34,8 +36,6 @@ from dqgate.runners.results import CheckResult, Progress, RunResult
 
 if TYPE_CHECKING:
     from dqgate.contract.contract import Contract
-
-_READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, duckdb.SerializationException)
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -64,6 +64,10 @@ def prepare(
     types = {row[0]: row[1] for row in described}
     sources.check_names(sources.source_names(con, data, source), list(types), contract, source)
     sources.check_schema(types, contract, source)
+    adjust = sources.adjustments(types, contract)
+    if adjust:  # coerce: and nan: missing read some columns differently, for every rule alike
+        source = sources.adjust_view(con, source, compiler.SOURCE_VIEW, adjust)
+        types.update(adjust.casts)
     for ref, path in contract.model.references.items():
         ref_path = sources.resolve_path(path, base_dir)
         sources.register(con, ref_path, ref_view(ref))
@@ -151,7 +155,7 @@ def run(
         results = []
         for rule in rules:
             if rule.id in errors:
-                results.append(_errored(rule, errors[rule.id]))
+                results.append(_errored(rule, errors[rule.id], contract))
             elif isinstance(rule, n.StrictSchema):
                 results.append(_strict(rule, types))
             elif isinstance(rule, n.HISTORY_RULES):
@@ -211,7 +215,9 @@ def plan_for(
     the rest fused, over only the row groups the footer leaves open when it can say so."""
     fast = native.load(con)
     dense = dense_unique.find(con, rules, types, source, native=fast)  # keys marked in bitmaps, not GROUP BY
-    found = footer.read(con, rules, types, source) if use_footer else footer.Footer()
+    cast = set(source.adjust.casts) if source.adjust else set()
+    trusted = tuple(r for r in rules if not cast.intersection(r.columns))  # a cast column's footer describes the stored type
+    found = footer.read(con, trusted, types, source) if use_footer else footer.Footer()
     marks = {k: (d.low, d.span) for k, d in dense.items() if d.marked}
     args = dict(
         types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), marks=marks,
@@ -252,9 +258,12 @@ def _execute(
     try:
         return _fetch(con, plan.sql), {}
     except duckdb.Error as exc:
-        if _is_read_error(exc):
+        if _is_broken_file(exc):
             raise data_error(exc, uri) from None
-    # One rule broke the fused statement: run each rule alone to isolate it.
+    # One rule broke the fused statement: run each rule alone to isolate it. Whether the
+    # data or the rule is to blame is decided by reading every column without any rule
+    # (once, only when a rule failed): an `expect:` casting 'abc' to a number fails with
+    # the same exception class as a CSV cell that cannot be read as the declared type.
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     base = compiler.compile_plan((), types=types, source=source)
@@ -262,6 +271,7 @@ def _execute(
         values.update(_fetch(con, base.sql))
     except duckdb.Error as exc:
         raise data_error(exc, uri) from None
+    data_read = False
     for i, rule in enumerate(rules):
         if isinstance(rule, n.StrictSchema):
             continue
@@ -270,8 +280,11 @@ def _execute(
             register_formats(con, tuple(f for f in single.formats if f not in plan.formats))
             got = _fetch(con, single.sql)
         except duckdb.Error as exc:
-            if _is_read_error(exc):  # the data, not this rule, is broken (a corrupt page)
+            if _is_broken_file(exc):
                 raise data_error(exc, uri) from None
+            if not data_read:
+                _read_all(con, source, uri)  # raises the data's DataError when the data is to blame
+                data_read = True
             errors[rule.id] = first_line(exc)
             continue
         for out_single, out_plan in zip(single.outputs[rule.id], plan.outputs[rule.id]):
@@ -279,14 +292,22 @@ def _execute(
     return values, errors
 
 
-def _is_read_error(exc: BaseException) -> bool:
-    # A bare duckdb.Error comes from the readers' decoders (thrift, page headers), never from a rule.
-    if isinstance(exc, duckdb.IOException) or type(exc) is duckdb.Error:
-        return True
-    if not isinstance(exc, _READ_ERRORS):
-        return False
-    low = str(exc).lower()
-    return any(word in low for word in ("parquet", "csv", "json", "file", "magic bytes", "sniff", "line "))
+def _read_all(con: duckdb.DuckDBPyConnection, source: str, uri: str) -> None:
+    """Decode every value of ``source`` once (a hash of each whole row); raise the
+    DataError of the data when that fails: else the data reads, and a rule is to blame."""
+    row = exp.to_identifier("__dq_row")
+    query = exp.select(exp.Max(this=exp.func("hash", exp.column(row)))).from_(
+        exp.alias_(exp.to_table(source, quoted=True), row, table=True)
+    )
+    try:
+        _fetch(con, query.sql("duckdb"))
+    except duckdb.Error as exc:
+        raise data_error(exc, uri) from None
+
+
+def _is_broken_file(exc: BaseException) -> bool:
+    """A file that cannot be opened or decoded at all, whatever the rules (I/O, corrupt pages)."""
+    return isinstance(exc, duckdb.IOException) or type(exc) is duckdb.Error
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:

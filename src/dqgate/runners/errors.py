@@ -23,14 +23,30 @@ def data_error(exc: BaseException, uri: str) -> DataError:
     """A DataError for an engine failure while reading ``uri``."""
     msg = first_line(exc)
     low = msg.lower()
-    ragged = csv_shape_problem(uri)
-    if ragged:
+    cell = csv_cell_problem(str(exc))
+    ragged = None if cell else csv_shape_problem(uri)
+    if cell:
+        msg = cell
+    elif ragged:
         msg = f"malformed CSV: {ragged}"
     elif "magic bytes" in low or "not a parquet file" in low or "invalid parquet" in low or "corrupt" in low:
         msg = f"not a valid Parquet file ({msg})"
     elif type(exc).__name__ == "Error":  # DuckDB's bare Error: a page or header its decoder cannot read
         msg = f"the file is corrupt ({msg.strip().rstrip(':')})"
     return DataError(f"{uri}: cannot read the data: {msg}", uri=uri)
+
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_CONVERT = re.compile(r'Error when converting column "(?P<column>[^"]*)"\. (?P<why>Could not convert [^\n]*)')
+
+
+def csv_cell_problem(message: str) -> str | None:
+    """``line 12, column 'hue': Could not convert string "abc" to 'DOUBLE'`` from DuckDB's
+    CSV reader's many-line report, whose first line names only the line."""
+    line, convert = _CSV_LINE.search(message), _CSV_CONVERT.search(message)
+    if not line or not convert:
+        return None
+    return f"line {line.group(1)}, column '{convert.group('column')}': {convert.group('why').strip()}"
 
 
 def csv_shape_problem(path: str) -> str | None:

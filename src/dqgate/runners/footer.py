@@ -16,8 +16,9 @@ row group, the statement reads only the row groups some rule leaves open
 Exactness comes first, so a statistic is used only where it is the truth:
 
 * min/max of text only when the footer marks them exact (writers may truncate);
-* min/max of floating point only when the footer counts NaNs and counts none
-  (most writers leave NaN out of min/max, and NaN fails every range);
+* min/max and NULL counts of floating point only when the footer counts NaNs and
+  counts none (most writers leave NaN out of min/max, NaN fails every range, and
+  under ``nan: missing`` a NaN is missing as NULL is);
 * no DECIMAL, TIME, BLOB or nested columns, no rule with ``where`` or ``mostly``
   over a subset, no hive partition columns, no column missing from some file;
 * values are read back by DuckDB itself (``TRY_CAST`` of the footer's text to the
@@ -240,9 +241,12 @@ def _read(
         i = index[column]
         typ = types[column].upper()
         exact = typ not in _TEXT or (row[5] is True and row[6] is True)
+        nulls = row[4]
         if typ in _FLOATS:
             exact = row[7] == 0
-        stats[(group, column)] = ChunkStats(row[2], row[4], row[8 + 2 * i], row[9 + 2 * i], exact)
+            # with NaNs (or no NaN count), the NULL count says nothing under `nan: missing`, where NaN is missing
+            nulls = nulls if exact else None
+        stats[(group, column)] = ChunkStats(row[2], nulls, row[8 + 2 * i], row[9 + 2 * i], exact)
         for k, rule in enumerate(tested):
             if rule.columns[0] == column:
                 base = 8 + 2 * len(columns) + 2 * k

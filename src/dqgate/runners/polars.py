@@ -115,8 +115,27 @@ def prepare(contract: Contract, data: Any, *, base_dir: str | None = None) -> tu
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise data_error(exc, source.uri) from None
-    sources.check_schema({name: duckdb_type(t) for name, t in schema.items()}, contract, source)
-    return lf, source, schema  # names match exactly (check_schema): 'Alcohol' is not 'alcohol'
+    types = {name: duckdb_type(t) for name, t in schema.items()}
+    sources.check_schema(types, contract, source)  # names match exactly: 'Alcohol' is not 'alcohol'
+    adjust = sources.adjustments(types, contract)
+    if adjust:  # coerce: and nan: missing, with DuckDB's meaning (sources.Adjustments)
+        lf = lf.with_columns(*_adjusted(adjust, schema))
+        schema = lf.collect_schema()
+    return lf, source, schema
+
+
+_FROM_DUCKDB_TYPE = {duck: dtype for dtype, duck in _DUCKDB_TYPES.items() if duck not in ("VARCHAR", "DECIMAL")}
+
+
+def _adjusted(adjust: sources.Adjustments, schema: pl.Schema) -> list[pl.Expr]:
+    """Columns read as ``adjust`` says: a number cast to the declared type only when it is
+    held exactly (else NULL, as DuckDB's ``CASE WHEN TRY_CAST(x) = x``), NaN as NULL."""
+    out = []
+    for name, target in adjust.casts.items():
+        cast = pl.col(name).cast(_FROM_DUCKDB_TYPE[target], strict=False)
+        out.append(pl.when(cast == pl.col(name)).then(cast).otherwise(None).alias(name))
+    out += [pl.col(name).fill_nan(None) for name in adjust.nan_null if name in schema]
+    return out
 
 
 def references(contract: Contract, rules: tuple[n.Rule, ...], base_dir: str | None) -> tuple[dict[tuple[str, str], pl.Series], dict[str, str]]:
@@ -189,7 +208,7 @@ def run(
     results: list[CheckResult] = []
     for rule in rules:
         if rule.id in errors:
-            results.append(assemble.errored(rule, errors[rule.id]))
+            results.append(assemble.errored(rule, errors[rule.id], contract))
         elif isinstance(rule, n.StrictSchema):
             results.append(assemble.strict(rule, types))
         else:

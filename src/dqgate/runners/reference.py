@@ -6,8 +6,9 @@ contract's dataset (default), a pinned version, or a data file:
 * a snapshot's side comes from the profile in its manifest (:mod:`dqgate.stats.profile`), so the
   snapshot is never scanned again;
 * a file is profiled when the check runs (two statements over the file);
-* without a store, a snapshot reference cannot be read: the rule reports ``error``
-  with "needs --store"; before the first publish there is nothing to compare with
+* without a store, a snapshot reference cannot be read: the check stops with one
+  line saying to pass ``--store`` (exit 2), as does a reference file that is missing
+  or unreadable (no drift rule could run, as with a missing ``source:``); before the first publish there is nothing to compare with
   yet, and the rule passes saying so (``no reference yet``), so a first batch can be
   published at all.
 
@@ -21,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dqgate.stats import profile as prof
-from dqgate.errors import DqError
+from dqgate.errors import DataError, DqError, UsageError
 from dqgate.ir import nodes as n
 
 if TYPE_CHECKING:
@@ -59,9 +60,13 @@ def _load(
 ) -> tuple[dict[str, Any] | None, str]:
     """(profile, source name) of a reference, or (None, why not)."""
     if isinstance(reference, str) and reference != "latest":
-        return _file_profile(reference, base_dir, columns, where)
+        return _file_profile(reference, base_dir, columns, contract, where)
     if store is None:
-        return None, f"drift against version {reference!r} of '{contract.dataset}' needs the snapshot store: pass --store (dq check) or store= (dqgate.check)"
+        raise UsageError(
+            f"{_where(contract)}drift reference {reference!r} is a published snapshot of '{contract.dataset}',"
+            " so the check needs the snapshot store: pass --store DIR (dq check) or store= (dqgate.check)",
+            param="store",
+        )
     from dqgate.store.layout import dataset_layout
     from dqgate.store.publish import list_versions, load_manifest
 
@@ -84,7 +89,15 @@ def _load(
     return profile, source
 
 
-def _file_profile(path: str, base_dir: str | None, columns: set[str], where: str | None = None) -> tuple[dict[str, Any] | None, str]:
+def _where(contract: Contract) -> str:
+    """``flights.yaml:40: `` for the contract's ``drift: reference:`` line."""
+    line = contract.line_of(("drift", "reference")) or contract.line_of(("drift",))
+    return f"{contract.path}:{line}: " if contract.path and line else (f"{contract.path}: " if contract.path else "")
+
+
+def _file_profile(path: str, base_dir: str | None, columns: set[str], contract: Contract, where: str | None = None) -> tuple[dict[str, Any] | None, str]:
+    """The profile of a reference data file; a file that is missing or unreadable stops the
+    check (exit 2, one line), as a missing ``source:`` does: no drift rule could run."""
     import duckdb
     from sqlglot import exp
 
@@ -104,8 +117,8 @@ def _file_profile(path: str, base_dir: str | None, columns: set[str], where: str
             view = f"{view}_where"
         profile, _ = prof.profile_view(con, view, knots_for=columns)
     except DqError as exc:
-        return None, f"reference file {path}: {exc}"
-    except duckdb.Error as exc:
+        raise DataError(f"{_where(contract)}drift reference: {exc}", uri=resolved) from None
+    except duckdb.Error as exc:  # the rule's where: failed on the reference (the rule reports it)
         return None, f"reference file {path}: where: {str(exc).splitlines()[0]}"
     finally:
         con.close()

@@ -74,6 +74,7 @@ class RunResult:
     elapsed_s: float
     engine: str = "duckdb"
     dqgate_version: str = "0.1.0"
+    engine_note: str = ""  # why ``engine`` ran when it is not the one the data would get
 
     @property
     def rows(self) -> int:
@@ -88,6 +89,7 @@ class RunResult:
             "contract": dict(self.contract),
             "source": {k: _jsonable(v) for k, v in self.source.items()},
             "engine": self.engine,
+            **({"engine_note": self.engine_note} if self.engine_note else {}),
             "status": self.status,
             "checks": [c.to_json() for c in self.checks],
             "elapsed_s": round(self.elapsed_s, 4),

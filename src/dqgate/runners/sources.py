@@ -64,6 +64,8 @@ class Source:
     uri: str
     kind: str
     reader: exp.Expression | None = None
+    base: exp.Expression | None = None  # what the view selects from (the reader, or the registered Arrow data)
+    adjust: Adjustments | None = None  # columns read differently (coerce:, nan:), set by adjust_view
 
     @property
     def is_text(self) -> bool:
@@ -178,10 +180,30 @@ def register(con: duckdb.DuckDBPyConnection, data: Any, name: str, *, declared: 
             con.execute(view.sql("duckdb"))
         except Exception as exc:
             raise data_error(exc, path) from None
-        return Source(uri=path, kind=kind, reader=reader)
+        return Source(uri=path, kind=kind, reader=reader, base=exp.Table(this=reader))
     obj, kind = _as_arrow(data)
-    con.register(name, duckdb_readable(obj))
-    return Source(uri=describe(data), kind=kind)
+    held = f"{name}__input"  # the data under its own name, so the view can be redefined over it (adjust_view)
+    con.register(held, duckdb_readable(obj))
+    base = exp.to_table(held, quoted=True)
+    con.execute(_temp_view(name, exp.select(exp.Star()).from_(base.copy())).sql("duckdb"))
+    return Source(uri=describe(data), kind=kind, base=base)
+
+
+def _temp_view(name: str, query: exp.Expression) -> exp.Expression:
+    return exp.Create(
+        this=exp.to_table(name, quoted=True), kind="VIEW", replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=query,
+    )  # fmt: skip
+
+
+def adjust_view(con: duckdb.DuckDBPyConnection, source: Source, name: str, adjust: Adjustments) -> Source:
+    """View ``name`` again over the same data, reading the columns ``adjust`` names as it
+    says; returns the source, which then knows it (narrowed views read the same way)."""
+    from dataclasses import replace
+
+    assert source.base is not None
+    con.execute(_temp_view(name, adjust.select_from(source.base.copy())).sql("duckdb"))
+    return replace(source, adjust=adjust)
 
 
 def _readable_type(t: Any) -> Any:
@@ -224,7 +246,8 @@ def register_rows(con: duckdb.DuckDBPyConnection, source: Source, name: str, ran
     reader.append("expressions", exp.EQ(this=exp.column("file_row_number"), expression=exp.Boolean(this=True)))
     row = exp.column("file_row_number")
     within = [exp.and_(exp.GTE(this=row.copy(), expression=exp.Literal.number(a)), exp.LT(this=row.copy(), expression=exp.Literal.number(b))) for a, b in ranges]
-    query = exp.select(exp.Star(**{_EXCEPT: [row.copy()]})).from_(exp.Table(this=reader)).where(exp.or_(*within) if within else exp.false())
+    star = exp.Star(**{_EXCEPT: [row.copy()]}, **({"replace": source.adjust.replace()} if source.adjust else {}))
+    query = exp.select(star).from_(exp.Table(this=reader)).where(exp.or_(*within) if within else exp.false())
     view = exp.Create(
         this=exp.to_table(name, quoted=True), kind="VIEW", replace=True,
         properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=query,
@@ -269,8 +292,35 @@ def check_schema(actual: dict[str, str], contract: Contract, source: Source) -> 
             msg = f"{source.uri}: column '{name}' (declared at {where}) is not in the data.{hint}".rstrip(".")
             raise DataError(msg, uri=source.uri, column=name)
         if spec.type and not type_matches(spec.type, found, lenient=source.is_text):
-            msg = f"{source.uri}: column '{name}' is {found} in the data, but the contract ({where}) says {spec.type}"
-            raise DataError(msg, uri=source.uri, column=name)
+            if coerces(contract, name) and _coercible(spec.type, found):
+                continue  # read as the declared type (see adjustments)
+            uri, found = _file_with_type(source, name, spec.type) or (source.uri, found)
+            msg = f"{uri}: column '{name}' is {found} in the data, but the contract ({where}) says {spec.type}"
+            raise DataError(msg, uri=uri, column=name)
+
+
+def _file_with_type(source: Source, column: str, declared: str) -> tuple[str, str] | None:
+    """(file, its type) of the first Parquet file of a folder or glob whose ``column``
+    contradicts ``declared``: the folder's unified type names no file to fix. Only
+    called once the schema check has failed; reads footers only."""
+    if source.kind != "parquet" or not (os.path.isdir(source.uri) or any(ch in source.uri for ch in "*?[")):
+        return None
+    import duckdb
+
+    pattern = os.path.join(source.uri, "**", "*.parquet") if os.path.isdir(source.uri) else source.uri
+    con = duckdb.connect(":memory:")
+    try:
+        for path in sorted(globlib.glob(pattern, recursive=True)):
+            query = exp.select(exp.Star()).from_(exp.Table(this=_call("read_parquet", path))).limit(0)
+            types = {row[0].lower(): row[1] for row in con.execute(exp.Describe(this=query).sql("duckdb")).fetchall()}
+            found = types.get(column.lower())
+            if found is not None and not type_matches(declared, found):
+                return path, found
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return None
 
 
 def type_matches(declared: str, actual: str, *, lenient: bool = False) -> bool:
@@ -361,3 +411,77 @@ def _parquet_top_names(con: duckdb.DuckDBPyConnection, path: str) -> list[str] |
         if children:
             pending.append(int(children))
     return names
+
+
+_NUMBER_TYPES = (*_INTS, *_UINTS, "FLOAT", "DOUBLE", "DECIMAL")
+FLOAT_TYPES = ("FLOAT", "DOUBLE")
+
+
+def coerces(contract: Contract, column: str) -> bool:
+    """Whether ``column`` is read as its declared type when the data has another number type."""
+    spec = contract.columns[column]
+    own = getattr(spec, "coerce", None)
+    return bool(contract.model.schema_.coerce if own is None else own)
+
+
+def _coercible(declared: str, actual: str) -> bool:
+    return _duckdb_type(declared) in _NUMBER_TYPES and actual.upper().split("(")[0].strip() in _NUMBER_TYPES
+
+
+@dataclass(frozen=True)
+class Adjustments:
+    """How columns are read before any rule sees them (the contract's ``coerce:`` and ``nan:``).
+
+    ``casts``: column -> the DuckDB type it is read as (a number another type of number
+    holds; a value the new type cannot hold exactly, such as 1.5 as int64, reads as NULL,
+    so ``required`` catches it). ``nan_null``: float columns whose NaN reads as NULL
+    (``nan: missing``, the default: NaN is a missing value, as in pandas).
+    """
+
+    casts: dict[str, str]
+    nan_null: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.casts or self.nan_null)
+
+    @property
+    def columns(self) -> frozenset[str]:
+        return frozenset({*self.casts, *self.nan_null})
+
+    def replace(self) -> list[exp.Expression]:
+        """``* REPLACE (...)`` items reading each adjusted column."""
+        items: list[exp.Expression] = []
+        for name, target in self.casts.items():
+            col = exp.column(name, quoted=True)
+            cast = exp.TryCast(this=col.copy(), to=exp.DataType.build(target, dialect="duckdb"))
+            exact = exp.EQ(this=cast.copy(), expression=col.copy())
+            items.append(exp.alias_(exp.Case(ifs=[exp.If(this=exact, true=cast)]), name, quoted=True))
+        for name in self.nan_null:
+            col = exp.column(name, quoted=True)
+            # isnan(NULLIF(x, 0.5)), not isnan(x): DuckDB 2.0 folds isnan(x) to false from a
+            # Parquet footer's min/max, which leave NaN out (pyarrow writes no NaN count); it
+            # cannot see through NULLIF. x = 0.5 gives NULL there, and the CASE keeps x.
+            shield = exp.Nullif(this=col.copy(), expression=exp.Literal.number("0.5"))
+            nan = exp.Anonymous(this="isnan", expressions=[shield])
+            items.append(exp.alias_(exp.Case(ifs=[exp.If(this=nan, true=exp.null())], default=col.copy()), name, quoted=True))
+        return items
+
+    def select_from(self, source: exp.Expression) -> exp.Select:
+        """``SELECT * REPLACE (...) FROM source``."""
+        return exp.select(exp.Star(replace=self.replace())).from_(source)
+
+
+def adjustments(actual: dict[str, str], contract: Contract) -> Adjustments:
+    """The columns to read differently from how the data stores them (see :class:`Adjustments`)."""
+    casts: dict[str, str] = {}
+    for name, spec in contract.columns.items():
+        found_name = name if name in actual else None  # names match exactly, case included
+        if found_name is None or not spec.type or not coerces(contract, name):
+            continue
+        found, target = actual[found_name], _duckdb_type(spec.type)
+        if target and not type_matches(spec.type, found) and _coercible(spec.type, found):
+            casts[found_name] = target
+    nan_null: tuple[str, ...] = ()
+    if contract.model.nan == "missing":
+        nan_null = tuple(c for c, t in actual.items() if t.upper() in FLOAT_TYPES and c not in casts)
+    return Adjustments(casts, nan_null)

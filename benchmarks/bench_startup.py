@@ -1,0 +1,101 @@
+"""Start-up cost of the two commands a user waits on: `dq lint` over 20 contracts (the
+pre-commit hook) and `dq check` of a 1-row file, against the floor any Python tool pays.
+
+Whole processes, interleaved in one run (the machine is noisy: each round runs every
+command once, in turn), reporting the median wall and CPU time of each and its ratio to
+``python -c pass`` and to ``python -c "import duckdb"``:
+
+    python benchmarks/bench_startup.py [--rounds 15]
+
+Targets (issue #13): lint of 20 contracts <= 0.25 s wall, check of a 1-row file <= 0.35 s
+wall on a quiet machine. Lint is measured twice: with its cache of clean contract texts
+off (every contract parsed: the pre-commit case, where the files are new) and with
+every contract already known clean (a repeated `dq lint .`). The contracts are bench_lint.py's (~50-60 lines each, every
+rule kind, SQL checks, metrics, drift).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(os.path.dirname(HERE), "src")
+sys.path.insert(0, HERE)
+
+from bench_lint import write_contracts  # noqa: E402
+
+ONE_ROW = """\
+dataset: one
+source: one.parquet
+schema:
+  columns:
+    id: {type: int64, required: true, unique: true}
+    x: {type: float64, range: {min: 0, max: 10}}
+    s: {type: string, in: [a, b]}
+checks:
+  - expect: "x >= 0"
+  - metric: row_count
+    min: 1
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="dq-bench-startup-") as folder:
+        env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "DQ_PROGRESS": "0",
+               "DQGATE_CACHE_DIR": os.path.join(folder, "cache")}  # fmt: skip
+        paths = write_contracts(folder, 20)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"id": [1], "x": [1.5], "s": ["a"]}), os.path.join(folder, "one.parquet"))
+        with open(os.path.join(folder, "one.yaml"), "w", encoding="utf-8") as fh:
+            fh.write(ONE_ROW)
+        commands = {
+            "python -c pass": [py, "-c", "pass"],
+            "python -c 'import duckdb'": [py, "-c", "import duckdb"],
+            "dq lint (20, cache off)": ["env", "DQGATE_CACHE=0", py, "-m", "dqgate", "lint", *paths],
+            "dq lint (20, known clean)": [py, "-m", "dqgate", "lint", *paths],
+            "dq check (1-row file)": [py, "-m", "dqgate", "check", "one.yaml", "-q"],
+            # the progress bar: rich's (as the issue asks) against report/progress.py's own
+            "import rich.progress": [py, "-c", "import rich.progress"],
+            "import dqgate...progress": [py, "-c", "import dqgate.report.progress"],
+        }
+        for cmd in commands.values():  # warm the file cache and __pycache__
+            timed(cmd, env, folder)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.rounds):
+            for name, cmd in commands.items():
+                runs[name].append(timed(cmd, env, folder))
+    wall = {name: statistics.median(w for w, _ in r) for name, r in runs.items()}
+    cpu = {name: statistics.median(c for _, c in r) for name, r in runs.items()}
+    floor, duck = wall["python -c pass"], wall["python -c 'import duckdb'"]
+    print(f"median of {args.rounds} interleaved rounds (whole processes)")
+    print(f"{'command':28} {'wall s':>7} {'cpu s':>7} {'x pass':>7} {'x duckdb':>9}")
+    for name in commands:
+        print(f"{name:28} {wall[name]:7.3f} {cpu[name]:7.3f} {wall[name] / floor:7.2f} {wall[name] / duck:9.2f}")
+
+
+if __name__ == "__main__":
+    main()
