@@ -202,7 +202,10 @@ def ingest(
         ContractError, DataError, UsageError, StoreError: nothing could be decided;
             the store is left unchanged.
     """
-    outcome = _ingest(contract, batch, store, mode=mode, as_of=as_of, created_by=created_by)
+    outcome = _ingest(
+        contract, batch, store, mode=mode, as_of=as_of, created_by=created_by, batch_id=batch_id, on_failure=on_failure,
+        engine=engine, samples=samples, allow_empty=allow_empty, progress=progress,
+    )  # fmt: skip
     from dqgate.events import lineage
 
     if lineage.enabled() and outcome.outcome not in ("already_published", "already_quarantined"):
@@ -220,6 +223,12 @@ def _ingest(
     mode: str | None = None,
     as_of: dt.datetime | None = None,
     created_by: str | None = None,
+    batch_id: str | None = None,
+    on_failure: str | None = None,
+    engine: str | None = None,
+    samples: int = 5,
+    allow_empty: bool = False,
+    progress: Progress | None = None,
 ) -> IngestResult:
     from dqgate.store.layout import dataset_layout
 
