@@ -50,6 +50,7 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
                     severity=check.severity,
                     where=where_of(path),
                     line=line,
+                    scope=check.scope or "snapshot",
                 )
             )
         elif isinstance(check, m.MetricCheck):
@@ -60,7 +61,7 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
 
 
 def _column_rules(col: str, spec: Any, name: str | None, where: str | None, contract: Contract, line: int) -> list[n.Rule]:
-    common: dict[str, Any] = {"columns": (col,), "severity": spec.severity, "where": where, "line": line}
+    common: dict[str, Any] = {"columns": (col,), "severity": spec.severity, "where": where, "line": line, "scope": spec.scope or "snapshot"}
     row = {**common, "mostly": spec.mostly}
     out: list[n.Rule] = []
     if spec.required:
@@ -89,6 +90,14 @@ def _column_rules(col: str, spec: Any, name: str | None, where: str | None, cont
     elif name is not None:
         out = [_renamed(r, f"{name}.{r.kind}") for r in out]
     return out
+
+
+def _with_scope(rule: n.Rule, scope: str) -> n.Rule:
+    from dataclasses import replace
+
+    if isinstance(rule, n.SlicedMetric):
+        return replace(rule, scope=scope, metric=replace(rule.metric, scope=scope))
+    return replace(rule, scope=scope)
 
 
 def _renamed(rule: n.Rule, new_id: str) -> n.Rule:
@@ -152,6 +161,8 @@ def _ml_metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, 
     else:
         metric = _metric(check, path, contract, declared, where, line)
         rule = n.SlicedMetric(id=metric.id, metric=metric, by=by, columns=metric.columns, severity=metric.severity, where=where, line=line) if by else metric
+    if check.scope:
+        rule = _with_scope(rule, check.scope)
     out = [rule]
     common = {"columns": rule.columns, "severity": check.severity, "line": line, "metric_id": rule.id}
     if check.change is not None:

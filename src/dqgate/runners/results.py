@@ -37,6 +37,8 @@ class CheckResult:
     sample: tuple[Any, ...] = ()
     message: str = ""
     line: int = 0
+    scope: str | None = None  # "snapshot" | "batch": what an appending ingest judged the rule over
+    computed: str | None = None  # "merged" | "rescan" | "batch": how the snapshot's value was obtained
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -54,6 +56,9 @@ class CheckResult:
         if self.sample:
             out["sample"] = [_jsonable(s) for s in self.sample]
         out["message"] = self.message
+        if self.scope is not None:
+            out["scope"] = self.scope
+            out["computed"] = self.computed
         return out
 
 
