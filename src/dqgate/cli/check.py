@@ -38,8 +38,33 @@ def check(contract: str, data: str | None, fmt: str, output: str | None, as_of: 
         data, contract, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
         progress=wanted(quiet),
     )  # fmt: skip
+    snapshot = _would_be_snapshot(contract, data, store, result, as_of) if store else None
+    if snapshot is not None:  # "would this publish?": the batch's results and the would-be snapshot's
+        write_output(_render_both(result, snapshot, fmt, color=output is None and sys.stdout.isatty()), output)
+        return 1 if snapshot.status == "fail" else 0
     write_output(render(result, fmt, color=output is None and sys.stdout.isatty()), output)
     return 1 if result.status == "fail" else 0
+
+
+def _would_be_snapshot(contract: str, data: str | None, store: str, result: object, as_of: dt.datetime | None) -> object:
+    """With ``publish: append`` and a published version: the results of parent ∪ this data."""
+    from dqgate.contract import load_contract
+    from dqgate.gate.snapshot_scope import preview
+
+    judged = preview(load_contract(contract), data, store, result, as_of=as_of)  # type: ignore[arg-type]
+    return judged.result if judged is not None else None
+
+
+def _render_both(batch: object, snapshot: object, fmt: str, *, color: bool) -> str:
+    if fmt == "json":
+        import json
+
+        doc = {**batch.to_json(), "snapshot": snapshot.to_json()}  # type: ignore[attr-defined]
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt != "text":
+        return render(snapshot, fmt, color=color)
+    head = f"would-be snapshot ({snapshot.source['uri']}), if this data were appended:\n"  # type: ignore[attr-defined]
+    return render(batch, fmt, color=color) + "\n" + head + render(snapshot, fmt, color=color)
 
 
 def render(result: object, fmt: str, *, color: bool = False) -> str:

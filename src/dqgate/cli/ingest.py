@@ -41,6 +41,8 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
             if outcome.result is not None and outcome.result.status != "pass":
                 click.echo(render(outcome.result), nl=False)
             click.echo(outcome.summary())
+            for note in outcome.messages:  # state rebuilt by rescanning, keys already published
+                click.echo(f"  note: {note}")
     if fmt == "json":
         click.echo(json.dumps([o.to_json() for o in outcomes], indent=2, default=str))
     return max(o.exit_code for o in outcomes)

@@ -22,6 +22,7 @@ One ingest of one batch:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -72,6 +73,7 @@ class IngestResult:
             "rows_quarantined": self.rows_quarantined,
             "quarantine": self.quarantine_path,
             "check": self.result.to_json() if self.result else None,
+            "notes": list(self.messages),
         }
 
     def summary(self) -> str:
@@ -216,7 +218,8 @@ def ingest(
             outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, judged)
             if outcome is not None:
                 return outcome
-        return _quarantine_batch(c, con, result, store, batch_id, note=judged.conflict)
+        outcome = _quarantine_batch(c, con, result, store, batch_id, note=judged.conflict)
+        return dataclasses.replace(outcome, messages=_notes(judged))
     finally:
         con.close()
 

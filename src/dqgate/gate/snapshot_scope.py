@@ -462,7 +462,12 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
                 version = min(hit.column("version").to_pylist())
                 conflicts.append(f"{hit.num_rows:,} keys of {rule.id} already published in {c.dataset}@{version}")
         new_state[rule.id] = merged
-        results.append(_merged_result(rule, merged, got, now))
+        res = _merged_result(rule, merged, got, now)
+        hit = collisions.get(rule.id)
+        if hit is not None and hit.num_rows and res.status != "pass":  # the keys already published
+            keys = hit.slice(0, 5).select(list(rule.columns)).to_pylist()
+            res = dataclasses.replace(res, sample=tuple(k if len(k) > 1 else next(iter(k.values())) for k in keys))
+        results.append(res)
     if rescan:
         results += _rescanned(c, tuple(rescan), batch, store, parent if appended else None)
     order = {r.id: i for i, r in enumerate(rules)}
@@ -575,7 +580,7 @@ def _rebuild(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, p
     out = dict(state.rules)
     for rule_id, table in state.keys.items():
         run, data = key_index.encode_run(table)
-        pending[run["path"]] = data
+        key_index.write_run(store, c.dataset, run, data)  # a repair of the parent's index: written now, read below
         out[rule_id] = {**out[rule_id], "runs": [{**run, "version": parent.version, "rebuilt": True}]}
     return out
 
@@ -683,3 +688,20 @@ def split_colliding(table: Any, judged: Judged, flags: tuple[str, ...]) -> tuple
         colliding = colliding.append_column(rule_id, pa.array([i in hit_rules.get(rule_id, ()) for i in hit], pa.bool_()))
     colliding = colliding.append_column(COLLIDES_WITH, pa.array([version[i] for i in hit], pa.int64()))
     return colliding, table.filter(pa.array(~mask))
+
+
+def preview(c: Contract, data: Any, store: str, checked: RunResult, *, as_of: dt.datetime | None = None) -> Judged | None:
+    """What appending ``data`` (checked as ``checked``) would make of the store's latest
+    snapshot, without writing anything; None when nothing would be appended to."""
+    from dqgate.runners import duckdb as runner
+    from dqgate.runners.check import planned
+
+    if c.model.gate.publish != "append" or latest(store, c.dataset) is None:
+        return None
+    rules = planned(c, store=store, base_dir=c.base_dir)
+    con = runner.connect()
+    try:
+        runner.prepare(con, c, data if data is not None else c.model.source, base_dir=c.base_dir)
+        return judge_view(c, rules, con, SOURCE_VIEW, checked, store, "preview", mode="append", as_of=as_of)
+    finally:
+        con.close()
