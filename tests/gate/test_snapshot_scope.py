@@ -175,3 +175,25 @@ def test_a_rule_that_cannot_be_judged_over_an_older_version_is_refused_in_one_li
         "(publish with mode replace, or give the rule scope: batch)"
     ]
     assert sorted(str(p) for p in store.rglob("*")) == before and "Traceback" not in run.stderr
+
+
+def test_quarantine_rows_quarantines_only_the_rows_whose_keys_are_published_with_rule_and_version(tmp_path):
+    store = tmp_path / "store"
+    contract = _write(tmp_path, CONTRACT.replace("max: 150", "max: 1000").replace("{publish: append}", "{publish: append, on_failure: quarantine_rows}"))
+    assert ingest(str(contract), _table(range(0, 100)), str(store)).outcome == "published"
+    assert ingest(str(contract), _table(range(200, 240)), str(store)).version == 2
+    batch = pa.table({"id": pa.array([95, 96, 150, 151, 230, None], pa.int64()), "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    out = ingest(str(contract), batch, str(store))
+    assert (out.outcome, out.rows_published, out.rows_quarantined, out.version) == ("quarantined_rows", 2, 4, 3)
+    rows = pq.read_table(os.path.join(out.quarantine_path, "rows.parquet")).to_pylist()
+    by_id = {r["id"]: r for r in rows}
+    assert sorted(by_id, key=str) == sorted([95, 96, 230, None], key=str)
+    assert by_id[None]["id.required"] and by_id[None]["__dq_collides_with"] is None  # failed in the batch itself
+    assert [(by_id[k]["id.unique"], by_id[k]["__dq_collides_with"]) for k in (95, 96, 230)] == [(True, 1), (True, 1), (True, 2)]
+    report = json.loads((Path(out.quarantine_path) / "report.json").read_text())
+    assert report["note"] == "3 keys of id.unique already published in w@1"
+    m = _latest(store)
+    ids = [r["id"] for r in pq.read_table([store / "w" / f["path"] for f in m["files"]][-1]).to_pylist()]
+    assert sorted(ids) == [150, 151]
+    unique = next(c for c in m["checks"]["checks"] if c["id"] == "id.unique")
+    assert (unique["failed_rows"], unique["total_rows"], unique["status"]) == (0, 142, "pass")

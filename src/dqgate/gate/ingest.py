@@ -42,6 +42,7 @@ from dqgate.runners import native
 from dqgate.runners.results import RunResult
 
 _CHUNK = 8 << 20
+RACE_ATTEMPTS = 20  # re-judgements of a rows quarantine whose publish keeps losing to colliding racers
 
 
 @dataclass(frozen=True)
@@ -321,41 +322,53 @@ def _quarantine_rows(
     any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
     kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
     kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
-    kept, kept_judged, colliding = _judge_kept(c, rules, con, kept, store, batch_id, mode, as_of, ids, published)
-    if kept_judged.status == "fail" or kept.num_rows == 0:
-        return None
-    bad = con.sql(exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag).sql("duckdb")).to_arrow_table()
-    if colliding is not None:
-        import pyarrow as pa
+    base = con.sql(exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag).sql("duckdb")).to_arrow_table()
+    for _ in range(RACE_ATTEMPTS):  # a racer that publishes colliding keys first: split again, retry
+        kept_now, kept_judged, colliding, note = _judge_kept(c, rules, con, kept, store, batch_id, mode, as_of, ids, published)
+        if kept_judged.status == "fail" or kept_now.num_rows == 0:
+            return None
+        bad = base
+        if colliding is not None:
+            import pyarrow as pa
 
-        bad = bad.append_column(scope.COLLIDES_WITH, pa.nulls(bad.num_rows, pa.int64()))
-        bad = pa.concat_tables([bad, colliding.cast(bad.schema)])
-    path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", bad, rule_columns=ids)
-    if published is None:  # else a crashed run published the kept rows and only the report is missing
-        published = _publish(c, con, kept_judged, store, batch_id, mode, created_by, kept.num_rows, data=kept).version
-    extra = {"note": kept_judged.conflict or (judged.conflict if judged else None)} if colliding is not None else {}
+            bad = bad.append_column(scope.COLLIDES_WITH, pa.nulls(bad.num_rows, pa.int64()))
+            bad = pa.concat_tables([bad, colliding.cast(bad.schema)])
+        path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", bad, rule_columns=ids)
+        if published is not None:  # a crashed run published the kept rows and only the report is missing
+            break
+        try:
+            published = _publish(c, con, kept_judged, store, batch_id, mode, created_by, kept_now.num_rows, data=kept_now).version
+            break
+        except scope.SnapshotConflict:
+            continue
+    else:
+        return None
+    kept = kept_now
+    extra = {"note": note} if note else {}
     report = _report(result, batch_id, "quarantined_rows", rows=bad_rows, rule_columns=list(ids),
                      published_version=published, rows_published=kept.num_rows, **extra)  # fmt: skip
     quarantine.write_report(store, c.dataset, batch_id, report)
     return IngestResult(
         batch_id, "quarantined_rows", c.dataset, version=published, rows_published=kept.num_rows,
         rows_quarantined=bad_rows, result=kept_judged.result, quarantine_path=os.path.dirname(path),
+        messages=tuple(kept_judged.notes) + ((note,) if note else ()),
     )  # fmt: skip
 
 
 def _judge_kept(
     c: Any, rules: tuple[n.Rule, ...], con: Any, kept: Any, store: str, batch_id: str, mode: str,
     as_of: dt.datetime | None, ids: tuple[str, ...], published: int | None,
-) -> tuple[Any, scope.Judged, Any]:  # fmt: skip
+) -> tuple[Any, scope.Judged, Any, str | None]:  # fmt: skip
     """The kept rows' snapshot judgement; rows whose keys collide with published ones are split
-    off first (returned third, with the rule and the version they collide with)."""
+    off first (returned third, with the rule and the version they collide with, and said fourth)."""
     base_dir = c.base_dir
-    colliding = None
+    colliding, note = None, None
     for _ in range(2):
         recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir), rules, c, store=store)
         con.register("__dq_kept", kept)
         judged = scope.judge_view(c, rules, con, "__dq_kept", recheck, store, batch_id, mode=mode, as_of=as_of, published=published)
         if colliding is not None or not scope.blocking_keys(judged):
-            return kept, judged, colliding
+            return kept, judged, colliding, note
+        note = judged.conflict
         colliding, kept = scope.split_colliding(kept, judged, ids)
     raise AssertionError("unreachable")
