@@ -86,6 +86,7 @@ class Judged:
     collisions: dict[str, Any] = field(default_factory=dict)  # rule id -> Arrow table (keys, bn, pn, version)
     cleared: dict[str, set[str]] = field(default_factory=dict)  # rule id -> key runs holding none of the batch's keys
     pending: dict[str, bytes] = field(default_factory=dict)  # key runs to write with the state (path -> bytes)
+    looked_up: dict[str, list[str]] = field(default_factory=dict)  # rule id -> the key runs the batch was joined with
     conflict: str | None = None
     rules: tuple[n.Rule, ...] = ()
     source: Batch | None = None  # the batch, kept for a re-judgement after a lost race
@@ -425,6 +426,7 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
     rescan: list[n.Rule] = []
     collisions: dict[str, Any] = {}
     cleared: dict[str, set[str]] = {}
+    looked_up: dict[str, list[str]] = {}
     by_id = {r.id: r for r in batch.result.checks}
     conflicts: list[str] = []
     now = batch.as_of or dt.datetime.now(dt.timezone.utc)
@@ -454,6 +456,7 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
             seen = previous.cleared.get(rule.id, set()) if previous else set()
             todo = [r for r in runs if r["path"] not in seen]
             hit = collide(batch.con, store, c.dataset, rule, batch.state.keys[rule.id], todo)
+            looked_up[rule.id] = [r["path"] for r in todo]
             collisions[rule.id] = hit
             cleared[rule.id] = {r["path"] for r in runs} if hit.num_rows == 0 else set()
             merged["failed"] += _unique_delta(hit)
@@ -485,7 +488,7 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
         snap = dataclasses.replace(snap, checks=tuple(r if r.scope else dataclasses.replace(r, scope="snapshot", computed="merged") for r in snap.checks))
     state = {"format": STATE_FORMAT, "contract_sha256": c.sha256, "rows": rows, "rules": new_state}
     judged = Judged(snap, batch.result, parent.version if appended and parent else None, state, notes, collisions, cleared,
-                    pending=pending, rules=rules, source=batch)  # fmt: skip
+                    pending=pending, looked_up=looked_up, rules=rules, source=batch)  # fmt: skip
     if conflicts and snap.status == "fail":
         judged.conflict = "; ".join(conflicts)
     return judged
@@ -643,6 +646,7 @@ def rejudge(c: Contract, previous: Judged, store: str, parent: int | None, *, mo
     assert previous.source is not None
     manifest = load_manifest(store, c.dataset, parent) if parent is not None else None
     judged = judge(c, previous.rules, previous.source, store, manifest, mode=mode, previous=previous)
+    judged.notes.append(f"re-judged against {c.dataset}@{parent}, published by a racer meanwhile")
     if judged.status == "fail":
         raise SnapshotConflict(judged)
     return judged
