@@ -45,6 +45,7 @@ from dqgate.errors import DataError
 from dqgate.ir import nodes as n
 from dqgate.runners import assemble, decide
 from dqgate.runners.results import CheckResult, RunResult
+from dqgate.stats.history import is_value_of
 from dqgate.store import key_index
 from dqgate.store.manifest import Manifest
 from dqgate.store.state import read_state, write_state
@@ -428,16 +429,22 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
     cleared: dict[str, set[str]] = {}
     looked_up: dict[str, list[str]] = {}
     by_id = {r.id: r for r in batch.result.checks}
+    of_rule: dict[str, list[CheckResult]] = {}  # a sliced or per-class rule has one result per value
+    for r in batch.result.checks:
+        of_rule.setdefault(r.id.split("[", 1)[0] if r.id.endswith("]") else r.id, []).append(r)
     conflicts: list[str] = []
     now = batch.as_of or dt.datetime.now(dt.timezone.utc)
     for rule in rules:
         way = how(rule, batch.types)
         got = by_id.get(rule.id)
-        if isinstance(rule, n.HISTORY_RULES):
-            continue  # judged again below, against the snapshot's values
+        if isinstance(rule, n.HISTORY_RULES):  # history is per batch: the batch's value against earlier batches'
+            suffix = rule.id[len(rule.metric_id) :]
+            mine = [r for r in batch.result.checks if r.rule == rule.kind and r.id.endswith(suffix) and is_value_of(r.id[: -len(suffix)], rule.metric_id)]
+            results += [dataclasses.replace(r, scope="batch", computed="batch") for r in mine]
+            continue
         if not appended or way == "batch" or isinstance(rule, n.StrictSchema):
-            if got is not None:
-                computed = "batch" if (way == "batch" or not appended) else "merged"
+            computed = "batch" if (way == "batch" or not appended) else "merged"
+            for got in of_rule.get(rule.id, []):
                 results.append(dataclasses.replace(got, scope="batch" if way == "batch" else "snapshot", computed=computed))
             if way == "merged" and rule.id in batch.state.rules:
                 mine = dict(batch.state.rules[rule.id])
@@ -481,11 +488,6 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
         contract=dict(batch.result.contract), source={"uri": uri, "rows": rows}, status=decide.overall(tuple(results)),
         checks=tuple(results), elapsed_s=batch.result.elapsed_s, engine=batch.result.engine,
     )  # fmt: skip
-    if any(isinstance(r, n.HISTORY_RULES) for r in rules):
-        from dqgate.runners.check import with_history
-
-        snap = with_history(snap, rules, c, store=store)
-        snap = dataclasses.replace(snap, checks=tuple(r if r.scope else dataclasses.replace(r, scope="snapshot", computed="merged") for r in snap.checks))
     state = {"format": STATE_FORMAT, "contract_sha256": c.sha256, "rows": rows, "rules": new_state}
     judged = Judged(snap, batch.result, parent.version if appended and parent else None, state, notes, collisions, cleared,
                     pending=pending, looked_up=looked_up, rules=rules, source=batch)  # fmt: skip

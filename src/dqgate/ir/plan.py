@@ -161,8 +161,9 @@ def _ml_metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, 
     else:
         metric = _metric(check, path, contract, declared, where, line)
         rule = n.SlicedMetric(id=metric.id, metric=metric, by=by, columns=metric.columns, severity=metric.severity, where=where, line=line) if by else metric
-    if check.scope:
-        rule = _with_scope(rule, check.scope)
+    scope = check.scope or ("batch" if check.change is not None or check.anomaly is not None else None)
+    if scope:  # a metric watched by change:/anomaly: is a per-batch series unless the contract says otherwise
+        rule = _with_scope(rule, scope)
     out = [rule]
     common = {"columns": rule.columns, "severity": check.severity, "line": line, "metric_id": rule.id}
     if check.change is not None:
