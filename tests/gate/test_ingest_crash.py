@@ -30,6 +30,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from dqgate.store.key_index import run_problems
+from dqgate.store.state import read_state
 from gate_helpers import BAD_BATCH, FLIGHTS, dq, dq_cmd, env, write_contract
 
 LANES = 2  # processes at once, one per core
@@ -58,6 +60,9 @@ def _batches(folder: Path, count: int, rng: random.Random) -> list[tuple[Path, s
             table = bad.slice(0, rng.randint(1200, 8000))
         else:  # fewer than 1,000 rows would be left: the whole batch goes to quarantine
             table = bad.slice(0, rng.randint(1000, 1060))
+        # ids of one batch never meet another's: appends are judged over the snapshot, where
+        # a repeated id would (rightly) be quarantined as a collision, not published
+        table = table.set_column(0, "id", pc.add(table["id"], (i + 1) * 100_000_000))
         path = folder / f"batch-{i:03d}.parquet"
         pq.write_table(table, path, compression="zstd")
         out.append((path, kind, table.num_rows))
@@ -92,9 +97,23 @@ def _manifests(store: Path) -> list[dict]:
         for entry in manifest["files"]:
             data = (store / "flights" / entry["path"]).read_bytes()
             assert len(data) == entry["bytes"] and hashlib.sha256(data).hexdigest() == entry["sha256"], entry
+        _check_state(store, manifest)
         found.append(manifest)
     assert [m["version"] for m in found] == list(range(1, len(found) + 1))
     return found
+
+
+def _check_state(store: Path, manifest: dict) -> None:
+    """The state a manifest names is whole (its sha256), and so is every key run the state names."""
+    payload, problem = read_state(str(store), "flights", manifest["checks"]["state"])
+    assert problem is None, (manifest["version"], problem)
+    for rule_id, state in payload["rules"].items():
+        runs = state.get("runs", [])
+        assert run_problems(str(store), "flights", runs) is None, (manifest["version"], rule_id)
+        for run in runs:
+            assert hashlib.sha256((store / "flights" / run["path"]).read_bytes()).hexdigest() == run["sha256"]
+        if "runs" in state:  # the runs hold exactly the snapshot's keys: one run per batch, rows = its keys
+            assert [r["batch_id"] for r in runs] == manifest["batch_ids"]
 
 
 def _check_batches_at_most_once(manifests: list[dict]) -> list[str]:
@@ -113,7 +132,8 @@ def _leftovers(store: Path, named: set[str]) -> int:
     tmp = list((root / "objects" / "_tmp").glob("*")) + list((root / "versions").glob(".tmp-*"))
     orphans = [p for p in (root / "objects").glob("??/*.parquet") if str(p.relative_to(root)) not in named]
     unfinished = [d for d in (root / "quarantine").glob("*") if not (d / "report.json").exists()]
-    return len(tmp) + len(orphans) + len(unfinished)
+    states = list((root / "state").glob(".tmp-*")) + list((root / "keys").glob("*/.tmp-*"))  # killed state writes
+    return len(tmp) + len(orphans) + len(unfinished) + len(states)
 
 
 def test_kill_9_at_random_moments_of_dq_ingest(tmp_path, store):

@@ -39,13 +39,39 @@ def check(contract: str, data: str | None, as_of: dt.datetime | None, store: str
         data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
         progress=wanted(quiet),
     )  # fmt: skip
-    write_output(render(result, fmt, color=output is None and sys.stdout.isatty(), verbose=verbose), output)
+    color = output is None and sys.stdout.isatty()
+    snapshot = _would_be_snapshot(c, data, store, result, as_of) if store else None
+    if snapshot is not None:  # "would this publish?": the batch's results and the would-be snapshot's
+        write_output(_render_both(result, snapshot, fmt, color=color, verbose=verbose), output)
+    else:
+        write_output(render(result, fmt, color=color, verbose=verbose), output)
     if report is not None:
         from dqgate.report.html import write
 
         write(report, result, c)
     send_alerts(result, c, notify_urls, on_warn=notify_warn)
-    return 1 if result.status == "fail" else 0
+    judged = snapshot if snapshot is not None else result
+    return 1 if judged.status == "fail" else 0  # type: ignore[attr-defined]
+
+
+def _would_be_snapshot(c: Contract, data: str | None, store: str, result: object, as_of: dt.datetime | None) -> object:
+    """With ``publish: append`` and a published version: the results of parent ∪ this data."""
+    from dqgate.gate.snapshot_scope import preview
+
+    judged = preview(c, data, store, result, as_of=as_of)  # type: ignore[arg-type]
+    return judged.result if judged is not None else None
+
+
+def _render_both(batch: object, snapshot: object, fmt: str, *, color: bool, verbose: bool) -> str:
+    if fmt == "json":
+        import json
+
+        doc = {**batch.to_json(), "snapshot": snapshot.to_json()}  # type: ignore[attr-defined]
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt != "text":
+        return render(snapshot, fmt, color=color)
+    head = f"would-be snapshot ({snapshot.source['uri']}), if this data were appended:\n"  # type: ignore[attr-defined]
+    return render(batch, fmt, color=color, verbose=verbose) + "\n" + head + render(snapshot, fmt, color=color, verbose=verbose)
 
 
 def render(result: object, fmt: str, *, color: bool = False, verbose: bool = False) -> str:

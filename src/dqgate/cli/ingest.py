@@ -63,6 +63,7 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
         outcomes.append(outcome)
         if fmt == "text":
             parts.append(_text(outcome, verbose=verbose, color=color))
+            parts += [f"  note: {note}\n" for note in outcome.messages]  # state rebuilt, keys already published
         elif fmt in ("junit", "markdown"):
             for result in (outcome.result, outcome.recheck):
                 if result is not None:

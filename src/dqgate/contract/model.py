@@ -101,6 +101,7 @@ class Modifiers(_Model):
     mostly: Annotated[float, Field(gt=0, le=1)] | None = None
     severity: Literal["error", "warn"] = "error"
     where: str | None = None
+    scope: Literal["snapshot", "batch"] | None = None  # with publish: append, what a dataset-level rule is judged over
 
 
 class UniqueOptions(_Model):
@@ -223,6 +224,7 @@ class MetricCheck(_Model):
     average: Literal["binary", "macro", "micro", "weighted", "per_class"] | None = None
     change: ChangeSpec | None = None
     anomaly: AnomalySpec | None = None
+    scope: Literal["snapshot", "batch"] | None = None  # with publish: append, judged over parent ∪ batch or the batch alone
 
 
 class DriftColumn(_Model):

@@ -37,6 +37,7 @@ from dqgate.runners.check import as_contract, planned, with_history
 from dqgate.compilers import duckdb as compiler
 from dqgate.errors import DataError, UsageError
 from dqgate.gate import exact, quarantine
+from dqgate.gate import snapshot_scope as scope
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
 from dqgate.runners import native
@@ -45,6 +46,7 @@ from dqgate.runners.sources import describe, duckdb_readable, resolve_path
 from dqgate.store.exact import refuse_inexact
 
 _CHUNK = 8 << 20
+RACE_ATTEMPTS = 20  # re-judgements of a rows quarantine whose publish keeps losing to colliding racers
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class IngestResult:
             "quarantine": self.quarantine_path,
             "check": self.result.to_json() if self.result else None,
             "recheck": self.recheck.to_json() if self.recheck else None,
+            "notes": list(self.messages),
         }
 
     def summary(self) -> str:
@@ -260,21 +263,32 @@ def _ingest(
     con = runner.connect()
     try:
         first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty, progress=progress)
-        result = with_history(first, rules, c, store=store)
+        checked = with_history(first, rules, c, store=store)
+        judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published)
+        result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
         if result.status != "fail":
             if published is not None:
                 return IngestResult(batch_id, "already_published", c.dataset, version=published)
-            return _publish(c, con, result, store, batch_id, mode, created_by, result.rows, data=exact.publishable(batch, lambda: _reader(con, _all_rows())))
+            try:
+                data = exact.publishable(batch, lambda: _reader(con, _all_rows()))
+                return _publish(c, con, judged, store, batch_id, mode, created_by, result.rows, data=data)
+            except scope.SnapshotConflict as lost:  # a racer published keys or rows this batch collides with
+                judged, result = lost.judged, lost.judged.result
         policy = on_failure or c.model.gate.on_failure
         if policy == "fail":
-            return IngestResult(batch_id, "rejected", c.dataset, result=result)
+            return IngestResult(batch_id, "rejected", c.dataset, result=result, messages=_notes(judged))
         if policy == "quarantine_rows":
-            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, samples, batch=batch)
+            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, samples, judged=judged, batch=batch)
             if outcome is not None:
                 return outcome
-        return _quarantine_batch(c, con, result, store, batch_id, batch=batch)
+        outcome = _quarantine_batch(c, con, result, store, batch_id, note=judged.conflict, batch=batch)
+        return dataclasses.replace(outcome, messages=_notes(judged))
     finally:
         con.close()
+
+
+def _notes(judged: scope.Judged) -> tuple[str, ...]:
+    return tuple(judged.notes) + ((judged.conflict,) if judged.conflict else ())
 
 
 def _published_in(store: str, dataset: str, batch_id: str) -> int | None:
@@ -306,7 +320,10 @@ def _all_rows() -> exp.Expression:
     return exp.select(exp.Star()).from_(exp.to_table(compiler.SOURCE_VIEW, quoted=True))
 
 
-def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mode: str, created_by: str | None, rows: int, data: Any = None) -> IngestResult:
+def _publish(c: Any, con: Any, judged: scope.Judged, store: str, batch_id: str, mode: str, created_by: str | None, rows: int, data: Any = None) -> IngestResult:
+    """Write the batch's object and the snapshot's state, then the manifest, all under the
+    publisher lease (gc waits until they are named); a racer that wins the version
+    re-judges the batch against it (``scope.rejudge``) before retrying."""
     import pyarrow as pa
 
     from dqgate.store.layout import dataset_layout
@@ -314,15 +331,24 @@ def _publish(c: Any, con: Any, result: RunResult, store: str, batch_id: str, mod
     from dqgate.store.objects import write_object
     from dqgate.store.publish import publish
 
-    stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": result.status}
-    with publisher_lease(dataset_layout(store, c.dataset)):  # gc waits until the object is named
+    stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": judged.result.status}
+    with publisher_lease(dataset_layout(store, c.dataset)):
         info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
         if not isinstance(data, pa.Table):
             data = None  # a stream is spent: profile the checked view
         contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
         profile = _profile(con, store, c, mode, data)
-        manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=result.to_json(), batch_id=batch_id, created_by=created_by, profile=profile)  # type: ignore[arg-type]
-    return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows, result=result)
+        current = [judged]
+
+        def revalidate(parent: int | None) -> dict[str, Any]:
+            current[0] = scope.rejudge(c, current[0], store, parent, mode=mode)
+            return current[0].checks_json(scope.keep(store, c.dataset, current[0]))
+
+        checks = judged.checks_json(scope.keep(store, c.dataset, judged))
+        manifest = publish(store, c.dataset, [info], mode=mode, contract=contract, checks=checks, batch_id=batch_id,
+                           created_by=created_by, profile=profile, revalidate=revalidate, judged_on=judged.parent)  # type: ignore[arg-type]  # fmt: skip
+    return IngestResult(batch_id, "published", c.dataset, version=manifest.version, rows_published=info.rows,
+                        result=current[0].result, messages=tuple(current[0].notes))  # fmt: skip
 
 
 def _profile(con: Any, store: str, c: Any, mode: str, data: Any) -> dict[str, Any]:
@@ -351,9 +377,11 @@ def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id:
 
 def _quarantine_rows(
     c: Any, rules: tuple[n.Rule, ...], con: Any, result: RunResult, store: str, batch_id: str,
-    mode: str, as_of: dt.datetime | None, created_by: str | None, published: int | None = None, samples: int = 5, *, batch: Any = None,
+    mode: str, as_of: dt.datetime | None, created_by: str | None, published: int | None = None, samples: int = 5,
+    judged: scope.Judged | None = None, *, batch: Any = None,
 ) -> IngestResult | None:  # fmt: skip
-    """Split off failing rows; publish the rest if the whole contract passes on it. None: quarantine all."""
+    """Split off failing rows, and rows whose keys are already published (appends); publish the
+    rest if the whole contract passes over the snapshot it makes. None: quarantine all."""
     row_rules = tuple(r for r in rules if isinstance(r, n.RowRule) and r.severity == "error")
     if not row_rules:
         return None
@@ -370,20 +398,55 @@ def _quarantine_rows(
         kept = whole.filter(con.sql(keep.sql("duckdb")).to_arrow_table().column(0))
     else:
         kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
-    base_dir = c.base_dir
-    recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir, samples=samples), rules, c, store=store)
-    if recheck.status == "fail" or kept.num_rows == 0:
+    base = con.sql(exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag).sql("duckdb")).to_arrow_table()
+    for _ in range(RACE_ATTEMPTS):  # a racer that publishes colliding keys first: split again, retry
+        kept_now, kept_judged, colliding, note = _judge_kept(c, rules, con, kept, store, batch_id, mode, as_of, ids, published, samples)
+        if kept_judged.status == "fail" or kept_now.num_rows == 0:
+            return None
+        bad = base
+        if colliding is not None:
+            import pyarrow as pa
+
+            bad = bad.append_column(scope.COLLIDES_WITH, pa.nulls(bad.num_rows, pa.int64()))
+            bad = pa.concat_tables([bad, colliding.cast(bad.schema)])
+        path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", bad, rule_columns=ids)
+        if published is not None:  # a crashed run published the kept rows and only the report is missing
+            break
+        try:
+            published = _publish(c, con, kept_judged, store, batch_id, mode, created_by, kept_now.num_rows, data=kept_now).version
+            break
+        except scope.SnapshotConflict:
+            continue
+    else:
         return None
+    kept = kept_now
     kept_uri = f"{result.source.get('uri')}: the {kept.num_rows:,} rows kept"
-    recheck = dataclasses.replace(recheck, source={**recheck.source, "uri": kept_uri})
-    bad = exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag)
-    path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", _reader(con, bad), rule_columns=ids)
-    if published is None:  # else a crashed run published the kept rows and only the report is missing
-        published = _publish(c, con, recheck, store, batch_id, mode, created_by, kept.num_rows, data=kept).version
+    recheck = dataclasses.replace(kept_judged.result, source={**kept_judged.result.source, "uri": kept_uri})
+    extra = {"note": note} if note else {}
     report = _report(result, batch_id, "quarantined_rows", rows=bad_rows, rule_columns=list(ids),
-                     published_version=published, rows_published=kept.num_rows)  # fmt: skip
+                     published_version=published, rows_published=kept.num_rows, **extra)  # fmt: skip
     quarantine.write_report(store, c.dataset, batch_id, report)
     return IngestResult(
         batch_id, "quarantined_rows", c.dataset, version=published, rows_published=kept.num_rows,
         rows_quarantined=bad_rows, result=result, quarantine_path=os.path.dirname(path), recheck=recheck,
+        messages=tuple(kept_judged.notes) + ((note,) if note else ()),
     )  # fmt: skip
+
+
+def _judge_kept(
+    c: Any, rules: tuple[n.Rule, ...], con: Any, kept: Any, store: str, batch_id: str, mode: str,
+    as_of: dt.datetime | None, ids: tuple[str, ...], published: int | None, samples: int = 5,
+) -> tuple[Any, scope.Judged, Any, str | None]:  # fmt: skip
+    """The kept rows' snapshot judgement; rows whose keys collide with published ones are split
+    off first (returned third, with the rule and the version they collide with, and said fourth)."""
+    base_dir = c.base_dir
+    colliding, note = None, None
+    for _ in range(2):
+        recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir, samples=samples), rules, c, store=store)
+        con.register("__dq_kept", kept)
+        judged = scope.judge_view(c, rules, con, "__dq_kept", recheck, store, batch_id, mode=mode, as_of=as_of, published=published)
+        if colliding is not None or not scope.blocking_keys(judged):
+            return kept, judged, colliding, note
+        note = judged.conflict
+        colliding, kept = scope.split_colliding(kept, judged, ids)
+    raise AssertionError("unreachable")

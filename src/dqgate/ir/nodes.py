@@ -22,6 +22,7 @@ class Rule:
     where: str | None = None
     columns: tuple[str, ...] = ()
     line: int = 0
+    scope: str = "snapshot"  # "batch": judged on the batch alone even when appending (gate/snapshot_scope.py)
 
     kind: ClassVar[str] = "rule"
     row_level: ClassVar[bool] = False

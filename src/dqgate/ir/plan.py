@@ -61,6 +61,7 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
                     severity=check.severity,
                     where=where_of(path),
                     line=line,
+                    scope=check.scope or "snapshot",
                 )
             )
         elif isinstance(check, m.MetricCheck):
@@ -71,7 +72,7 @@ def plan(contract: Contract) -> tuple[n.Rule, ...]:
 
 
 def _column_rules(col: str, spec: Any, name: str | None, where: str | None, contract: Contract, line: int) -> list[n.Rule]:
-    common: dict[str, Any] = {"columns": (col,), "severity": spec.severity, "where": where, "line": line}
+    common: dict[str, Any] = {"columns": (col,), "severity": spec.severity, "where": where, "line": line, "scope": spec.scope or "snapshot"}
     row = {**common, "mostly": spec.mostly}
     out: list[n.Rule] = []
     if spec.required:
@@ -135,6 +136,12 @@ def _metric_bound(value: Any, ctype: str | None) -> Any:
     if isinstance(value, str) and bounds.relative_or_none(value) is None:
         return bounds.instant(value) or value
     return bound(value, ctype)
+def _with_scope(rule: n.Rule, scope: str) -> n.Rule:
+    from dataclasses import replace
+
+    if isinstance(rule, n.SlicedMetric):
+        return replace(rule, scope=scope, metric=replace(rule.metric, scope=scope))
+    return replace(rule, scope=scope)
 
 
 def _renamed(rule: n.Rule, new_id: str) -> n.Rule:
@@ -210,6 +217,9 @@ def _ml_metric(check: m.MetricCheck, path: tuple[Any, ...], contract: Contract, 
     else:
         metric = _metric(check, path, contract, declared, where, line)
         rule = n.SlicedMetric(id=metric.id, metric=metric, by=by, columns=metric.columns, severity=metric.severity, where=where, line=line) if by else metric
+    scope = check.scope or ("batch" if check.change is not None or check.anomaly is not None else None)
+    if scope:  # a metric watched by change:/anomaly: is a per-batch series unless the contract says otherwise
+        rule = _with_scope(rule, scope)
     out = [rule]
     common = {"columns": rule.columns, "severity": check.severity, "line": line, "metric_id": rule.id}
     if check.change is not None:

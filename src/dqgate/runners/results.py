@@ -40,6 +40,8 @@ class CheckResult:
     line: int = 0
     duplicate_groups: int | None = None  # unique rules: repeated keys, and rows beyond one per key
     excess_rows: int | None = None
+    scope: str | None = None  # "snapshot" | "batch": what an appending ingest judged the rule over
+    computed: str | None = None  # "merged" | "rescan" | "batch": how the snapshot's value was obtained
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -60,6 +62,9 @@ class CheckResult:
         if self.sample:
             out["sample"] = [_jsonable(s) for s in self.sample]
         out["message"] = self.message
+        if self.scope is not None:
+            out["scope"] = self.scope
+            out["computed"] = self.computed
         return out
 
 

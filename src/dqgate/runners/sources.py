@@ -258,7 +258,7 @@ def register_rows(con: duckdb.DuckDBPyConnection, source: Source, name: str, ran
 def _as_arrow(data: Any) -> tuple[Any, str]:
     module = type(data).__module__.split(".")[0]
     cls = type(data).__name__
-    if module == "pyarrow" and cls in ("Table", "RecordBatch", "Dataset", "FileSystemDataset"):
+    if module == "pyarrow" and cls in ("Table", "RecordBatch", "Dataset", "FileSystemDataset", "UnionDataset", "InMemoryDataset"):
         return data, "arrow"
     if module == "pyarrow" and cls == "RecordBatchReader":
         return data.read_all(), "arrow"

@@ -50,7 +50,9 @@ def series(store: str, dataset: str, metric_id: str | None = None, *, last: int 
     for version in versions:
         manifest = load_manifest(store, dataset, version)
         values = {}
-        for check in (manifest.checks or {}).get("checks") or []:
+        checks = manifest.checks or {}
+        checks = checks.get("batch") or checks  # an append records the snapshot's results; history is per batch
+        for check in checks.get("checks") or []:
             cid = check.get("id")
             if not isinstance(cid, str) or not isinstance(check.get("observed"), (int, float)) or isinstance(check.get("observed"), bool):
                 continue

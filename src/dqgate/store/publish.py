@@ -41,7 +41,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow.fs as pafs
@@ -167,6 +167,8 @@ def publish(
     batch_id: str,
     created_by: str | None = None,
     profile: Mapping[str, Any] | None = None,
+    revalidate: Callable[[int | None], Mapping[str, Any]] | None = None,
+    judged_on: int | None = None,
 ) -> Manifest:
     """Publish the objects of one checked batch as the next version of ``dataset``.
 
@@ -180,6 +182,11 @@ def publish(
         batch_id: Unique id of the batch; publishing it twice is a no-op.
         created_by: Who publishes; ``user@host`` by default.
         profile: Opaque statistics kept for drift checks.
+        revalidate: For an append whose checks were judged over ``judged_on`` ∪ batch:
+            called with the version it would now append to whenever that is not the
+            one judged (a racer published first); returns the checks to record instead,
+            or raises to give up (optimistic concurrency with validation).
+        judged_on: The parent version ``checks`` were judged against.
 
     Returns:
         The manifest of the new version, or of the version that already has the batch.
@@ -245,6 +252,8 @@ def _publish_leased(
                     return done
         checked = versions[-1] if versions else 0
         parent = versions[-1] if versions else None
+        if revalidate is not None and mode == "append" and parent != judged_on:
+            checks, judged_on = revalidate(parent), parent
         body = _body(
             layout,
             parent,

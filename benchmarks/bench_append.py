@@ -1,0 +1,188 @@
+"""Benchmark an append judged over the snapshot (issue 11) against `dq check` of the batch alone.
+
+Whole processes, timed side by side in interleaved rounds (the order alternates):
+
+* append: ``dq ingest CONTRACT BATCH --store <copy of a store holding the parent>``;
+  the batch is judged over parent ∪ batch from the parent's merged state and key
+  runs, then published (the store copy is made of hard links, outside the timing;
+  a publish only adds files, so the copies never share a written file);
+* check:  ``dq check CONTRACT --data BATCH`` (the batch alone, no store).
+
+The contract has a unique id, a composite unique, row_count, mean, stddev,
+null_fraction and a references rule; it passes on peerbench data (the injected
+repeated ids are allowed by ``mostly``). Parents of several sizes (``--parents``)
+show whether the append's cost grows with the snapshot. Reported per run: wall
+seconds, peak RSS of the process (``wait4``), and the bytes of state the new version
+keeps (its state JSON and its key runs). Target: append / check <= 2; the largest
+parent / the smallest <= 1.3.
+
+Data: ``gen_data.py`` of peerbench (``/work/shared/peerbench``); a parent of N rows is
+``peerbench_N.parquet``, the batch ``peerbench_1000000.parquet`` with 10^9 added to
+its ids, so that they are new to every parent (as a daily append's are).
+
+Usage: python benchmarks/bench_append.py --data-dir DIR [--parents 10000000] [--rounds 3] [--work DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+
+CONTRACT = """\
+dataset: peerbench
+version: 1.0.0
+description: The peerbench table appended to (benchmarks/bench_append.py).
+schema:
+  columns:
+    id:           {type: int64, required: true, unique: true, mostly: 0.999}
+    income:       {type: float64}
+    score:        {type: float64}
+    weight:       {type: float64}
+    country:      {type: string, references: countries.code, mostly: 0.99}
+    product_code: {type: string}
+  unique: [[id, product_code]]
+checks:
+  - metric: row_count
+    min: 1000
+  - metric: mean(income)
+    between: [10000, 200000]
+  - metric: stddev(score)
+    max: 10
+  - metric: null_fraction(weight)
+    max: 0.1
+gate:
+  on_failure: quarantine_batch
+  publish: append
+references:
+  countries: countries.parquet
+"""
+COUNTRIES = ["US", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "CA", "AU"]
+
+
+def env() -> dict[str, str]:
+    out = dict(os.environ)
+    out["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), out.get("PYTHONPATH")]))
+    out.pop("DQGATE_SIGNING_KEY", None)
+    out["DQ_PROGRESS"] = "0"
+    return out
+
+
+def run(args: list[str], cwd: Path) -> dict[str, Any]:
+    """One whole process: wall seconds, peak RSS (MiB), exit code, stdout."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "dqgate", *args], cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read()  # type: ignore[union-attr]
+    err = proc.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "rc": proc.returncode, "out": out.decode(), "err": err.decode()[-2000:]}
+
+
+def state_bytes(store: Path, dataset: str) -> dict[str, Any]:
+    """What the newest version keeps beside its data: its state JSON and its own key runs."""
+    versions = sorted((store / dataset / "versions").glob("0*.json"))
+    m = json.loads(versions[-1].read_text())
+    ref = m["checks"]["state"]
+    state = json.loads((store / dataset / ref["path"]).read_text())
+    own = [r for s in state["rules"].values() for r in s.get("runs", []) if r.get("batch_id") == m["batch_ids"][-1]]
+    return {
+        "version": m["version"], "status": m["status"], "state_json_bytes": ref["bytes"],
+        "key_run_bytes": sum(r["bytes"] for r in own), "data_bytes": m["files"][-1]["bytes"],
+        "computed": {c["id"]: c.get("computed") for c in m["checks"]["checks"]}, "notes": m["checks"].get("notes", []),
+    }  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--parents", default="10000000", help="comma-separated parent sizes (rows)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--work")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    data = Path(a.data_dir)
+    batch = data / "peerbench_1000000.parquet"
+    work = Path(a.work or tempfile.mkdtemp(prefix="bench-append-"))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "contract.yaml").write_text(CONTRACT, encoding="utf-8")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"code": COUNTRIES}), work / "countries.parquet")
+    shifted = work / "batch.parquet"  # the batch's ids moved past every parent's: new keys, as a daily append has
+    if not shifted.exists():
+        import pyarrow.compute as pc
+
+        table = pq.read_table(data / "peerbench_1000000.parquet")
+        table = table.set_column(0, "id", pc.add(table["id"], 1_000_000_000))
+        pq.write_table(table, shifted, compression="zstd", row_group_size=262144)
+    batch = shifted
+    parents = [int(p) for p in a.parents.split(",")]
+    bases: dict[int, Path] = {}
+    report: dict[str, Any] = {"parents": {}, "rounds": a.rounds}
+    for rows in parents:  # the published parent of each size (not timed against anything)
+        base = work / f"base-{rows}"
+        if not base.exists():
+            got = run(["ingest", "contract.yaml", str(data / f"peerbench_{rows}.parquet"), "--store", str(base), "--format", "json"], work)
+            assert got["rc"] == 0, got["err"] or got["out"][-2000:]
+            report["parents"][rows] = {"publish_wall": round(got["wall"], 2), "publish_rss_mib": round(got["rss_mib"])}
+        bases[rows] = base
+    times: dict[str, list[float]] = {"check": [], **{f"append@{r}": [] for r in parents}}
+    rss: dict[str, list[float]] = {k: [] for k in times}
+    kept: dict[int, Any] = {}
+    for i in range(a.rounds):
+        order = ["check", *[f"append@{r}" for r in parents]]
+        order = order if i % 2 == 0 else order[::-1]
+        for what in order:
+            if what == "check":
+                got = run(["check", "contract.yaml", "--data", str(batch), "--format", "json", "--quiet"], work)
+                assert got["rc"] == 0, got["err"] or got["out"][-2000:]
+            else:
+                rows = int(what.split("@")[1])
+                store = work / f"round-{i}-{rows}"
+                shutil.rmtree(store, ignore_errors=True)
+                subprocess.run(["cp", "-al", str(bases[rows]), str(store)], check=True)
+                got = run(["ingest", "contract.yaml", str(batch), "--store", str(store), "--format", "json"], work)
+                assert got["rc"] == 0, got["err"] or got["out"][-2000:]
+                kept[rows] = state_bytes(store, "peerbench")
+                shutil.rmtree(store)
+            times[what].append(got["wall"])
+            rss[what].append(got["rss_mib"])
+    med = {k: statistics.median(v) for k, v in times.items()}
+    report["median_wall_s"] = {k: round(v, 2) for k, v in med.items()}
+    report["peak_rss_mib"] = {k: round(max(v)) for k, v in rss.items()}
+    report["append_vs_check"] = {r: round(med[f"append@{r}"] / med["check"], 2) for r in parents}
+    if len(parents) > 1:
+        report["largest_vs_smallest_parent"] = round(med[f"append@{max(parents)}"] / med[f"append@{min(parents)}"], 2)
+    report["state_kept_per_version"] = kept
+    if a.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        for k in times:
+            print(f"{k:>18}: median {med[k]:.2f}s of {[round(t, 2) for t in times[k]]}, peak RSS {max(rss[k]):.0f} MiB")
+        for r in parents:
+            s = kept[r]
+            print(f"append to {r:,} rows / check of the batch: {report['append_vs_check'][r]}x; state kept: "
+                  f"{s['state_json_bytes']:,} B JSON + {s['key_run_bytes']:,} B key runs (data object {s['data_bytes']:,} B)")  # fmt: skip
+            print(f"  computed: {s['computed']}  notes: {s['notes']}")
+        if "largest_vs_smallest_parent" in report:
+            print(f"largest parent / smallest parent: {report['largest_vs_smallest_parent']}x")
+        print(json.dumps({"parents": report["parents"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The key index beside a snapshot: sorted runs of (key, count) in Parquet.
+
+Each appended version writes one run holding the distinct keys of its batch and
+how often each occurs, sorted by key, under ``<dataset>/keys/<sha256>.parquet``.
+A snapshot's index is the list of its versions' runs (kept in its state), so an
+append writes only its own keys, never a copy of the parent's index (as an LSM
+tree keeps sorted runs rather than rewriting one table). A batch's keys are
+checked against the runs by a join whose build side is the batch: DuckDB pushes the
+batch's key range into the scan of the sorted runs, which skips every row group
+outside it, so new keys cost little however large the snapshot is.
+
+The store knows nothing of contracts: a run is a table of key columns plus the
+count column :data:`COUNT`. Runs are verified by size and row count when used
+(``run_problems``); their sha256 is bound by the state that names them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dqgate.store.layout import dataset_layout
+from dqgate.store.state import write_once
+
+KEYS_DIR = "keys"
+COUNT = "__dq_n"
+ROW_GROUP = 64 * 1024  # small row groups: the min/max of each lets a lookup skip most of a run
+
+
+def encode_run(table: pa.Table) -> tuple[dict[str, Any], bytes]:
+    """One run (``table`` sorted by its key columns, with :data:`COUNT`) as Parquet bytes, and its
+    reference ``{"path", "sha256", "rows", "bytes"}``; nothing is written yet (:func:`write_run`)."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
+    data = sink.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    return {"path": f"{KEYS_DIR}/{sha[:2]}/{sha}.parquet", "sha256": sha, "rows": table.num_rows, "bytes": len(data)}, data
+
+
+def write_run(store: str, dataset: str, ref: dict[str, Any], data: bytes) -> None:
+    """Write an encoded run under its content address (before any state names it)."""
+    write_once(store, dataset, ref["path"], data)
+
+
+def run_path(store: str, dataset: str, run: dict[str, Any]) -> str:
+    return dataset_layout(store, dataset).abs(run["path"])
+
+
+def run_problems(store: str, dataset: str, runs: list[dict[str, Any]]) -> str | None:
+    """Why the runs cannot be trusted (missing, wrong size, wrong row count), or None."""
+    import os
+
+    for run in runs:
+        try:
+            path = run_path(store, dataset, run)
+            size = os.path.getsize(path)
+        except (OSError, KeyError, TypeError):
+            return f"key run {run.get('path') if isinstance(run, dict) else run!r} is missing"
+        if size != run.get("bytes"):
+            return f"key run {run['path']} has {size} bytes, expected {run.get('bytes')}"
+        try:
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException):
+            return f"key run {run['path']} is not a readable Parquet file"
+        if rows != run.get("rows"):
+            return f"key run {run['path']} has {rows} rows, expected {run.get('rows')}"
+    return None
