@@ -138,6 +138,9 @@ def test_a_polars_frame_with_rules_polars_lacks_runs_on_duckdb_over_its_arrow_me
         # an all-NULL group has no value, and says why instead of an empty cell
         assert got["mean(x)[g=c]"].status == "fail" and "every 'x' in these rows is NULL" in got["mean(x)[g=c]"].message
         assert result.to_json()["engine_note"] == result.engine_note
+        from dqgate.report.console import render
+
+        assert f"note: {result.engine_note}" in render(result, width=200)
     with pytest.raises(dqgate.errors.UnsupportedRule):  # asked for by name: no silent switch
         dqgate.check(frame, contract, engine="polars")
     plain = dqgate.check(frame, write_contract(SLICED.replace("    by: [g]\n", ""), "plain.yaml"))

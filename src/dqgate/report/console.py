@@ -126,5 +126,7 @@ def render(result: RunResult, *, color: bool = False, width: int | None = None, 
         console.print(table)
     else:
         console.print(escape(title))
+    if result.engine_note:
+        console.print(escape(f"note: {result.engine_note}"))
     console.print(f"[{_STYLE[result.status]}]{result.status.upper()}[/]: {summary} in {result.elapsed_s:.2f}s")
     return buf.getvalue()
