@@ -219,7 +219,7 @@ def publish(
     with publisher_lease(layout):
         return _publish_leased(
             layout, objects, versions, mode=mode, contract=contract, checks=checks, batch_id=batch_id,
-            created_by=created_by, profile=profile, key=key,
+            created_by=created_by, profile=profile, key=key, revalidate=revalidate, judged_on=judged_on,
         )  # fmt: skip
 
 
@@ -235,6 +235,8 @@ def _publish_leased(
     created_by: str | None,
     profile: Mapping[str, Any] | None,
     key: bytes | None,
+    revalidate: Callable[[int | None], Mapping[str, Any]] | None = None,
+    judged_on: int | None = None,
 ) -> Manifest:
     dataset = layout.dataset
     new_schema, segments = _audit(layout, objects, batch_id=batch_id, contract_sha256=contract["sha256"], key=key)
