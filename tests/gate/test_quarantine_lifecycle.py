@@ -80,8 +80,9 @@ def test_release_show_list_drop_and_retention(tmp_path: Path, dq) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "reasons" in shown.stdout and "score.range" in shown.stdout
     data = json.loads(dq("quarantine", "show", store, "q", entry, "--format", "json").stdout)
-    assert data["rule_columns"] and [r["reasons"] for r in data["sample"]] == [["score.range"]]
-    assert data["sample"][0]["id"] == 2 and data["sample"][0]["score.range"] is True
+    sample = data["quarantined_rows"]["sample"]
+    assert data["quarantined_rows"]["rule_columns"] and [r["reasons"] for r in sample] == [["score.range"]]
+    assert sample[0]["id"] == 2 and sample[0]["score.range"] is True and data["status"] == "fail"
 
     still = dq("quarantine", "release", store, "q", entry, "--contract", strict)
     assert still.returncode == 1 and "still fails" in still.stdout

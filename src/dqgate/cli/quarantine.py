@@ -12,9 +12,11 @@ import os
 from typing import Any
 
 import click
+import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
+from dqgate.errors import StoreError
 from dqgate.store.quarantine_entries import drop, entry_rows, release_record, with_reasons
 from dqgate.store.read import list_quarantine, quarantine_report
 
@@ -89,10 +91,13 @@ def list_cmd(store: str, dataset: str, fmt: str) -> None:
 def show_cmd(store: str, dataset: str, batch_id: str, limit: int, fmt: str) -> None:
     """Show the checks that failed BATCH and its failing rows, with a `reasons` column."""
     report = quarantine_report(store, dataset, batch_id)
-    rows, rule_columns = entry_rows(store, dataset, batch_id)
+    try:
+        rows, rule_columns = entry_rows(store, dataset, batch_id)
+    except StoreError:  # a report without its data (written by hand, or the data was removed)
+        rows, rule_columns = pa.table({}), []
     shown = with_reasons(rows.slice(0, limit), rule_columns) if rule_columns else rows.slice(0, limit)
-    if fmt == "json":
-        _echo_json({"report": report, "rule_columns": rule_columns, "rows": rows.num_rows, "sample": shown.to_pylist()})
+    if fmt == "json":  # the report as written, plus the failing rows
+        _echo_json({**report, "quarantined_rows": {"rows": rows.num_rows, "rule_columns": rule_columns, "sample": shown.to_pylist()}})
         return
     console = _console()
     console.print(f"[bold]{dataset}[/] batch {batch_id}: status {report.get('status', '?')}, {rows.num_rows:,} row(s)")
@@ -105,6 +110,8 @@ def show_cmd(store: str, dataset: str, batch_id: str, limit: int, fmt: str) -> N
             if isinstance(c, dict) and c.get("status") != "pass":
                 table.add_row(*(_fmt(c.get(col)) for col in ("id", "severity", "status", "failed_rows", "message")))
         console.print(table)
+    if not shown.num_columns:
+        return
     table = Table(title=f"rows (first {shown.num_rows:,} of {rows.num_rows:,})")
     for name in shown.column_names:
         table.add_column(name)

@@ -319,17 +319,18 @@ def _quarantine_rows(
     any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
     kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
     whole = exact.table(batch) if batch is not None else None
-    if whole is not None:  # the exact rows the flags keep (DuckDB keeps the scan's row order)
-        keep = exp.select(exp.alias_(exp.Not(this=exp.Paren(this=any_flag.copy())), "k")).from_(exp.to_table(flags_view, quoted=True))
-        kept = whole.filter(con.sql(keep.sql("duckdb")).to_arrow_table().column(0))
+    bad_data: Any = None
+    if whole is not None:  # split the batch's exact rows by the flags, matched by row number
+        kept, bad_data = _split_exact(con, whole, row_rules, types, ids)
     else:
         kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
     base_dir = c.base_dir
     recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir), rules, c, store=store)
     if recheck.status == "fail" or kept.num_rows == 0:
         return None
-    bad = exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag)
-    path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", _reader(con, bad), rule_columns=ids)
+    if bad_data is None:
+        bad_data = _reader(con, exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag))
+    path, bad_rows = quarantine.write_data(store, c.dataset, batch_id, "rows.parquet", bad_data, rule_columns=ids)
     if published is None:  # else a crashed run published the kept rows and only the report is missing
         published = _publish(c, con, recheck, store, batch_id, mode, created_by, kept.num_rows, data=kept).version
     report = _report(result, batch_id, "quarantined_rows", rows=bad_rows, rule_columns=list(ids),
@@ -339,3 +340,32 @@ def _quarantine_rows(
         batch_id, "quarantined_rows", c.dataset, version=published, rows_published=kept.num_rows,
         rows_quarantined=bad_rows, result=result, quarantine_path=os.path.dirname(path),
     )  # fmt: skip
+
+
+_ROW = "__dq_row"
+
+
+def _split_exact(con: Any, whole: Any, row_rules: tuple[n.Rule, ...], types: dict[str, str], ids: tuple[str, ...]) -> tuple[Any, Any]:
+    """(kept rows, failing rows + one flag column per rule) of the batch's exact Arrow rows.
+
+    The flags are computed over the rows numbered in Arrow, and read back ordered by
+    that number: a uniqueness flag is a window, which does not keep the scan's order.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbered = duckdb_readable(whole).append_column(_ROW, pa.array(np.arange(whole.num_rows, dtype=np.int64)))
+    con.register("__dq_numbered", numbered)
+    flagged, _ = compiler.row_flags(row_rules, types={**types, _ROW: "BIGINT"}, source="__dq_numbered", native=native.load(con))
+    row = exp.column(_ROW, quoted=True)
+    query = exp.select(row, *[exp.column(i, quoted=True) for i in ids]).from_(exp.Subquery(this=flagged, alias=exp.TableAlias(this=exp.to_identifier("f")))).order_by(row.copy())
+    flags = con.sql(query.sql("duckdb")).to_arrow_table()
+    con.unregister("__dq_numbered")
+    failing = flags.column(ids[0])
+    for i in ids[1:]:
+        failing = pc.or_(failing, flags.column(i))
+    bad = whole.filter(failing)
+    for i in ids:
+        bad = bad.append_column(i, flags.column(i).filter(failing))
+    return whole.filter(pc.invert(failing)), bad
