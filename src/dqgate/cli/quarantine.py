@@ -96,8 +96,9 @@ def show_cmd(store: str, dataset: str, batch_id: str, limit: int, fmt: str) -> N
     except StoreError:  # a report without its data (written by hand, or the data was removed)
         rows, rule_columns = pa.table({}), []
     shown = with_reasons(rows.slice(0, limit), rule_columns) if rule_columns else rows.slice(0, limit)
-    if fmt == "json":  # the report as written, plus the failing rows
-        _echo_json({**report, "quarantined_rows": {"rows": rows.num_rows, "rule_columns": rule_columns, "sample": shown.to_pylist()}})
+    if fmt == "json":  # the report as written, plus the failing rows when the entry holds them
+        extra = {"quarantined_rows": {"rows": rows.num_rows, "rule_columns": rule_columns, "sample": shown.to_pylist()}} if rows.num_columns else {}
+        _echo_json({**report, **extra})
         return
     console = _console()
     console.print(f"[bold]{dataset}[/] batch {batch_id}: status {report.get('status', '?')}, {rows.num_rows:,} row(s)")
