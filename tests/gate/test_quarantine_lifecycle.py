@@ -61,6 +61,9 @@ def test_a_changed_contract_judges_a_quarantined_batch_afresh(tmp_path: Path, dq
     assert dq_process("ingest", strict, batch, "--store", store).returncode == 1
     again = dq("ingest", strict, batch, "--store", store)
     assert again.returncode == 1 and "already quarantined under this contract" in again.stdout
+    [entry] = _entries(store)
+    shown = json.loads(dq("quarantine", "show", store, "q", entry, "--contract", strict, "--format", "json").stdout)
+    assert [(r["id"], r["reasons"]) for r in shown["quarantined_rows"]["sample"]] == [(2, ["score.range"])]
     fresh = dq_process("ingest", relaxed, batch, "--store", store)  # the issue: this said "already quarantined"
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert "published q@1: 4 rows" in fresh.stdout

@@ -321,7 +321,7 @@ def _quarantine_rows(
     whole = exact.table(batch) if batch is not None else None
     bad_data: Any = None
     if whole is not None:  # split the batch's exact rows by the flags, matched by row number
-        kept, bad_data = _split_exact(con, whole, row_rules, types, ids)
+        kept, bad_data = split_exact_rows(con, whole, row_rules, types, ids)
     else:
         kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
     base_dir = c.base_dir
@@ -345,7 +345,7 @@ def _quarantine_rows(
 _ROW = "__dq_row"
 
 
-def _split_exact(con: Any, whole: Any, row_rules: tuple[n.Rule, ...], types: dict[str, str], ids: tuple[str, ...]) -> tuple[Any, Any]:
+def split_exact_rows(con: Any, whole: Any, row_rules: tuple[n.Rule, ...], types: dict[str, str], ids: tuple[str, ...]) -> tuple[Any, Any]:
     """(kept rows, failing rows + one flag column per rule) of the batch's exact Arrow rows.
 
     The flags are computed over the rows numbered in Arrow, and read back ordered by
