@@ -107,6 +107,10 @@ def test_a_version_that_is_a_directory_or_deeply_nested_is_one_line(tmp_path: Pa
     for args in (("snapshots", "list", store, "m"), ("snapshots", "show", store, "m"), ("store", "gc", store, "m", "--dry-run")):
         code, _, err = run_cli(*args)
         assert code in (0, 2) and "Traceback" not in err
+    for args in (("snapshots", "show", store, "m@2"), ("snapshots", "diff", store, "m@1", "m@2")):
+        _one_line_exit_2(run_cli, *args, expect="00000002.json: cannot read the manifest")
+    with pytest.raises(dqgate.errors.StoreError, match="is a directory"):
+        dqgate.open_snapshot(str(store), "m", version=2)
     manifest = store / "m" / "versions" / "00000001.json"
     body = json.loads(manifest.read_text())
     manifest.write_text(json.dumps(body)[:-1] + ', "x": ' + "[" * 5000 + "]" * 5000 + "}")

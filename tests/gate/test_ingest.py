@@ -101,12 +101,14 @@ def test_quarantine_batch_keeps_the_whole_batch_out_with_its_report(tmp_path, st
     statuses = {c["id"]: c["status"] for c in report["checks"]}
     assert statuses["month.range"] == "fail" and statuses["id.required"] == "pass"
     shown = dq("quarantine", "show", store, "flights", bid, "--format", "json", cwd=tmp_path)
-    assert shown.returncode == 0 and json.loads(shown.stdout) == report
+    shown_json = json.loads(shown.stdout)
+    assert shown.returncode == 0 and {k: v for k, v in shown_json.items() if k != "quarantined_rows"} == report
+    assert shown_json["quarantined_rows"]["rows"] == report["rows"]
 
     before = tree(store)
     again = dq("ingest", contract, BAD_BATCH, "--store", store, cwd=tmp_path)
     assert again.returncode == 1, again.stderr
-    assert f"{bid}: batch already quarantined; nothing to do" in again.stdout
+    assert f"{bid}: batch already quarantined under this contract; nothing to do" in again.stdout
     assert tree(store) == before
 
 

@@ -61,6 +61,9 @@ def test_a_changed_contract_judges_a_quarantined_batch_afresh(tmp_path: Path, dq
     assert dq_process("ingest", strict, batch, "--store", store).returncode == 1
     again = dq("ingest", strict, batch, "--store", store)
     assert again.returncode == 1 and "already quarantined under this contract" in again.stdout
+    [entry] = _entries(store)
+    shown = json.loads(dq("quarantine", "show", store, "q", entry, "--contract", strict, "--format", "json").stdout)
+    assert [(r["id"], r["reasons"]) for r in shown["quarantined_rows"]["sample"]] == [(2, ["score.range"])]
     fresh = dq_process("ingest", relaxed, batch, "--store", store)  # the issue: this said "already quarantined"
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert "published q@1: 4 rows" in fresh.stdout
@@ -80,8 +83,9 @@ def test_release_show_list_drop_and_retention(tmp_path: Path, dq) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "reasons" in shown.stdout and "score.range" in shown.stdout
     data = json.loads(dq("quarantine", "show", store, "q", entry, "--format", "json").stdout)
-    assert data["rule_columns"] and [r["reasons"] for r in data["sample"]] == [["score.range"]]
-    assert data["sample"][0]["id"] == 2 and data["sample"][0]["score.range"] is True
+    sample = data["quarantined_rows"]["sample"]
+    assert data["quarantined_rows"]["rule_columns"] and [r["reasons"] for r in sample] == [["score.range"]]
+    assert sample[0]["id"] == 2 and sample[0]["score.range"] is True and data["status"] == "fail"
 
     still = dq("quarantine", "release", store, "q", entry, "--contract", strict)
     assert still.returncode == 1 and "still fails" in still.stdout

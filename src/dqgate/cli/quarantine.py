@@ -12,9 +12,11 @@ import os
 from typing import Any
 
 import click
+import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
+from dqgate.errors import StoreError
 from dqgate.store.quarantine_entries import drop, entry_rows, release_record, with_reasons
 from dqgate.store.read import list_quarantine, quarantine_report
 
@@ -85,14 +87,27 @@ def list_cmd(store: str, dataset: str, fmt: str) -> None:
 @click.argument("dataset")
 @click.argument("batch_id", metavar="BATCH")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Rows to print.")
+@click.option("--contract", type=click.Path(dir_okay=False), help="For a whole-batch entry: flag its rows under this contract.")
 @FORMAT
-def show_cmd(store: str, dataset: str, batch_id: str, limit: int, fmt: str) -> None:
-    """Show the checks that failed BATCH and its failing rows, with a `reasons` column."""
+def show_cmd(store: str, dataset: str, batch_id: str, limit: int, contract: str | None, fmt: str) -> None:
+    """Show the checks that failed BATCH and its failing rows, with a `reasons` column.
+
+    A `quarantine_rows` entry keeps one flag column per rule; a whole batch has none,
+    so with --contract its rows are flagged now and only failing ones are shown.
+    """
     report = quarantine_report(store, dataset, batch_id)
-    rows, rule_columns = entry_rows(store, dataset, batch_id)
+    try:
+        rows, rule_columns = entry_rows(store, dataset, batch_id)
+    except StoreError:  # a report without its data (written by hand, or the data was removed)
+        rows, rule_columns = pa.table({}), []
+    if contract is not None and not rule_columns and rows.num_columns:
+        from dqgate.gate.release import flag_rows
+
+        rows, rule_columns = flag_rows(contract, rows)
     shown = with_reasons(rows.slice(0, limit), rule_columns) if rule_columns else rows.slice(0, limit)
-    if fmt == "json":
-        _echo_json({"report": report, "rule_columns": rule_columns, "rows": rows.num_rows, "sample": shown.to_pylist()})
+    if fmt == "json":  # the report as written, plus the failing rows when the entry holds them
+        extra = {"quarantined_rows": {"rows": rows.num_rows, "rule_columns": rule_columns, "sample": shown.to_pylist()}} if rows.num_columns else {}
+        _echo_json({**report, **extra})
         return
     console = _console()
     console.print(f"[bold]{dataset}[/] batch {batch_id}: status {report.get('status', '?')}, {rows.num_rows:,} row(s)")
@@ -105,6 +120,8 @@ def show_cmd(store: str, dataset: str, batch_id: str, limit: int, fmt: str) -> N
             if isinstance(c, dict) and c.get("status") != "pass":
                 table.add_row(*(_fmt(c.get(col)) for col in ("id", "severity", "status", "failed_rows", "message")))
         console.print(table)
+    if not shown.num_columns:
+        return
     table = Table(title=f"rows (first {shown.num_rows:,} of {rows.num_rows:,})")
     for name in shown.column_names:
         table.add_column(name)

@@ -68,16 +68,18 @@ def schema_of(batch: Any) -> pa.Schema | None:
     if files is None:
         return None
     schemas = [_read_schema(f) for f in files]
+    if any(s is None for s in schemas):  # unreadable: the check says so, in its own words
+        return None
     if len(files) > 1 and (_hive(os.fspath(batch), files) or any(not s.equals(schemas[0]) for s in schemas[1:])):
         return None
     return schemas[0]
 
 
-def _read_schema(path: str) -> pa.Schema:
+def _read_schema(path: str) -> pa.Schema | None:
     try:
         return pq.read_schema(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: cannot read the Parquet schema: {exc}", uri=path) from None
+    except (OSError, pa.ArrowException):
+        return None
 
 
 def reader(batch: Any) -> pa.RecordBatchReader | None:
@@ -120,7 +122,7 @@ def publishable(batch: Any, checked: Callable[[], pa.RecordBatchReader]) -> pa.R
 
 def refuse_changed(checked: pa.Schema, files: list[str]) -> None:
     """Refuse to publish a multi-file Parquet batch whose union by name changes a column's type."""
-    first = {f.name: f.type for f in _read_schema(files[0])}
+    first = {f.name: f.type for f in _read_schema(files[0]) or ()}
     for field in checked:
         want = first.get(field.name)
         if want is not None and want != field.type:

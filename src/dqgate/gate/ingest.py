@@ -393,12 +393,14 @@ def _quarantine_rows(
     any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
     kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
     whole = exact.table(batch) if batch is not None else None
-    if whole is not None:  # the exact rows the flags keep (DuckDB keeps the scan's row order)
-        keep = exp.select(exp.alias_(exp.Not(this=exp.Paren(this=any_flag.copy())), "k")).from_(exp.to_table(flags_view, quoted=True))
-        kept = whole.filter(con.sql(keep.sql("duckdb")).to_arrow_table().column(0))
+    bad_data: Any = None
+    if whole is not None:  # split the batch's exact rows by the flags, matched by row number
+        kept, bad_data = split_exact_rows(con, whole, row_rules, types, ids)
     else:
         kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
-    base = con.sql(exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag).sql("duckdb")).to_arrow_table()
+    if bad_data is None:
+        bad_data = con.sql(exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag).sql("duckdb")).to_arrow_table()
+    base = bad_data
     for _ in range(RACE_ATTEMPTS):  # a racer that publishes colliding keys first: split again, retry
         kept_now, kept_judged, colliding, note = _judge_kept(c, rules, con, kept, store, batch_id, mode, as_of, ids, published, samples)
         if kept_judged.status == "fail" or kept_now.num_rows == 0:
@@ -450,3 +452,32 @@ def _judge_kept(
         note = judged.conflict
         colliding, kept = scope.split_colliding(kept, judged, ids)
     raise AssertionError("unreachable")
+
+
+_ROW = "__dq_row"
+
+
+def split_exact_rows(con: Any, whole: Any, row_rules: tuple[n.Rule, ...], types: dict[str, str], ids: tuple[str, ...]) -> tuple[Any, Any]:
+    """(kept rows, failing rows + one flag column per rule) of the batch's exact Arrow rows.
+
+    The flags are computed over the rows numbered in Arrow, and read back ordered by
+    that number: a uniqueness flag is a window, which does not keep the scan's order.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbered = duckdb_readable(whole).append_column(_ROW, pa.array(np.arange(whole.num_rows, dtype=np.int64)))
+    con.register("__dq_numbered", numbered)
+    flagged, _ = compiler.row_flags(row_rules, types={**types, _ROW: "BIGINT"}, source="__dq_numbered", native=native.load(con))
+    row = exp.column(_ROW, quoted=True)
+    query = exp.select(row, *[exp.column(i, quoted=True) for i in ids]).from_(exp.Subquery(this=flagged, alias=exp.TableAlias(this=exp.to_identifier("f")))).order_by(row.copy())
+    flags = con.sql(query.sql("duckdb")).to_arrow_table()
+    con.unregister("__dq_numbered")
+    failing = flags.column(ids[0])
+    for i in ids[1:]:
+        failing = pc.or_(failing, flags.column(i))
+    bad = whole.filter(failing)
+    for i in ids:
+        bad = bad.append_column(i, flags.column(i).filter(failing))
+    return whole.filter(pc.invert(failing)), bad

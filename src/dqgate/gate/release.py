@@ -19,8 +19,9 @@ import hashlib
 from typing import Any
 
 from dqgate.errors import UsageError
-from dqgate.gate.ingest import CONTENT_ID_LENGTH, IngestResult, ingest
-from dqgate.runners.check import as_contract
+from dqgate.gate.ingest import CONTENT_ID_LENGTH, IngestResult, ingest, split_exact_rows
+from dqgate.ir import nodes as n
+from dqgate.runners.check import as_contract, planned
 from dqgate.store import quarantine_entries as entries
 
 
@@ -62,3 +63,26 @@ def release(contract: Any, store: str, dataset: str, batch_id: str, *, created_b
             "rows": rows.num_rows,
         })  # fmt: skip
     return outcome
+
+
+def flag_rows(contract: Any, table: Any) -> tuple[Any, list[str]]:
+    """``table``'s rows failing any error-severity row rule of ``contract``, each with one flag
+    column per rule (TRUE where it fails), and the rule ids: the reasons of a whole-batch entry.
+
+    Raises:
+        ContractError, DataError: the contract or the rows cannot be used.
+    """
+    from dqgate.runners import duckdb as runner
+
+    c = as_contract(contract)
+    rules = tuple(r for r in planned(c, store=None, base_dir=c.base_dir) if isinstance(r, n.RowRule) and r.severity == "error")
+    if not rules:
+        return table.slice(0, 0), []
+    con = runner.connect()
+    try:
+        _, types = runner.prepare(con, c, table)
+        ids = tuple(r.id for r in rules)
+        _, failing = split_exact_rows(con, table, rules, types, ids)
+    finally:
+        con.close()
+    return failing, list(ids)

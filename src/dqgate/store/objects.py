@@ -262,7 +262,7 @@ def _write_leased(
         fs.move(tmp, final)
     except BaseException as exc:
         _remove_quietly(fs, tmp)
-        if isinstance(exc, (pa.ArrowInvalid, pa.ArrowTypeError)):
+        if isinstance(exc, pa.ArrowException) and not isinstance(exc, OSError):  # the data, not the store
             msg = f"cannot write batch of dataset {dataset!r}: {exc}"
             raise DataError(msg) from exc
         if isinstance(exc, OSError):

@@ -148,6 +148,9 @@ def read_manifest_sha(layout: DatasetLayout, version: int | str) -> tuple[Manife
         have = f"versions {versions[0]}..{versions[-1]}" if versions else "no versions"
         msg = f"version {version} of dataset {layout.dataset!r} does not exist ({have})"
         raise StoreError(msg) from None
+    except OSError as exc:  # e.g. versions/00000002.json is a directory
+        msg = f"{layout.dataset}/versions/{layout.manifest_name(version)}: cannot read the manifest ({str(exc).splitlines()[0]})"
+        raise StoreError(msg) from None
     where = f"{layout.dataset}/versions/{layout.manifest_name(version)}"
     manifest, data = parse_manifest(raw, where=where)
     if manifest.version != version or manifest.dataset != layout.dataset:
