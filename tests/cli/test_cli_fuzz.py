@@ -79,6 +79,7 @@ FITTING = {
     "contract": ["flights.yaml"], "data": ["flights.parquet", "empty.parquet", "bad.csv"], "batches": ["flights.parquet", "bad.csv"],
     "store": ["store"], "store_path": ["store"], "dataset": ["flights"], "paths": ["flights.yaml", "."],
     "ref": ["flights@1", "flights@latest"], "ref_a": ["flights@1"], "ref_b": ["flights@latest"], "batch_id": ["b0"],
+    "report": ["report.html"],
 }  # fmt: skip
 
 
@@ -142,7 +143,9 @@ def test_no_argument_vector_gives_a_traceback(project: Path) -> None:
             lines = [line for line in stderr.splitlines() if line.strip()]
             assert len(lines) <= 3 and lines and lines[-1].startswith(("dq: error:", "Error:", "Try ", "dq lint:")), f"#{i} dq {' '.join(argv)}\n{stderr}"
     assert seen == set(_COMMANDS)
-    assert codes[0] + codes[1] >= VECTORS // 4, codes  # many vectors get past the argument parser and run
+    # many vectors get past the argument parser and run (--object on a dqgate contract and a
+    # --notify that is not a URL are refused by design, so not every vector can)
+    assert codes[0] + codes[1] >= VECTORS // 5, codes
 
 
 _OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z-]*[a-z])")

@@ -122,11 +122,20 @@ object_option = click.option(
 )  # fmt: skip
 
 
+def _webhook_urls(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Refuse a --notify that is not an http(s) URL before anything runs (as the contract's
+    ``notify:`` does), rather than when the alert is due."""
+    for url in value:
+        if not url.lower().startswith(("http://", "https://")):
+            raise click.BadParameter(f"'{url}' is not an http:// or https:// URL", ctx=ctx, param=param)
+    return value
+
+
 def notify_options(func: Any) -> Any:
     """``--notify URL`` (repeatable) and ``--notify-warn``: where to POST an alert when the check fails."""
     func = click.option("--notify-warn", is_flag=True, help="--notify webhooks fire on warnings too.")(func)
     return click.option(
-        "--notify", "notify_urls", metavar="URL", multiple=True,
+        "--notify", "notify_urls", metavar="URL", multiple=True, callback=_webhook_urls,
         help="POST a JSON summary (Slack-compatible) here when the check fails; never changes the exit code.",
     )(func)  # fmt: skip
 
