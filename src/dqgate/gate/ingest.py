@@ -445,7 +445,7 @@ def _judge_kept(
     colliding, note = None, None
     for _ in range(2):
         recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir, samples=samples), rules, c, store=store)
-        con.register("__dq_kept", kept)
+        con.register("__dq_kept", duckdb_readable(kept))  # decimal256 and other types DuckDB reads only converted
         judged = scope.judge_view(c, rules, con, "__dq_kept", recheck, store, batch_id, mode=mode, as_of=as_of, published=published)
         if colliding is not None or not scope.blocking_keys(judged):
             return kept, judged, colliding, note
