@@ -160,7 +160,7 @@ AGG_TEMPLATES: tuple[Template, ...] = (
 
 def sql_key(text: str, columns: Sequence[str], *, aggregate: bool, references: tuple[str, ...] = ()) -> str:
     """The canonical SQL a planned rule carries for a fragment written as ``text``."""
-    return vet(text, columns={c.lower(): c for c in columns}, references=references, aggregate=aggregate).sql
+    return vet(text, columns={c: c for c in columns}, references=references, aggregate=aggregate).sql
 
 
 # --- the oracle ----------------------------------------------------------------------------------
@@ -264,8 +264,8 @@ class Oracle:
         if isinstance(rule, n.Freshness):
             return self._freshness(rule)
         if isinstance(rule, n.StrictSchema):
-            allowed = {c.lower() for c in rule.allowed}
-            extra = [c for c in self.data_columns if c.lower() not in allowed]
+            allowed = set(rule.allowed)  # names match exactly, case included
+            extra = [c for c in self.data_columns if c not in allowed]
             return Expected(rule.id, graded(not extra, rule.severity), observed=extra)
         raise AssertionError(f"the oracle has no meaning for {type(rule).__name__}")
 
