@@ -35,7 +35,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from dqgate.compilers.duckdb import SOURCE_VIEW, col
@@ -146,9 +145,8 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
             continue
         if isinstance(rule, n.Unique):
             keys[rule.id] = key_counts(con, view, rule)
-            bn = keys[rule.id].column(key_index.COUNT)
-            total = int(pc.sum(bn).as_py() or 0)
-            failed = int(pc.sum(pc.if_else(pc.greater(bn, 1), bn, 0)).as_py() or 0)
+            bn = keys[rule.id].column(key_index.COUNT).combine_chunks().to_numpy()
+            total, failed = int(bn.sum()), int(bn[bn > 1].sum())
             out[rule.id] = {"sig": signature(rule), "failed": failed, "total": total}
         elif isinstance(rule, n.RowRule):
             got = by_id.get(rule.id)
@@ -318,8 +316,8 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
     import pyarrow as pa
 
     names = list(rule.columns)
-    empty = pa.table({**{c: keys.column(c) for c in names}, "bn": keys.column(key_index.COUNT),
-                      "pn": pa.array([0] * keys.num_rows, pa.int64()), "version": pa.array([0] * keys.num_rows, pa.int64())}).slice(0, 0)  # fmt: skip
+    schema = pa.schema([*(keys.schema.field(c) for c in names), pa.field("bn", pa.int64()), pa.field("pn", pa.int64()), pa.field("version", pa.int64())])
+    empty = schema.empty_table()
     if not runs or keys.num_rows == 0:
         return empty
     con.register("__dq_batch_keys", keys)
@@ -350,7 +348,7 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
     finally:
         con.unregister("__dq_batch_keys")
         con.unregister("__dq_key_runs")
-    return got.cast(pa.schema([*(empty.schema.field(c) for c in names), pa.field("bn", pa.int64()), pa.field("pn", pa.int64()), pa.field("version", pa.int64())]))
+    return got.cast(schema)
 
 
 def _unique_delta(collisions: Any) -> int:

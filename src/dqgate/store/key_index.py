@@ -35,7 +35,8 @@ def encode_run(table: pa.Table) -> tuple[dict[str, Any], bytes]:
     """One run (``table`` sorted by its key columns, with :data:`COUNT`) as Parquet bytes, and its
     reference ``{"path", "sha256", "rows", "bytes"}``; nothing is written yet (:func:`write_run`)."""
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
+    # keys are distinct within a run: a dictionary would only be built to be dropped
+    pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True, use_dictionary=False)
     data = sink.getvalue()
     sha = hashlib.sha256(data).hexdigest()
     return {"path": f"{KEYS_DIR}/{sha[:2]}/{sha}.parquet", "sha256": sha, "rows": table.num_rows, "bytes": len(data)}, data
