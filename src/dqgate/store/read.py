@@ -16,8 +16,9 @@ parent's manifest, the head log's tail, one ``get_file_info`` call):
 Then the data: by default (``verify="read"``) every read path serves only
 verified bytes: pyarrow reads through :mod:`dqgate.store.verified` (each byte
 range checked against its BLAKE3 in the manifest, from the very buffer that is
-then decoded), Polars reads a private staged copy of exactly the verified
-ranges its query touches (:mod:`dqgate.store.staging`), DuckDB scans the
+then decoded; ``to_arrow`` decodes a verified private copy), Polars reads the
+byte ranges its query touches right after they are checked, through the same
+open file (:mod:`dqgate.store.staging`), DuckDB scans the
 verified Arrow dataset. ``verify="full"`` also hashes every file whole at open;
 ``verify="none"`` reads the files as they are (the stamp and history checks
 still run).
@@ -55,7 +56,7 @@ from dqgate.store.stamp import (
     verify_stamp,
 )
 from dqgate.store.segments import READ_CHUNK, footer_start
-from dqgate.store.staging import staged
+from dqgate.store.staging import checked_in_place, staged
 from dqgate.store.verified import open_verified, verified_filesystem
 from dqgate.store.verify import snapshot_problems
 
@@ -134,8 +135,8 @@ class Snapshot:
 
             tables = []
             for path, entry in self._entries.items():
-                with staged(path, entry.path, entry.segment_table, columns) as staged_path:
-                    tables.append(pq.read_table(staged_path, columns=columns))
+                with staged(path, entry.path, entry.segment_table, columns) as copy:  # decoded in place
+                    tables.append(pq.read_table(pa.BufferReader(copy.buffer()), columns=columns))
             table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != STAMP_KEY}
         return table.replace_schema_metadata(meta or None)
@@ -151,12 +152,13 @@ class Snapshot:
     def scan_polars(self) -> pl.LazyFrame:
         """A LazyFrame over the snapshot; each collect verifies what its query reads.
 
-        When the query runs, the footer and the column chunks of the columns it
-        uses are copied into private memory, checked against the manifest there,
-        and Polars' own Parquet reader reads that copy (one file at a time). So
-        Polars reads at native speed, and only verified bytes (see
-        :mod:`dqgate.store.staging`). A byte that differs raises
-        :class:`~dqgate.errors.StampError` from ``collect()``.
+        When the query runs, one file at a time, the footer and the column chunks
+        of the columns it uses (projection and filter) are hashed and checked
+        against the manifest, and then Polars' own Parquet reader reads that same
+        open file (:func:`~dqgate.store.staging.checked_in_place`). A byte that
+        differs raises :class:`~dqgate.errors.StampError` from ``collect()``.
+        The one thing this does not catch is a process writing into the object
+        between the check and Polars' read of it (docs/trust.md).
         """
         import polars as pl
 
@@ -167,8 +169,8 @@ class Snapshot:
         from polars.io.plugins import register_io_source
 
         first = next(iter(self._entries.items()))
-        with staged(first[0], first[1].path, first[1].segment_table, ()) as path:
-            schema = pl.scan_parquet(path).collect_schema()
+        with checked_in_place(first[0], first[1].path, first[1].segment_table, ()) as checked:
+            schema = pl.scan_parquet(checked).collect_schema()
         entries = list(self._entries.items())
 
         def source(
@@ -181,8 +183,8 @@ class Snapshot:
             for path, entry in entries:
                 if left is not None and left <= 0:
                     return
-                with staged(path, entry.path, entry.segment_table, needed) as staged_path:
-                    frame = pl.scan_parquet(staged_path)
+                with checked_in_place(path, entry.path, entry.segment_table, needed) as checked:
+                    frame = pl.scan_parquet(checked)
                     if predicate is not None:
                         frame = frame.filter(predicate)
                     if with_columns is not None:
