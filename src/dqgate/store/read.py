@@ -30,6 +30,7 @@ unkeyed hash; a one-line warning on stderr says so (once per process and dataset
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -61,7 +62,7 @@ from dqgate.store.verified import open_verified, verified_filesystem
 from dqgate.store.verify import snapshot_problems
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
 
     import duckdb
     import polars as pl
@@ -169,7 +170,7 @@ class Snapshot:
         from polars.io.plugins import register_io_source
 
         first = next(iter(self._entries.items()))
-        with checked_in_place(first[0], first[1].path, first[1].segment_table, ()) as checked:
+        with _checked(first[0], first[1], ()) as checked:
             schema = pl.scan_parquet(checked).collect_schema()
         entries = list(self._entries.items())
 
@@ -183,7 +184,7 @@ class Snapshot:
             for path, entry in entries:
                 if left is not None and left <= 0:
                     return
-                with checked_in_place(path, entry.path, entry.segment_table, needed) as checked:
+                with _checked(path, entry, needed) as checked:
                     frame = pl.scan_parquet(checked)
                     if predicate is not None:
                         frame = frame.filter(predicate)
@@ -304,6 +305,17 @@ def open_snapshot(
         remember(layout, manifest.version, manifest_sha)
     record_read(layout, manifest.version, consumer or default_user())
     return snapshot
+
+
+@contextlib.contextmanager
+def _checked(path: str, entry: FileEntry, columns: Collection[str] | None) -> Iterator[str]:
+    """A path Polars can read whose bytes for ``columns`` were checked (in place on Linux, else a copy)."""
+    if sys.platform.startswith("linux"):
+        with checked_in_place(path, entry.path, entry.segment_table, columns) as checked:
+            yield checked
+    else:  # pragma: no cover - no /proc/self/fd: a verified private copy
+        with staged(path, entry.path, entry.segment_table, columns) as copy:
+            yield copy.path
 
 
 def _warn(message: str) -> None:
