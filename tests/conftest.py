@@ -7,7 +7,9 @@ parameter rather than a fixture, so hypothesis tests can take it too).
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +21,10 @@ if str(TESTS) not in sys.path:  # tests/oracle.py is imported as `oracle`
     sys.path.insert(0, str(TESTS))
 # The tests exercise whichever dqgate is importable: the installed package in CI
 # (scripts/test.sh), the working tree with PYTHONPATH=src during development.
+
+# What open_snapshot remembers per machine (rollback detection, store/chain.py) goes to a
+# folder of this test run, not the developer's ~/.local/state; child processes inherit it.
+os.environ.setdefault("DQGATE_STATE_DIR", tempfile.mkdtemp(prefix="dqgate-test-state-"))
 
 ENGINES = ["duckdb", "polars"]
 GOLDEN = TESTS / "golden"
