@@ -7,7 +7,7 @@ of the rounds is compared:
 
 - ``pyarrow``          ``pyarrow.parquet.read_table`` of the snapshot's files
 - ``to_arrow``         ``open_snapshot(...).to_arrow()`` (default: every byte verified)
-- ``to_arrow_full``    ``open_snapshot(..., verify="full").to_arrow()`` (whole files hashed at open, then verified reads)
+- ``to_arrow_full``    ``open_snapshot(..., verify="full").to_arrow()`` (files hashed whole at open too)
 - ``polars3``          ``pl.scan_parquet(files).select(3 columns).collect()``
 - ``scan_polars3``     ``open_snapshot(...).scan_polars().select(3 columns).collect()``
 - ``polars3s`` / ``scan_polars3s``  the same with three string/float columns
@@ -45,23 +45,35 @@ sys.path.insert(0, {SRC!r})
 store, files = sys.argv[1], json.loads(sys.argv[2])
 """
 
+T0 = "t0, c0 = time.perf_counter(), time.process_time()\n"
+OPEN = "open_snapshot(store, 'bench', consumer='bench')"
+SUMS = ".aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]"
+
+
+def _variant(imports: str, read: str) -> str:
+    return f"{imports}\n{T0}n = {read}"
+
+
 VARIANTS = {
-    "pyarrow": "import pyarrow.parquet as pq\nt0, c0 = time.perf_counter(), time.process_time()\nn = pq.read_table(files).num_rows",
-    "to_arrow": "from dqgate.store import open_snapshot\nt0, c0 = time.perf_counter(), time.process_time()\n"
-    "n = open_snapshot(store, 'bench', consumer='bench').to_arrow().num_rows",
-    "to_arrow_full": "from dqgate.store import open_snapshot\nt0, c0 = time.perf_counter(), time.process_time()\n"
-    "n = open_snapshot(store, 'bench', consumer='bench', verify='full').to_arrow().num_rows",
-    "polars3": f"import polars as pl\nt0, c0 = time.perf_counter(), time.process_time()\nn = pl.scan_parquet(files).select({NUMERIC!r}).collect().height",
-    "scan_polars3": "import polars as pl\nfrom dqgate.store import open_snapshot\nt0, c0 = time.perf_counter(), time.process_time()\n"
-    f"n = open_snapshot(store, 'bench', consumer='bench').scan_polars().select({NUMERIC!r}).collect().height",
-    "polars3s": f"import polars as pl\nt0, c0 = time.perf_counter(), time.process_time()\nn = pl.scan_parquet(files).select({STRINGS!r}).collect().height",
-    "scan_polars3s": "import polars as pl\nfrom dqgate.store import open_snapshot\nt0, c0 = time.perf_counter(), time.process_time()\n"
-    f"n = open_snapshot(store, 'bench', consumer='bench').scan_polars().select({STRINGS!r}).collect().height",
-    "duckdb3": "import duckdb\nt0, c0 = time.perf_counter(), time.process_time()\n"
-    "n = duckdb.connect().read_parquet(files).aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]",
-    "to_duckdb3": "import duckdb\nfrom dqgate.store import open_snapshot\nt0, c0 = time.perf_counter(), time.process_time()\n"
-    "n = open_snapshot(store, 'bench', consumer='bench').to_duckdb(duckdb.connect())"
-    ".aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]",
+    "pyarrow": _variant("import pyarrow.parquet as pq", "pq.read_table(files).num_rows"),
+    "to_arrow": _variant("from dqgate.store import open_snapshot", f"{OPEN}.to_arrow().num_rows"),
+    "to_arrow_full": _variant(
+        "from dqgate.store import open_snapshot", f"{OPEN[:-1]}, verify='full').to_arrow().num_rows"
+    ),
+    "polars3": _variant("import polars as pl", f"pl.scan_parquet(files).select({NUMERIC!r}).collect().height"),
+    "scan_polars3": _variant(
+        "import polars as pl\nfrom dqgate.store import open_snapshot",
+        f"{OPEN}.scan_polars().select({NUMERIC!r}).collect().height",
+    ),
+    "polars3s": _variant("import polars as pl", f"pl.scan_parquet(files).select({STRINGS!r}).collect().height"),
+    "scan_polars3s": _variant(
+        "import polars as pl\nfrom dqgate.store import open_snapshot",
+        f"{OPEN}.scan_polars().select({STRINGS!r}).collect().height",
+    ),
+    "duckdb3": _variant("import duckdb", f"duckdb.connect().read_parquet(files){SUMS}"),
+    "to_duckdb3": _variant(
+        "import duckdb\nfrom dqgate.store import open_snapshot", f"{OPEN}.to_duckdb(duckdb.connect()){SUMS}"
+    ),
 }
 PAIRS = [
     ("to_arrow", "pyarrow"),
@@ -93,7 +105,8 @@ def publish_snapshot(data: str, store: str) -> list[str]:
 
 def run(variant: str, store: str, files: list[str]) -> tuple[float, float, float, float, int]:
     """(read wall s, read CPU s, process wall s, process CPU s, rows) of one process running ``variant``."""
-    code = PRELUDE + VARIANTS[variant] + "\nprint(json.dumps([time.perf_counter() - t0, time.process_time() - c0, n]))\n"
+    report = "print(json.dumps([time.perf_counter() - t0, time.process_time() - c0, n]))"
+    code = f"{PRELUDE}{VARIANTS[variant]}\n{report}\n"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, store, json.dumps(files)], capture_output=True, text=True)

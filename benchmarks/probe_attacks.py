@@ -1,5 +1,5 @@
 """Run the issue's attacks against whichever dqgate is on PYTHONPATH; print what each read did."""
-import os, json, random, shutil, sys, tempfile
+import json, os, random, shutil, tempfile
 import pyarrow as pa, pyarrow.parquet as pq
 from dqgate.store import write_object, publish, open_snapshot, verify_store
 S = tempfile.mkdtemp()

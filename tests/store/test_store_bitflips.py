@@ -53,7 +53,8 @@ def _regions(path: Path) -> dict[str, list[tuple[int, int]]]:
                 dictionary.append((chunk.dictionary_page_offset, chunk.data_page_offset))
             data.append((chunk.data_page_offset, end))
     assert dictionary, "the carrier column must be dictionary-encoded for this test"
-    return {"dictionary": dictionary, "data": data, "footer": [(size - 8 - footer_len, size - 8)], "trailer": [(size - 8, size)]}
+    footer = [(size - 8 - footer_len, size - 8)]
+    return {"dictionary": dictionary, "data": data, "footer": footer, "trailer": [(size - 8, size)]}
 
 
 READS = {

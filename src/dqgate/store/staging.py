@@ -207,7 +207,8 @@ def checked_in_place(source: str, name: str, segments: Segments, columns: Collec
         if len(todo) > 1 and sum(lengths[i] for i in todo) > (8 << 20):
             other = memoryview(bytearray(max(lengths)))
             with ThreadPoolExecutor(max_workers=THREADS) as pool:
-                list(pool.map(lambda part: [check(i, part[1]) for i in part[0]], [(todo[0::2], view), (todo[1::2], other)]))
+                halves = [(todo[0::2], view), (todo[1::2], other)]
+                list(pool.map(lambda half: [check(i, half[1]) for i in half[0]], halves))
         else:
             for i in todo:
                 check(i, view)
