@@ -121,7 +121,13 @@ class Snapshot:
     def _dataset(self) -> pads.Dataset:
         import pyarrow.dataset as pads
 
-        return pads.dataset(self.files, format="parquet", filesystem=self._filesystem())
+        if self._verify == "none":
+            return pads.dataset(self.files, format="parquet", filesystem=self._fs)
+        # No pre-buffering: a verified read loads whole segments anyway, and Arrow's IO
+        # threads then never call into Python on their own (only the scanning threads do).
+        options = pads.ParquetFragmentScanOptions(pre_buffer=False)
+        parquet = pads.ParquetFileFormat(default_fragment_scan_options=options)
+        return pads.dataset(self.files, format=parquet, filesystem=self._filesystem())
 
     def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
         """All rows as one Arrow table, files in manifest order, without the stamp metadata.
