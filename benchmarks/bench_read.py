@@ -7,16 +7,17 @@ of the rounds is compared:
 
 - ``pyarrow``          ``pyarrow.parquet.read_table`` of the snapshot's files
 - ``to_arrow``         ``open_snapshot(...).to_arrow()`` (default: every byte verified)
-- ``to_arrow_full``    ``open_snapshot(..., verify="full").to_arrow()`` (whole files hashed at open, then verified reads)
+- ``to_arrow_full``    ``open_snapshot(..., verify="full").to_arrow()`` (files hashed whole at open too)
 - ``polars3``          ``pl.scan_parquet(files).select(3 columns).collect()``
 - ``scan_polars3``     ``open_snapshot(...).scan_polars().select(3 columns).collect()``
 - ``polars3s`` / ``scan_polars3s``  the same with three string/float columns
 - ``duckdb3`` / ``to_duckdb3``  ``SUM`` over three columns: ``read_parquet`` against ``to_duckdb``
 
-Each process reports the time of its read (after imports); the whole process's
-wall time and CPU time (user + system, from ``getrusage``) are measured outside.
-All three ratios are printed: on a shared, loaded machine the CPU ratio is the
-steadiest.
+Each process reports the wall and CPU time of its read (after imports); the
+whole process's wall and CPU time (user + system, ``getrusage``) are measured
+outside. All four ratios are printed: on a shared, loaded machine (load 10+ on 2
+cores while this was written) wall times swing 2x between rounds, and the CPU
+ratios are the steadiest.
 
 Usage: python benchmarks/bench_read.py [--data /tmp/peerbench-data/peerbench_10000000.parquet]
        [--store DIR] [--rounds 5] [--only to_arrow,pyarrow] [--json]
@@ -44,23 +45,35 @@ sys.path.insert(0, {SRC!r})
 store, files = sys.argv[1], json.loads(sys.argv[2])
 """
 
+T0 = "t0, c0 = time.perf_counter(), time.process_time()\n"
+OPEN = "open_snapshot(store, 'bench', consumer='bench')"
+SUMS = ".aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]"
+
+
+def _variant(imports: str, read: str) -> str:
+    return f"{imports}\n{T0}n = {read}"
+
+
 VARIANTS = {
-    "pyarrow": "import pyarrow.parquet as pq\nt0 = time.perf_counter()\nn = pq.read_table(files).num_rows",
-    "to_arrow": "from dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
-    "n = open_snapshot(store, 'bench', consumer='bench').to_arrow().num_rows",
-    "to_arrow_full": "from dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
-    "n = open_snapshot(store, 'bench', consumer='bench', verify='full').to_arrow().num_rows",
-    "polars3": f"import polars as pl\nt0 = time.perf_counter()\nn = pl.scan_parquet(files).select({NUMERIC!r}).collect().height",
-    "scan_polars3": "import polars as pl\nfrom dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
-    f"n = open_snapshot(store, 'bench', consumer='bench').scan_polars().select({NUMERIC!r}).collect().height",
-    "polars3s": f"import polars as pl\nt0 = time.perf_counter()\nn = pl.scan_parquet(files).select({STRINGS!r}).collect().height",
-    "scan_polars3s": "import polars as pl\nfrom dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
-    f"n = open_snapshot(store, 'bench', consumer='bench').scan_polars().select({STRINGS!r}).collect().height",
-    "duckdb3": "import duckdb\nt0 = time.perf_counter()\n"
-    "n = duckdb.connect().read_parquet(files).aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]",
-    "to_duckdb3": "import duckdb\nfrom dqgate.store import open_snapshot\nt0 = time.perf_counter()\n"
-    "n = open_snapshot(store, 'bench', consumer='bench').to_duckdb(duckdb.connect())"
-    ".aggregate('sum(id), sum(age), sum(income), count(*)').fetchall()[0][-1]",
+    "pyarrow": _variant("import pyarrow.parquet as pq", "pq.read_table(files).num_rows"),
+    "to_arrow": _variant("from dqgate.store import open_snapshot", f"{OPEN}.to_arrow().num_rows"),
+    "to_arrow_full": _variant(
+        "from dqgate.store import open_snapshot", f"{OPEN[:-1]}, verify='full').to_arrow().num_rows"
+    ),
+    "polars3": _variant("import polars as pl", f"pl.scan_parquet(files).select({NUMERIC!r}).collect().height"),
+    "scan_polars3": _variant(
+        "import polars as pl\nfrom dqgate.store import open_snapshot",
+        f"{OPEN}.scan_polars().select({NUMERIC!r}).collect().height",
+    ),
+    "polars3s": _variant("import polars as pl", f"pl.scan_parquet(files).select({STRINGS!r}).collect().height"),
+    "scan_polars3s": _variant(
+        "import polars as pl\nfrom dqgate.store import open_snapshot",
+        f"{OPEN}.scan_polars().select({STRINGS!r}).collect().height",
+    ),
+    "duckdb3": _variant("import duckdb", f"duckdb.connect().read_parquet(files){SUMS}"),
+    "to_duckdb3": _variant(
+        "import duckdb\nfrom dqgate.store import open_snapshot", f"{OPEN}.to_duckdb(duckdb.connect()){SUMS}"
+    ),
 }
 PAIRS = [
     ("to_arrow", "pyarrow"),
@@ -90,9 +103,10 @@ def publish_snapshot(data: str, store: str) -> list[str]:
     return open_snapshot(store, "bench", consumer="bench-setup").files
 
 
-def run(variant: str, store: str, files: list[str]) -> tuple[float, float, float, int]:
-    """(read seconds, process wall seconds, process CPU seconds, rows) of one process running ``variant``."""
-    code = PRELUDE + VARIANTS[variant] + "\nprint(json.dumps([time.perf_counter() - t0, n]))\n"
+def run(variant: str, store: str, files: list[str]) -> tuple[float, float, float, float, int]:
+    """(read wall s, read CPU s, process wall s, process CPU s, rows) of one process running ``variant``."""
+    report = "print(json.dumps([time.perf_counter() - t0, time.process_time() - c0, n]))"
+    code = f"{PRELUDE}{VARIANTS[variant]}\n{report}\n"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, store, json.dumps(files)], capture_output=True, text=True)
@@ -101,8 +115,8 @@ def run(variant: str, store: str, files: list[str]) -> tuple[float, float, float
     if out.returncode != 0:
         raise SystemExit(f"{variant} failed with exit {out.returncode}:\n{out.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    read, n = json.loads(out.stdout.strip().splitlines()[-1])
-    return read, wall, cpu, n
+    read, read_cpu, n = json.loads(out.stdout.strip().splitlines()[-1])
+    return read, read_cpu, wall, cpu, n
 
 
 def main() -> None:
@@ -115,37 +129,36 @@ def main() -> None:
     args = parser.parse_args()
     files = publish_snapshot(args.data, args.store)
     variants = [v for v in args.only.split(",") if v]
-    times: dict[str, list[tuple[float, float, float]]] = {v: [] for v in variants}
+    metrics = ("read", "read_cpu", "process", "process_cpu")
+    times: dict[str, list[tuple[float, ...]]] = {v: [] for v in variants}
     rows: dict[str, int] = {}
     for r in range(args.rounds):
         order = list(variants)
         random.Random(r).shuffle(order)
         for v in order:
-            read, wall, cpu, n = run(v, args.store, files)
-            times[v].append((read, wall, cpu))
+            *measured, n = run(v, args.store, files)
+            times[v].append(tuple(measured))
             rows[v] = n
-            print(f"round {r + 1} {v:>14}: read {read:7.3f} s, process {wall:7.3f} s, cpu {cpu:7.3f} s", file=sys.stderr)
-    med = {v: tuple(statistics.median(t[i] for t in ts) for i in range(3)) for v, ts in times.items()}
-    result: dict[str, object] = {"rows": rows, "median_s": med, "ratios": {}}
+            shown = ", ".join(f"{m} {x:7.3f} s" for m, x in zip(metrics, measured))
+            print(f"round {r + 1} {v:>14}: {shown}", file=sys.stderr)
+    med = {v: [statistics.median(t[i] for t in ts) for i in range(len(metrics))] for v, ts in times.items()}
     ratios: dict[str, dict[str, float]] = {}
     for ours, theirs in PAIRS:
         if ours in med and theirs in med:
-            ratios[f"{ours}/{theirs}"] = {
-                "read": med[ours][0] / med[theirs][0],
-                "process": med[ours][1] / med[theirs][1],
-                "cpu": med[ours][2] / med[theirs][2],
-                # per round, as the pair ran in the same round (less noise than a ratio of medians)
-                "read_per_round_median": statistics.median(a[0] / b[0] for a, b in zip(times[ours], times[theirs])),
-            }
-    result["ratios"] = ratios
+            ratios[f"{ours}/{theirs}"] = {m: med[ours][i] / med[theirs][i] for i, m in enumerate(metrics)}
+            # per round, as the pair ran in the same round (less noise than a ratio of medians)
+            ratios[f"{ours}/{theirs}"]["read_per_round"] = statistics.median(
+                a[0] / b[0] for a, b in zip(times[ours], times[theirs])
+            )
+    result = {"rows": rows, "median_s": {v: dict(zip(metrics, m)) for v, m in med.items()}, "ratios": ratios}
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    for v, (read, wall, cpu) in med.items():
-        print(f"{v:>14}: read {read:.3f} s, process {wall:.3f} s, cpu {cpu:.3f} s (median of {args.rounds}, {rows[v]:,} rows)")
+    for v, m in med.items():
+        shown = ", ".join(f"{name} {x:.3f} s" for name, x in zip(metrics, m))
+        print(f"{v:>14}: {shown} (median of {args.rounds}, {rows[v]:,} rows)")
     for pair, r in ratios.items():
-        print(f"{pair:>24}: read {r['read']:.3f}x, process {r['process']:.3f}x, cpu {r['cpu']:.3f}x, "
-              f"per-round read {r['read_per_round_median']:.3f}x")  # fmt: skip
+        print(f"{pair:>24}: " + ", ".join(f"{name} {x:.3f}x" for name, x in r.items()))
 
 
 if __name__ == "__main__":

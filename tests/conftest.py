@@ -24,6 +24,9 @@ if str(TESTS) not in sys.path:  # tests/oracle.py is imported as `oracle`
 
 # `dq lint` remembers clean contracts (contract/lint_cache.py); the tests' cache is their own.
 os.environ.setdefault("DQGATE_CACHE_DIR", tempfile.mkdtemp(prefix="dqgate-test-cache-"))
+# What open_snapshot remembers per machine (rollback detection, store/chain.py) goes to a
+# folder of this test run, not the developer's ~/.local/state; child processes inherit it.
+os.environ.setdefault("DQGATE_STATE_DIR", tempfile.mkdtemp(prefix="dqgate-test-state-"))
 
 ENGINES = ["duckdb", "polars"]
 GOLDEN = TESTS / "golden"

@@ -53,7 +53,9 @@ def _pad_to(raw: bytes, size: int) -> bytes:
     return raw[:at] + b"\0" * (size - len(raw)) + raw[at:]
 
 
-def test_rewritten_data_padded_to_size_with_the_old_footer_stamp_is_refused(store, publish_batch, make_table, keyed):
+def test_rewritten_data_padded_to_size_with_the_old_footer_stamp_is_refused(
+    store, publish_batch, make_table, keyed
+):
     rng = random.Random(3)
     genuine = make_table(0, 200).set_column(2, "delay", pa.array([rng.random() for _ in range(200)]))
     manifest = publish_batch("b1", genuine)

@@ -15,25 +15,27 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
+import dqgate
 from dqgate.errors import StoreError
-from dqgate.store import gc, open_snapshot, publish, verify_store, write_object
+from dqgate.store import gc, open_snapshot, publish, write_object
 from dqgate.store.layout import dataset_layout
 from dqgate.store.lease import publisher_lease
 from dqgate.store.publish import version_numbers
 
 CONTRACT = {"dataset": "flights", "version": "2.1.0", "sha256": "c" * 64}
 PROBE = Path(__file__).resolve().parents[2] / "benchmarks" / "probe_gc_ingest.py"
+SRC = Path(dqgate.__file__).resolve().parents[1]  # the probe's processes import the same dqgate
 
 
 def _write(store: str, batch: str, table: pa.Table):
-    return write_object(store, "flights", table, stamp={"batch_id": batch, "contract_sha256": "c" * 64, "status": "pass"})
+    stamp = {"batch_id": batch, "contract_sha256": "c" * 64, "status": "pass"}
+    return write_object(store, "flights", table, stamp=stamp)
 
 
-def _publish(store: str, batch: str, info, mode: str = "append"):
-    return publish(store, "flights", [info], mode=mode, contract=CONTRACT, checks={"status": "pass"}, batch_id=batch)  # type: ignore[arg-type]
+def _publish(store: str, batch: str, info):
+    return publish(store, "flights", [info], mode="append", contract=CONTRACT, checks={"status": "pass"}, batch_id=batch)
 
 
 def test_publish_refuses_an_object_gc_deleted_and_publishes_nothing(store, make_table):
@@ -85,10 +87,11 @@ def test_gc_waits_for_a_publisher_holding_the_lease(store, make_table, subproces
 
 def test_six_ingests_racing_a_gc_loop_leave_every_version_readable(tmp_path):
     """The issue's probe, in real processes: 6 `dq ingest` per round while `dq store gc --min-age 0` loops."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     out = subprocess.run(
         [sys.executable, str(PROBE), "--rounds", "1", "--writers", "6", "--dir", str(tmp_path / "probe"), "--json"],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__import__("dqgate").__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))},
-        capture_output=True, text=True, timeout=300,
+        env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)

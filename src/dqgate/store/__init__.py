@@ -3,10 +3,18 @@
 ```
 <store>/<dataset>/
   objects/ab/ab12…ef.parquet    immutable zstd Parquet, named by the sha256 of its bytes
-  versions/00000012.json        manifest: files + hashes, rows, schema, contract, checks, stamp
+  versions/00000012.json        manifest: files + hashes + segment hashes, rows, schema, contract,
+                                checks, parent_sha256 (hash chain), stamp
+  head.jsonl                    one line per published version: its manifest's sha256 (rollback, replay)
+  publish.lock                  the publish lease: publishers shared, gc exclusive
   quarantine/<batch-id>/        rejected batches with report.json (written by the gate)
   lineage.jsonl                 who read which version, when
 ```
+
+Reads verify every byte they use by default (``docs/trust.md``): segments
+(``segments.py``) hashed at publish, checked as read (``verified.py``,
+``staging.py``); history checked by ``chain.py``; gc kept off in-flight objects
+by ``lease.py``.
 
 Write-audit-publish::
 
@@ -26,7 +34,7 @@ Refinements of DESIGN.md, decided here:
 - **The manifest stamp also binds the whole manifest** through ``body_sha256`` (the
   sha256 of the canonical JSON of the manifest without its stamp), so an edit to
   any field, e.g. the recorded check results, breaks the stamp, and with a signing
-  key the HMAC. The manifest also records ``format`` (1) and ``dqgate_version``.
+  key the HMAC. The manifest also records ``format`` (2) and ``dqgate_version``.
   Without a key the hashes catch corruption and careless edits, not a forger, who
   can recompute them; only the HMAC stops a forger.
 - **Exclusive create is ``link(2)`` of a fully written temporary manifest** (with
@@ -36,7 +44,8 @@ Refinements of DESIGN.md, decided here:
   raises ``StoreError``; reading works.
 - **Objects are written to ``objects/_tmp/`` and moved** to their content address,
   and are invisible until a manifest names them; ``gc`` removes leftovers older
-  than a grace period (``min_age``, one hour by default) so that it never races a
+  than a grace period (``min_age``, one hour by default), and never while a
+  publisher holds the publish lease (``lease.py``), so it cannot race a
   publisher that has written objects but not yet its manifest.
 - Non-finite floats in ``checks`` and ``profile`` are stored as ``null`` (JSON has
   no NaN), so the manifest's hashes survive a JSON round trip.

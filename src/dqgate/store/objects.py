@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dqgate.errors import DataError, StoreError
@@ -121,6 +120,8 @@ def _dictionary_columns(first: pa.RecordBatch | None) -> bool | list[str]:
     its page limit; on mostly-unique columns (ids, floats, emails) that attempt costs a
     quarter of the write time and saves nothing (10M rows: 8.6 -> 6.3 s CPU, 536 -> 519 MB).
     """
+    import pyarrow.compute as pc  # here, not at the top: readers import this module and never need it
+
     if first is None or first.num_rows == 0:
         return True
     sample = first.slice(0, 65_536)

@@ -45,7 +45,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from dqgate.errors import StampError, StoreError, UsageError
 from dqgate.store.chain import manifest_file_sha256, record_head
@@ -324,7 +323,11 @@ def _audit(
     for o, info in zip(objects, layout.fs.get_file_info(paths)):
         if info.type != pafs.FileType.File or info.size != o.bytes:
             found = "missing" if info.type != pafs.FileType.File else f"{info.size} bytes"
-            raise StoreError(f"object {o.path} of dataset {layout.dataset!r} is {found}, expected {o.bytes} bytes")
+            msg = (
+                f"object {o.path} of dataset {layout.dataset!r} is {found}, expected {o.bytes} bytes "
+                "(deleted by gc or by hand?); nothing was published"
+            )
+            raise StoreError(msg)
     schema: list[dict[str, Any]] | None = None
     tables = []
     for o, path in zip(objects, paths):

@@ -16,8 +16,9 @@ parent's manifest, the head log's tail, one ``get_file_info`` call):
 Then the data: by default (``verify="read"``) every read path serves only
 verified bytes: pyarrow reads through :mod:`dqgate.store.verified` (each byte
 range checked against its BLAKE3 in the manifest, from the very buffer that is
-then decoded), Polars reads a private staged copy of exactly the verified
-ranges its query touches (:mod:`dqgate.store.staging`), DuckDB scans the
+then decoded; ``to_arrow`` decodes a verified private copy), Polars reads the
+byte ranges its query touches right after they are checked, through the same
+open file (:mod:`dqgate.store.staging`), DuckDB scans the
 verified Arrow dataset. ``verify="full"`` also hashes every file whole at open;
 ``verify="none"`` reads the files as they are (the stamp and history checks
 still run).
@@ -29,6 +30,7 @@ unkeyed hash; a one-line warning on stderr says so (once per process and dataset
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -55,12 +57,12 @@ from dqgate.store.stamp import (
     verify_stamp,
 )
 from dqgate.store.segments import READ_CHUNK, footer_start
-from dqgate.store.staging import staged
+from dqgate.store.staging import checked_in_place, staged
 from dqgate.store.verified import open_verified, verified_filesystem
 from dqgate.store.verify import snapshot_problems
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
 
     import duckdb
     import polars as pl
@@ -119,7 +121,13 @@ class Snapshot:
     def _dataset(self) -> pads.Dataset:
         import pyarrow.dataset as pads
 
-        return pads.dataset(self.files, format="parquet", filesystem=self._filesystem())
+        if self._verify == "none":
+            return pads.dataset(self.files, format="parquet", filesystem=self._fs)
+        # No pre-buffering: a verified read loads whole segments anyway, and Arrow's IO
+        # threads then never call into Python on their own (only the scanning threads do).
+        options = pads.ParquetFragmentScanOptions(pre_buffer=False)
+        parquet = pads.ParquetFileFormat(default_fragment_scan_options=options)
+        return pads.dataset(self.files, format=parquet, filesystem=self._filesystem())
 
     def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
         """All rows as one Arrow table, files in manifest order, without the stamp metadata.
@@ -134,8 +142,8 @@ class Snapshot:
 
             tables = []
             for path, entry in self._entries.items():
-                with staged(path, entry.path, entry.segment_table, columns) as staged_path:
-                    tables.append(pq.read_table(staged_path, columns=columns))
+                with staged(path, entry.path, entry.segment_table, columns) as copy:  # decoded in place
+                    tables.append(pq.read_table(pa.BufferReader(copy.buffer()), columns=columns))
             table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != STAMP_KEY}
         return table.replace_schema_metadata(meta or None)
@@ -151,12 +159,13 @@ class Snapshot:
     def scan_polars(self) -> pl.LazyFrame:
         """A LazyFrame over the snapshot; each collect verifies what its query reads.
 
-        When the query runs, the footer and the column chunks of the columns it
-        uses are copied into private memory, checked against the manifest there,
-        and Polars' own Parquet reader reads that copy (one file at a time). So
-        Polars reads at native speed, and only verified bytes (see
-        :mod:`dqgate.store.staging`). A byte that differs raises
-        :class:`~dqgate.errors.StampError` from ``collect()``.
+        When the query runs, one file at a time, the footer and the column chunks
+        of the columns it uses (projection and filter) are hashed and checked
+        against the manifest, and then Polars' own Parquet reader reads that same
+        open file (:func:`~dqgate.store.staging.checked_in_place`). A byte that
+        differs raises :class:`~dqgate.errors.StampError` from ``collect()``.
+        The one thing this does not catch is a process writing into the object
+        between the check and Polars' read of it (docs/trust.md).
         """
         import polars as pl
 
@@ -167,8 +176,8 @@ class Snapshot:
         from polars.io.plugins import register_io_source
 
         first = next(iter(self._entries.items()))
-        with staged(first[0], first[1].path, first[1].segment_table, ()) as path:
-            schema = pl.scan_parquet(path).collect_schema()
+        with _checked(first[0], first[1], ()) as checked:
+            schema = pl.scan_parquet(checked).collect_schema()
         entries = list(self._entries.items())
 
         def source(
@@ -181,8 +190,8 @@ class Snapshot:
             for path, entry in entries:
                 if left is not None and left <= 0:
                     return
-                with staged(path, entry.path, entry.segment_table, needed) as staged_path:
-                    frame = pl.scan_parquet(staged_path)
+                with _checked(path, entry, needed) as checked:
+                    frame = pl.scan_parquet(checked)
                     if predicate is not None:
                         frame = frame.filter(predicate)
                     if with_columns is not None:
@@ -306,6 +315,17 @@ def open_snapshot(
     if lineage.enabled():
         lineage.emit_read(store=store, dataset=dataset, version=manifest.version, consumer=consumer or default_user())
     return snapshot
+
+
+@contextlib.contextmanager
+def _checked(path: str, entry: FileEntry, columns: Collection[str] | None) -> Iterator[str]:
+    """A path Polars can read whose bytes for ``columns`` were checked (in place on Linux, else a copy)."""
+    if sys.platform.startswith("linux"):
+        with checked_in_place(path, entry.path, entry.segment_table, columns) as checked:
+            yield checked
+    else:  # pragma: no cover - no /proc/self/fd: a verified private copy
+        with staged(path, entry.path, entry.segment_table, columns) as copy:
+            yield copy.path
 
 
 def _warn(message: str) -> None:

@@ -138,7 +138,9 @@ class ScannedFile:
     metadata: pq.FileMetaData
 
 
-def _hash_ranges(fs: pafs.FileSystem, path: str, size: int, cuts: Sequence[int], footer_at: int) -> tuple[str, str, Segments]:
+def _hash_ranges(
+    fs: pafs.FileSystem, path: str, size: int, cuts: Sequence[int], footer_at: int
+) -> tuple[str, str, Segments]:
     whole = hashlib.sha256()
     data_sha256 = ""
     lengths, digests = [], []

@@ -12,11 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from dqgate.errors import StampError, StoreError
-from dqgate.store.layout import dataset_layout, is_object_rel, require_dataset
 from dqgate.store.chain import manifest_problems, read_head, rollback_problem
+from dqgate.store.layout import dataset_layout, is_object_rel, require_dataset
 from dqgate.store.publish import read_manifest_sha, version_numbers
 from dqgate.store.segments import segment_file
 from dqgate.store.stamp import PUBLISHABLE, read_file_stamp, signing_key, snapshot_stamp_problems, verify_stamp
