@@ -139,9 +139,9 @@ def test_check_sends_start_and_complete_with_quality_facets(collector: Collector
 def test_ingest_and_open_snapshot(collector: Collector, files: Any, tmp_path: Path) -> None:
     contract, good, bad = files
     store = tmp_path / "wh"
-    assert dqgate.ingest(str(contract), str(good), str(store)).version == 1
+    assert dqgate.ingest(str(good), str(contract), str(store)).version == 1
     dqgate.open_snapshot(str(store), "orders", consumer="train.py")
-    assert dqgate.ingest(str(contract), str(bad), str(store)).outcome == "quarantined_batch"
+    assert dqgate.ingest(str(bad), str(contract), str(store)).outcome == "quarantined_batch"
     events = [assert_valid(e) for e in collector.events]
     assert [(e.job.name, e.eventType.value) for e in events] == [
         ("dqgate.ingest.orders", "START"), ("dqgate.ingest.orders", "COMPLETE"),

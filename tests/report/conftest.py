@@ -22,8 +22,8 @@ def store_with_history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     last = root / "b0.parquet"
     for i in range(1, 9):
         last = batch(root / f"b{i}.parquet", i)
-        dqgate.ingest(str(contract), str(last), str(store))
-    dqgate.ingest(str(contract), str(batch(root / "bad.parquet", 50, bad=True)), str(store))
+        dqgate.ingest(str(last), str(contract), str(store))
+    dqgate.ingest(str(batch(root / "bad.parquet", 50, bad=True)), str(contract), str(store))
     for consumer in ("train.py", "eval.py"):
         dqgate.open_snapshot(str(store), "sales", consumer=consumer)
     return contract, store, last

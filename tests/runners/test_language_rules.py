@@ -171,7 +171,7 @@ def test_info_metrics_are_kept_in_history(tmp_path: Path) -> None:
         batch = tmp_path / f"b{i}.parquet"
         pq.write_table(table, batch)
         means.append(sum(table["x"].to_pylist()) / 7)
-        outcome = dqgate.ingest(str(contract), str(batch), store)
+        outcome = dqgate.ingest(str(batch), str(contract), store)
         assert outcome.outcome == "published" and outcome.result.checks[0].status == "info"
     assert [p["values"]["mean(x)"] for p in series(store, "lang", "mean(x)")] == pytest.approx(means)
 
