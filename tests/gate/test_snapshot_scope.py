@@ -197,3 +197,27 @@ def test_quarantine_rows_quarantines_only_the_rows_whose_keys_are_published_with
     assert sorted(ids) == [150, 151]
     unique = next(c for c in m["checks"]["checks"] if c["id"] == "id.unique")
     assert (unique["failed_rows"], unique["total_rows"], unique["status"]) == (0, 142, "pass")
+
+
+def test_null_keys_that_are_equal_collide_across_versions_and_count_as_the_union(tmp_path: Path) -> None:
+    """``unique: {nulls: equal}`` (issue 16) over the snapshot: a NULL key already published
+    collides with the batch's NULL key, and the merged counts (failing rows, repeated keys,
+    excess rows) equal one check of the union."""
+    contract = _write(tmp_path, "dataset: k\nversion: 1.0.0\nschema:\n  columns:\n    id: {type: int64, unique: {nulls: equal}}\ngate: {publish: append}\n", "k.yaml")
+    first = pa.table({"id": pa.array([1, None, 5, 5], pa.int64())})
+    second = pa.table({"id": pa.array([3, None, 4, 4], pa.int64())})
+    pq.write_table(first, tmp_path / "a.parquet")
+    pq.write_table(second, tmp_path / "b.parquet")
+    store = str(tmp_path / "wh")
+    contract_ok = _write(tmp_path, contract.read_text().replace("unique: {nulls: equal}}", "unique: {nulls: equal}, mostly: 0.1}"), "k2.yaml")
+    assert ingest(contract_ok, str(tmp_path / "a.parquet"), store).outcome == "published"
+    outcome = ingest(contract_ok, str(tmp_path / "b.parquet"), store)
+    assert outcome.outcome == "published"
+    got = next(c for c in outcome.result.checks if c.id == "id.unique")
+    union = next(c for c in full_check(pa.concat_tables([first, second]), contract_ok).checks if c.id == "id.unique")
+    assert (got.failed_rows, got.total_rows, got.duplicate_groups, got.excess_rows) == (
+        union.failed_rows, union.total_rows, union.duplicate_groups, union.excess_rows,
+    ) == (6, 8, 3, 3)
+    assert got.computed == "merged"
+    strict = ingest(contract, str(tmp_path / "b.parquet"), str(tmp_path / "wh2"))
+    assert strict.outcome == "quarantined_batch"  # 4 repeats inside the batch alone

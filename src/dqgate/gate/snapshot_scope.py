@@ -146,8 +146,8 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
         if isinstance(rule, n.Unique):
             keys[rule.id] = key_counts(con, view, rule)
             bn = keys[rule.id].column(key_index.COUNT).combine_chunks().to_numpy()
-            total, failed = int(bn.sum()), int(bn[bn > 1].sum())
-            out[rule.id] = {"sig": signature(rule), "failed": failed, "total": total}
+            total, failed, groups = int(bn.sum()), int(bn[bn > 1].sum()), int((bn > 1).sum())
+            out[rule.id] = {"sig": signature(rule), "failed": failed, "total": total, "groups": groups}
         elif isinstance(rule, n.RowRule):
             got = by_id.get(rule.id)
             if got is None or got.failed_rows is None:  # the rule could not run: nothing to merge
@@ -172,7 +172,7 @@ def key_counts(con: Any, view: str, rule: n.Unique) -> Any:
     query = (
         exp.select(*keys, exp.alias_(exp.Count(this=exp.Star()), key_index.COUNT, quoted=True))
         .from_(exp.to_table(view, quoted=True))
-        .where(and_(where_of(rule), not_null(*rule.columns)))
+        .where(and_(where_of(rule), None if rule.nulls_equal else not_null(*rule.columns)))  # as the fused check judges keys
         .group_by(*[k.copy() for k in keys])
         .order_by(*[k.copy() for k in keys])
     )
@@ -240,6 +240,9 @@ def _num(v: Any) -> Any:
 
 def merge_state(rule: n.Rule, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """The state of parent ∪ batch from the parent's (``a``) and the batch's (``b``)."""
+    if isinstance(rule, n.Unique):  # repeated keys add up; keys both sides hold are counted in _unique_delta
+        merged = {"sig": a["sig"], "failed": a["failed"] + b["failed"], "total": a["total"] + b["total"]}
+        return {**merged, "groups": a.get("groups", 0) + b.get("groups", 0)}
     if isinstance(rule, n.RowRule):
         return {"sig": a["sig"], "failed": a["failed"] + b["failed"], "total": a["total"] + b["total"]}
     if isinstance(rule, n.Freshness):
@@ -329,6 +332,7 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
         exp.EQ(this=exp.column("filename"), expression=exp.true()),
     )
     r, b, v = "r", "b", "v"
+    same = exp.NullSafeEQ if rule.nulls_equal else exp.EQ  # nulls: equal makes a NULL key a key like any other
     joined = (
         exp.select(
             *[exp.column(c, table=b, quoted=True) for c in names],
@@ -338,7 +342,7 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
         )
         .from_(exp.alias_(exp.Table(this=reader), r, table=True))
         .join(exp.alias_(exp.to_table("__dq_batch_keys", quoted=True), b, table=True),
-              on=and_(*[exp.EQ(this=exp.column(c, table=r, quoted=True), expression=exp.column(c, table=b, quoted=True)) for c in names]))
+              on=and_(*[same(this=exp.column(c, table=r, quoted=True), expression=exp.column(c, table=b, quoted=True)) for c in names]))
         .join(exp.alias_(exp.to_table("__dq_key_runs", quoted=True), v, table=True),
               on=exp.EQ(this=exp.column("filename", table=r), expression=exp.column("file", table=v)))
         .group_by(*[exp.column(c, table=b, quoted=True) for c in names])
@@ -349,6 +353,12 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
         con.unregister("__dq_batch_keys")
         con.unregister("__dq_key_runs")
     return got.cast(schema)
+
+
+def _groups_delta(collisions: Any) -> int:
+    """Repeated keys the overlap adds: a key both sides hold is one repeated key, where each
+    side counted it only if it repeated there: Σ 1 - [p>1] - [b>1]."""
+    return sum(1 - (p > 1) - (b > 1) for p, b in zip(collisions.column("pn").to_pylist(), collisions.column("bn").to_pylist()))
 
 
 def _unique_delta(collisions: Any) -> int:
@@ -465,6 +475,7 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
             collisions[rule.id] = hit
             cleared[rule.id] = {r["path"] for r in runs} if hit.num_rows == 0 else set()
             merged["failed"] += _unique_delta(hit)
+            merged["groups"] = merged.get("groups", 0) + _groups_delta(hit)
             merged["runs"] = runs + [{**batch.state.runs[rule.id], "batch_id": batch.batch_id}]
             if hit.num_rows:
                 version = min(hit.column("version").to_pylist())
@@ -496,10 +507,10 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
 
 def _merged_result(rule: n.Rule, s: dict[str, Any], got: CheckResult | None, now: dt.datetime) -> CheckResult:
     class _Plan:
-        outputs = {rule.id: ("a", "b")}
+        outputs = {rule.id: ("a", "b", "sample", "groups")}
 
     if isinstance(rule, n.RowRule):
-        res = assemble.result(rule, _Plan(), {"a": s["failed"], "b": s["total"]}, now)
+        res = assemble.result(rule, _Plan(), {"a": s["failed"], "b": s["total"], "sample": None, "groups": s.get("groups")}, now)
         sample = got.sample if got is not None and not isinstance(rule, n.Unique) else ()
         res = dataclasses.replace(res, sample=sample)
     else:
