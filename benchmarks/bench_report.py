@@ -84,7 +84,7 @@ def main() -> None:
         store = str(root / "wh")
         seed = 0
         while not os.path.isdir(store) or len(list_versions(store, "bench")) < ns.versions:
-            dqgate.ingest(str(contract), str(batch(root / f"b{seed}.parquet", seed)), store)
+            dqgate.ingest(str(batch(root / f"b{seed}.parquet", seed)), str(contract), store)
             seed += 1
         data = str(batch(root / "new.parquet", seed + 1))
         result = dqgate.check(data, str(contract), store=store)
