@@ -148,3 +148,38 @@ def send_alerts(result: Any, contract: Any, urls: tuple[str, ...], *, on_warn: b
         line = notify(result, target, extra=extra)
         if line:
             click.echo(line, err=True)
+
+
+# Output of the store commands (`dq snapshots`, `dq quarantine`, `dq lineage`): one
+# definition of their --format, their rich tables and their JSON.
+STORE_FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+
+
+def rich_console() -> Any:
+    """A rich console on stdout as it is at print time (CliRunner swaps it); pipes and CI logs
+    get wide lines, not ellipses."""
+    from rich.console import Console
+
+    out = Console(highlight=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = 160
+    return out
+
+
+def echo_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def cell(v: Any) -> str:
+    """A table cell: ``-`` for nothing, thousands separators for counts, 6 digits for floats."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)

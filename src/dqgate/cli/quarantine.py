@@ -7,41 +7,14 @@ an entry. Retention is ``dq store gc --quarantine-older-than 30d``.
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Any
-
 import click
 import pyarrow as pa
-from rich.console import Console
 from rich.table import Table
 
+from dqgate.cli._params import STORE_FORMAT, cell, echo_json, rich_console
 from dqgate.errors import StoreError
 from dqgate.store.quarantine_entries import drop, entry_rows, release_record, with_reasons
 from dqgate.store.read import list_quarantine, quarantine_report
-
-FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
-)
-
-
-def _console() -> Console:
-    console = Console(highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = 160
-    return console
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return str(v)
 
 
 @click.group("quarantine")
@@ -52,14 +25,14 @@ def quarantine() -> None:
 @quarantine.command("list")
 @click.argument("store")
 @click.argument("dataset")
-@FORMAT
+@STORE_FORMAT
 def list_cmd(store: str, dataset: str, fmt: str) -> None:
     """List the quarantined batches of DATASET."""
     batches = list_quarantine(store, dataset)
     for q in batches:
         q["released"] = release_record(store, dataset, q["batch_id"]) if q["report"] is not None else None
     if fmt == "json":
-        _echo_json(batches)
+        echo_json(batches)
         return
     table = Table(title=f"{dataset}: {len(batches)} quarantined batch(es)")
     for col in ("batch", "modified", "status", "contract", "rows", "files", "bytes", "released"):
@@ -74,12 +47,12 @@ def list_cmd(store: str, dataset: str, fmt: str) -> None:
             str(q["modified"])[:19],
             str(report.get("status", "-" if q["report"] is None else "?")),
             f"{contract.get('version', '?')} {str(contract.get('sha256', ''))[:8]}" if contract else "-",
-            _fmt(report.get("rows", source.get("rows"))),
-            _fmt(q["files"]),
-            _fmt(q["bytes"]),
+            cell(report.get("rows", source.get("rows"))),
+            cell(q["files"]),
+            cell(q["bytes"]),
             f"v{released.get('version')} by {released.get('released_by')}" if released else "-",
         )
-    _console().print(table)
+    rich_console().print(table)
 
 
 @quarantine.command("show")
@@ -88,7 +61,7 @@ def list_cmd(store: str, dataset: str, fmt: str) -> None:
 @click.argument("batch_id", metavar="BATCH")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Rows to print.")
 @click.option("--contract", type=click.Path(dir_okay=False), help="For a whole-batch entry: flag its rows under this contract.")
-@FORMAT
+@STORE_FORMAT
 def show_cmd(store: str, dataset: str, batch_id: str, limit: int, contract: str | None, fmt: str) -> None:
     """Show the checks that failed BATCH and its failing rows, with a `reasons` column.
 
@@ -107,9 +80,9 @@ def show_cmd(store: str, dataset: str, batch_id: str, limit: int, contract: str 
     shown = with_reasons(rows.slice(0, limit), rule_columns) if rule_columns else rows.slice(0, limit)
     if fmt == "json":  # the report as written, plus the failing rows when the entry holds them
         extra = {"quarantined_rows": {"rows": rows.num_rows, "rule_columns": rule_columns, "sample": shown.to_pylist()}} if rows.num_columns else {}
-        _echo_json({**report, **extra})
+        echo_json({**report, **extra})
         return
-    console = _console()
+    console = rich_console()
     console.print(f"[bold]{dataset}[/] batch {batch_id}: status {report.get('status', '?')}, {rows.num_rows:,} row(s)")
     checks = report.get("checks")
     if isinstance(checks, list):
@@ -118,7 +91,7 @@ def show_cmd(store: str, dataset: str, batch_id: str, limit: int, contract: str 
             table.add_column(col)
         for c in checks:
             if isinstance(c, dict) and c.get("status") != "pass":
-                table.add_row(*(_fmt(c.get(col)) for col in ("id", "severity", "status", "failed_rows", "message")))
+                table.add_row(*(cell(c.get(col)) for col in ("id", "severity", "status", "failed_rows", "message")))
         console.print(table)
     if not shown.num_columns:
         return
@@ -126,7 +99,7 @@ def show_cmd(store: str, dataset: str, batch_id: str, limit: int, contract: str 
     for name in shown.column_names:
         table.add_column(name)
     for record in shown.to_pylist():
-        table.add_row(*(", ".join(v) if isinstance(v, list) and k in ("reasons", "__dq_reasons") else _fmt(v) for k, v in record.items()))
+        table.add_row(*(", ".join(v) if isinstance(v, list) and k in ("reasons", "__dq_reasons") else cell(v) for k, v in record.items()))
     console.print(table)
 
 

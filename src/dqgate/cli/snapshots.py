@@ -8,15 +8,12 @@ finds problems.
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from dqgate.cli._params import Duration
+from dqgate.cli._params import STORE_FORMAT, Duration, cell, echo_json, rich_console
 from dqgate.errors import StampError, UsageError
 from dqgate.store.diff import diff as diff_versions
 from dqgate.store.gc import DEFAULT_MIN_AGE
@@ -27,21 +24,6 @@ from dqgate.store.publish import list_manifests, load_manifest
 from dqgate.store.stamp import signature_status, signing_key
 from dqgate.store.verify import verify_store
 
-FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
-)
-
-
-def _console() -> Console:
-    # sys.stdout as it is at print time (CliRunner swaps it); pipes and CI logs get wide lines, not ellipses
-    console = Console(highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = 160
-    return console
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _split_ref(ref: str, *, param: str) -> tuple[str, int | str]:
@@ -63,7 +45,7 @@ def snapshots() -> None:
 @snapshots.command("list")
 @click.argument("store")
 @click.argument("dataset")
-@FORMAT
+@STORE_FORMAT
 def list_cmd(store: str, dataset: str, fmt: str) -> None:
     """List every version of DATASET in STORE."""
     manifests = list_manifests(store, dataset)
@@ -81,32 +63,32 @@ def list_cmd(store: str, dataset: str, fmt: str) -> None:
         for m in manifests
     ]
     if fmt == "json":
-        _echo_json(rows)
+        echo_json(rows)
         return
     table = Table(title=f"{dataset}: {len(rows)} version(s)")
     for col in ("version", "created_at", "created_by", "status", "rows", "files", "batches", "contract"):
         table.add_column(col, justify="right" if col in ("version", "rows", "files", "batches") else "left")
     for r in rows:
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in r.values()))
-    _console().print(table)
+    rich_console().print(table)
 
 
 @snapshots.command("show")
 @click.argument("store")
 @click.argument("ref", metavar="DATASET[@VERSION]")
-@FORMAT
+@STORE_FORMAT
 def show_cmd(store: str, ref: str, fmt: str) -> None:
     """Show the manifest of one version (the latest by default)."""
     dataset, version = _split_ref(ref, param="DATASET[@VERSION]")
     manifest = load_manifest(store, dataset, version)
     if fmt == "json":
-        _echo_json(manifest.to_dict())
+        echo_json(manifest.to_dict())
         return
     try:
         signature = signature_status(manifest.stamp, signing_key())
     except StampError as exc:
         signature = f"INVALID: {exc}"
-    console = _console()
+    console = rich_console()
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
@@ -142,13 +124,13 @@ def show_cmd(store: str, ref: str, fmt: str) -> None:
 @click.argument("store")
 @click.argument("dataset")
 @click.option("--full", is_flag=True, help="Also hash every file and check its footer stamp.")
-@FORMAT
+@STORE_FORMAT
 @click.pass_context
 def verify_cmd(ctx: click.Context, store: str, dataset: str, full: bool, fmt: str) -> None:  # noqa: FBT001
     """Check every version of DATASET; exit 1 when a problem is found."""
     problems = verify_store(store, dataset, full=full)
     if fmt == "json":
-        _echo_json({"dataset": dataset, "full": full, "ok": not problems, "problems": problems})
+        echo_json({"dataset": dataset, "full": full, "ok": not problems, "problems": problems})
     elif problems:
         for p in problems:
             click.echo(f"{dataset}: {p}")
@@ -164,7 +146,7 @@ def verify_cmd(ctx: click.Context, store: str, dataset: str, full: bool, fmt: st
 @click.argument("ref_a", metavar="DATASET@A")
 @click.argument("ref_b", metavar="DATASET@B")
 @click.option("--key", "keys", multiple=True, help="Primary-key column (repeat for a compound key).")
-@FORMAT
+@STORE_FORMAT
 def diff_cmd(store: str, ref_a: str, ref_b: str, keys: tuple[str, ...], fmt: str) -> None:
     """Compare two versions of one dataset: schema, rows and column statistics."""
     dataset, a = _split_ref(ref_a, param="DATASET@A")
@@ -175,28 +157,18 @@ def diff_cmd(store: str, ref_a: str, ref_b: str, keys: tuple[str, ...], fmt: str
     vb = load_manifest(store, dataset, b).version
     result = diff_versions(store, dataset, va, vb, key=list(keys) or None)
     if fmt == "json":
-        _echo_json(result)
+        echo_json(result)
         return
     _print_diff(result)
 
 
 def _arrow(a: Any, b: Any) -> str:
-    fa, fb = _fmt(a), _fmt(b)
+    fa, fb = cell(a), cell(b)
     return fa if fa == fb else f"{fa} → {fb}"
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return str(v)
-
-
 def _print_diff(result: dict[str, Any]) -> None:
-    console = _console()
+    console = rich_console()
     rows, files, schema = result["rows"], result["files"], result["schema"]
     console.print(
         f"[bold]{result['dataset']}[/] {result['a']} → {result['b']}: rows {_arrow(rows['a'], rows['b'])} "
@@ -229,19 +201,19 @@ def _print_diff(result: dict[str, Any]) -> None:
 @click.command("lineage")
 @click.argument("store")
 @click.argument("dataset")
-@FORMAT
+@STORE_FORMAT
 def lineage(store: str, dataset: str, fmt: str) -> None:
     """Show who read which version of DATASET, and when."""
     records = read_lineage(store, dataset)
     if fmt == "json":
-        _echo_json(records)
+        echo_json(records)
         return
     table = Table(title=f"{dataset}: {len(records)} read(s)")
     for col in ("time", "version", "consumer", "host", "pid"):
         table.add_column(col)
     for r in records:
         table.add_row(*(str(r.get(c, "")) for c in ("time", "version", "consumer", "host", "pid")))
-    _console().print(table)
+    rich_console().print(table)
 
 
 @click.group("store")
@@ -266,7 +238,7 @@ def store() -> None:
     type=Duration(),
     help="Also drop quarantined batches older than this (e.g. 30d, 12h).",
 )
-@FORMAT
+@STORE_FORMAT
 def gc_cmd(store_path: str, dataset: str | None, dry_run: bool, min_age: float, quarantine_age: float | None, fmt: str) -> None:  # noqa: FBT001
     """Delete objects no manifest names, and temporary files left by crashes."""
     datasets = [dataset] if dataset else list_datasets(store_path)
@@ -277,7 +249,7 @@ def gc_cmd(store_path: str, dataset: str | None, dry_run: bool, min_age: float, 
         for d in datasets:
             removed[d] = removed[d] + expire(store_path, d, quarantine_age, dry_run=dry_run)
     if fmt == "json":
-        _echo_json({"dry_run": dry_run, "min_age": min_age, "quarantine_older_than": quarantine_age, "removed": removed})
+        echo_json({"dry_run": dry_run, "min_age": min_age, "quarantine_older_than": quarantine_age, "removed": removed})
         return
     verb = "would delete" if dry_run else "deleted"
     for d, paths in removed.items():

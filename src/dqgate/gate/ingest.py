@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from sqlglot import exp
 
@@ -176,6 +177,25 @@ def _batch_files(path: str) -> list[tuple[str | None, str]]:
     return [(os.path.relpath(p, root).replace(os.sep, "/"), p) for p in paths]
 
 
+def _emits_lineage(run: Callable[..., IngestResult]) -> Callable[..., IngestResult]:
+    """With ``DQ_OPENLINEAGE_URL`` or ``DQ_OPENLINEAGE_FILE`` set, send the OpenLineage run of
+    each ingest that decided something (not a retry that found its batch already there)."""
+
+    @functools.wraps(run)
+    def ingest_and_emit(contract: Any, batch: Any, store: str, **options: Any) -> IngestResult:
+        outcome = run(contract, batch, store, **options)
+        from dqgate.events import lineage
+
+        if lineage.enabled() and outcome.outcome not in ("already_published", "already_quarantined"):
+            uri = os.fspath(batch) if isinstance(batch, (str, os.PathLike)) else f"<in-memory batch {outcome.batch_id[:12]}>"
+            result = outcome.result.to_json() if outcome.result is not None else None
+            lineage.emit_ingest(result, store=store, dataset=outcome.dataset, version=outcome.version, batch_uri=uri, outcome=outcome.outcome)
+        return outcome
+
+    return ingest_and_emit
+
+
+@_emits_lineage
 def ingest(
     contract: Any,
     batch: Any,
@@ -205,34 +225,6 @@ def ingest(
         ContractError, DataError, UsageError, StoreError: nothing could be decided;
             the store is left unchanged.
     """
-    outcome = _ingest(
-        contract, batch, store, mode=mode, as_of=as_of, created_by=created_by, batch_id=batch_id, on_failure=on_failure,
-        engine=engine, samples=samples, allow_empty=allow_empty, progress=progress,
-    )  # fmt: skip
-    from dqgate.events import lineage
-
-    if lineage.enabled() and outcome.outcome not in ("already_published", "already_quarantined"):
-        uri = os.fspath(batch) if isinstance(batch, (str, os.PathLike)) else f"<in-memory batch {outcome.batch_id[:12]}>"
-        result = outcome.result.to_json() if outcome.result is not None else None
-        lineage.emit_ingest(result, store=store, dataset=outcome.dataset, version=outcome.version, batch_uri=uri, outcome=outcome.outcome)
-    return outcome
-
-
-def _ingest(
-    contract: Any,
-    batch: Any,
-    store: str,
-    *,
-    mode: str | None = None,
-    as_of: dt.datetime | None = None,
-    created_by: str | None = None,
-    batch_id: str | None = None,
-    on_failure: str | None = None,
-    engine: str | None = None,
-    samples: int = 5,
-    allow_empty: bool = False,
-    progress: Progress | None = None,
-) -> IngestResult:
     from dqgate.store.layout import dataset_layout
 
     c = as_contract(contract)

@@ -48,6 +48,8 @@ import pyarrow.fs as pafs
 
 from dqgate.errors import StampError, StoreError, UsageError
 from dqgate.store.chain import manifest_file_sha256, record_head
+from dqgate.store.durable import fsync_dir as _fsync_dir
+from dqgate.store.durable import write_synced as _write_synced
 from dqgate.store.layout import DatasetLayout, check_name, dataset_layout, parse_manifest_name, require_dataset
 from dqgate.store.lease import publisher_lease
 from dqgate.store.manifest import FORMAT, FileEntry, Manifest, manifest_from_dict, parse_manifest, schema_to_json
@@ -444,28 +446,3 @@ def _create_exclusive(layout: DatasetLayout, version: int, data: bytes) -> bool:
         os.unlink(tmp)
     _fsync_dir(layout.versions_dir)
     return True
-
-
-def _write_synced(path: str, data: bytes, *, exclusive: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

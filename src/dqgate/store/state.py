@@ -19,6 +19,7 @@ import posixpath
 import uuid
 from typing import Any
 
+from dqgate.store.durable import write_synced
 from dqgate.store.layout import dataset_layout
 
 STATE_DIR = "state"
@@ -59,13 +60,6 @@ def write_once(store: str, dataset: str, rel: str, data: bytes) -> str:
     folder = posixpath.dirname(final)
     os.makedirs(folder, exist_ok=True)
     tmp = posixpath.join(folder, f".tmp-{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_synced(tmp, data, exclusive=True)
     os.replace(tmp, final)  # content-addressed: a racer writing the same name writes the same bytes
     return final
