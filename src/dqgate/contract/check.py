@@ -291,6 +291,9 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
     declared = {name: name for name in columns}  # names match exactly, case included
     refs = tuple(model.references)
     fragments: dict[Path, Fragment] = {}
+    if model.source and _url_password(model.source):
+        problems.add(("source",), "the URL carries a password; a contract is shared and versioned: "
+                     "give credentials through the environment (PGPASSWORD), ~/.pgpass or a service file (PGSERVICE)")
 
     def sql(path: Path, text: str | None, *, aggregate: bool) -> None:
         if text is None:
@@ -360,6 +363,20 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
             at: Path = ("drift", "columns", col) if index is None else ("drift", "columns", col, index)
             sql((*at, "where"), spec.where, aggregate=False)
     return fragments
+
+
+def _url_password(url: str) -> bool:
+    """Whether a database URL (``postgresql://user:secret@host/db``) carries a password."""
+    import urllib.parse
+
+    if "://" not in url:
+        return False
+    parts = urllib.parse.urlsplit(url)
+    try:
+        inline = parts.password is not None
+    except ValueError:
+        inline = False
+    return inline or any(k.lower() == "password" for k, _ in urllib.parse.parse_qsl(parts.query))
 
 
 def _unique_name(name: str | None, path: Path, names: dict[str, Path], problems: _Problems) -> None:

@@ -17,7 +17,7 @@ from dqgate.ir.nodes import HISTORY_RULES, Rule
 from dqgate.ir.plan import plan
 from dqgate.runners.results import Progress, RunResult
 
-ENGINES = ("duckdb", "polars")
+ENGINES = ("duckdb", "polars", "postgres")
 
 
 def as_contract(contract: Contract | str | os.PathLike[str]) -> Contract:
@@ -46,12 +46,16 @@ def run(
         if not c.model.source:
             raise UsageError(f"{c.path}: the contract has no 'source:'; pass the data to check", param="data")
         data = c.model.source
-    chosen = engine or ("polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb")
+    chosen = engine or _engine_for(data)
     if chosen not in ENGINES:
         raise UsageError(f"unknown engine '{chosen}' (choose from {', '.join(ENGINES)})", param="engine")
+    if (chosen == "postgres") != _is_postgres_url(data):
+        raise UsageError(f"the postgres engine checks a table named by postgresql://host/db?table=schema.name, and only it; got {_shown(data)}", param="engine")
     rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)
     if chosen == "polars":
         from dqgate.runners import polars as runner
+    elif chosen == "postgres":
+        from dqgate.runners import postgres as runner  # type: ignore[no-redef]
     else:
         from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
     now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
@@ -59,10 +63,34 @@ def run(
     try:
         result = runner.run(c, now, data, **kw)  # type: ignore[arg-type]
     except UnsupportedRule as exc:
-        if engine is not None:  # asked for by name: say it cannot, never switch behind the caller's back
+        if engine is not None or chosen == "postgres":  # asked for by name (or the data lives there): say it cannot
             raise
         result = _on_duckdb(c, now, data, kw, why=exc)
     return with_history(result, rules, c, store=store)
+
+
+def _engine_for(data: Any) -> str:
+    """The engine data gets unless one is named: a Polars frame Polars, a PostgreSQL table
+    PostgreSQL (the check runs where the data lives), anything else DuckDB."""
+    if _is_postgres_url(data):
+        return "postgres"
+    return "polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb"
+
+
+def _is_postgres_url(data: Any) -> bool:
+    return isinstance(data, str) and data.startswith(("postgresql://", "postgres://"))
+
+
+def _shown(data: Any) -> str:
+    """``data`` for a message: a path as given, a URL without its password, else its type."""
+    if _is_postgres_url(data):
+        from dqgate.runners.postgres import parse_url
+
+        try:
+            return parse_url(data).shown
+        except UsageError:
+            return "a postgresql:// URL without ?table="
+    return str(data) if isinstance(data, (str, os.PathLike)) else type(data).__name__
 
 
 def _on_duckdb(c: Contract, rules: tuple[Rule, ...], data: Any, kw: dict[str, Any], *, why: UnsupportedRule) -> RunResult:

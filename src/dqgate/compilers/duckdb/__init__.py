@@ -58,7 +58,7 @@ def compile_plan(
     types: dict[str, str],
     key: tuple[str, ...] = (),
     samples: int = 5,
-    source: str = SOURCE_VIEW,
+    source: str | exp.Table = SOURCE_VIEW,
     counted: frozenset[str] = frozenset(),
     marks: dict[str, tuple[int, int]] | None = None,
     decided: frozenset[str] = frozenset(),
@@ -72,7 +72,7 @@ def compile_plan(
         types: the data's DuckDB column types, for casting literals.
         key: columns shown beside failing values in samples.
         samples: failing-row samples per failing rule.
-        source: the view (or table) holding the data.
+        source: the view (or table) holding the data: a name, or a table (``schema.name``).
         counted: ids of unique rules the runner counts itself (dense integer keys,
             runners/dense_unique.py): only their total is compiled; their ``_failed`` and
             ``_sample`` outputs are named but left for the runner to fill.
@@ -87,7 +87,7 @@ def compile_plan(
             patterns run as DFAs (``dq_dfa_match``) where compilers/regex_dfa.py can build one.
         dialect: the engine the statement is for (UnsupportedRule names a rule it cannot run).
     """
-    table = exp.to_table(source, quoted=True)
+    table = source.copy() if isinstance(source, exp.Table) else exp.to_table(source, quoted=True)
     ctx = Context(types, table, native=native, dialect=dialect)
     marks = marks or {}
     select: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
