@@ -13,5 +13,18 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 fi
 DQGATE_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test,dagster]'
+# The PostgreSQL engine is tested against a real server (Debian's PostgreSQL), one for the
+# whole run, started here as the `postgres` user and stopped at exit; tests/pg_server.py
+# reads its DSN. When it cannot start, the line says why and the PostgreSQL tests fail.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+fi
+pg_dir="$(mktemp -d)"
+trap 'bash scripts/postgres_server.sh stop "$pg_dir"' EXIT
+if DQ_TEST_POSTGRES_DSN="$(bash scripts/postgres_server.sh start "$pg_dir")"; then
+    export DQ_TEST_POSTGRES_DSN
+else
+    unset DQ_TEST_POSTGRES_DSN
+fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 DQGATE_PURE_PYTHON=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/kernels tests/parity

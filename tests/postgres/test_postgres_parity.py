@@ -44,6 +44,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )  # fmt: skip
 _TABLES = itertools.count()
+_MODIFIERS = ("name", "mostly", "severity", "where")
 
 
 def _pg_can(regex: str) -> bool:
@@ -72,15 +73,18 @@ def postgres_part(contract: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     refused["schema"]["columns"] = {name: {"type": spec["type"]} for name, spec in contract["schema"]["columns"].items()}
     refused["checks"], refused["schema"]["unique"] = [], []
     for name, spec in ok["schema"]["columns"].items():
-        for key in _refused(spec):
+        keys = _refused(spec)
+        for key in keys:
             refused["schema"]["columns"][name][key] = spec.pop(key)
+        if keys and not set(spec) - {"type", *_MODIFIERS}:  # modifiers left with no rule
+            ok["schema"]["columns"][name] = {"type": spec["type"]}
     for check in list(ok["checks"]):
         keys = _refused(check)
         if keys:
             refused["checks"].append({"column": check["column"], **{k: check[k] for k in keys}})
             for key in keys:
                 check.pop(key)
-            if not set(check) - {"column", "name", "mostly", "severity", "where"}:
+            if not set(check) - {"column", *_MODIFIERS}:
                 ok["checks"].remove(check)
     refused["schema"]["foreign_keys"] = ok["schema"].pop("foreign_keys", [])
     return ok, refused
