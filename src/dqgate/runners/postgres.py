@@ -29,7 +29,7 @@ from dqgate.compilers.postgres import POSTGRES
 from dqgate.errors import DataError, UsageError
 from dqgate.ir import instants
 from dqgate.ir import nodes as n
-from dqgate.runners import decide, sources
+from dqgate.runners import assemble_ml, decide, sources
 from dqgate.runners.assemble import errored, result, strict
 from dqgate.runners.errors import first_line
 from dqgate.runners.results import CheckResult, Progress, RunResult
@@ -199,6 +199,8 @@ def run(
                 results.append(strict(rule, types))
             elif isinstance(rule, n.HISTORY_RULES):
                 continue
+            elif isinstance(rule, assemble_ml.ML_RULES):
+                results += assemble_ml.results(rule, plan.outputs[rule.id], values)
             else:
                 results.append(result(rule, plan, values, now))
         results = [_with_sample(con, plan, r) for r in results]
@@ -249,16 +251,21 @@ def _execute(
 
 
 def _typed_key_samples(plan: CompiledPlan, rules: tuple[n.Rule, ...], values: dict[str, Any], types: dict[str, str]) -> None:
-    """Samples of repeated keys come back as JSON (``json_agg``): dates, timestamps and
-    non-finite floats as text. Read them back as the column's type, as DuckDB gives them."""
+    """Samples of repeated keys and the groups of ``by:`` metrics come back as JSON
+    (``json_agg``): dates, timestamps and non-finite floats as text, whole floats as
+    integers. Read them back as the column's type, as DuckDB gives them."""
     for rule in rules:
         outs = plan.outputs.get(rule.id, ())
-        if not isinstance(rule, n.Unique) or len(outs) < 3 or not values.get(outs[2]):
-            continue
-        values[outs[2]] = [{c: _from_json(v, types.get(c, "")) for c, v in record.items()} for record in values[outs[2]]]
+        if isinstance(rule, n.Unique) and len(outs) >= 3 and values.get(outs[2]):
+            values[outs[2]] = [{c: _from_json(v, types.get(c, "")) for c, v in record.items()} for record in values[outs[2]]]
+        elif isinstance(rule, n.SlicedMetric) and values.get(outs[0]):  # group keys g0, g1... of the by: columns
+            by = {f"g{j}": types.get(c, "") for j, c in enumerate(rule.by)}
+            values[outs[0]] = [{k: _from_json(v, by.get(k, "")) for k, v in record.items()} for record in values[outs[0]]]
 
 
 def _from_json(value: Any, typ: str) -> Any:
+    if typ in ("DOUBLE", "FLOAT") and isinstance(value, int):
+        return float(value)  # JSON writes 1.0 as 1
     if not isinstance(value, str):
         return value
     if typ == "DATE":
