@@ -44,7 +44,7 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
         check_output(output)
     c = load_contract(contract, object=odcs_object)
     for batch in batches:  # a missing file is a typo: refuse before any batch is written
-        if not any(ch in batch for ch in "*?[") and not os.path.exists(batch):
+        if not batch.startswith(("postgresql://", "postgres://")) and not any(ch in batch for ch in "*?[") and not os.path.exists(batch):
             raise DataError(f"{batch}: batch file not found", uri=batch)
     bar = None
     if wanted(quiet):

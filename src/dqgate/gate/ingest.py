@@ -41,7 +41,7 @@ from dqgate.gate import exact, quarantine
 from dqgate.gate import snapshot_scope as scope
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
-from dqgate.runners import native
+from dqgate.runners import native, postgres
 from dqgate.runners.results import Progress, RunResult
 from dqgate.runners.sources import describe, duckdb_readable, resolve_path
 from dqgate.store.exact import refuse_inexact
@@ -234,6 +234,8 @@ def ingest(
     if mode not in ("append", "replace"):
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
+    if postgres.is_url(batch):  # a table: read once, so what is checked is what is published
+        batch = postgres.read_arrow(batch)
     if not isinstance(batch, (str, os.PathLike)):
         batch = arrow_table(batch)  # once: a LazyFrame or relation is not evaluated again by the check
     else:

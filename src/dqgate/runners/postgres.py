@@ -148,6 +148,61 @@ def column_types(con: psycopg.Connection[Any], table: Table) -> dict[str, str]:
     return out
 
 
+# PostgreSQL's type names (format_type) -> Arrow types, for reading a table out (dq ingest).
+def _arrow_type(base: str, full: str) -> Any:
+    import pyarrow as pa
+
+    simple = {
+        "smallint": pa.int16(), "integer": pa.int32(), "bigint": pa.int64(), "real": pa.float32(),
+        "double precision": pa.float64(), "text": pa.string(), "character varying": pa.string(), "character": pa.string(),
+        "boolean": pa.bool_(), "date": pa.date32(), "timestamp without time zone": pa.timestamp("us"),
+        "timestamp with time zone": pa.timestamp("us", tz="UTC"), "bytea": pa.binary(), "uuid": pa.string(),
+    }  # fmt: skip
+    if base in simple:
+        return simple[base]
+    if base == "numeric" and "(" in full:
+        precision, _, scale = full[full.index("(") + 1 : -1].partition(",")
+        return pa.decimal128(int(precision), int(scale or 0))
+    return None
+
+
+def read_arrow(url: str, *, batch_rows: int = 100_000) -> Any:
+    """The whole table as one Arrow table, read in one consistent snapshot (one statement
+    through a server-side cursor, binary rows), so what ``dq ingest`` checks and publishes
+    is one state of the table. A column with no exact Arrow type is a DataError naming it."""
+    import psycopg
+    import pyarrow as pa
+
+    table = parse_url(url)
+    con = connect(table)
+    try:
+        rows = con.execute(
+            "SELECT a.attname, format_type(a.atttypid, NULL), format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            (table.ref.sql("postgres"),),
+        ).fetchall()  # a bound parameter, as in column_types
+        column_types(con, table)  # a missing table: its DataError
+        schema = []
+        for name, base, full in rows:
+            typ = _arrow_type(base, full)
+            if typ is None:
+                raise DataError(f"{table.shown}: column '{name}' is PostgreSQL type {full}, which a snapshot cannot hold exactly", uri=table.shown, column=name)
+            schema.append(pa.field(name, typ))
+        con.autocommit = False  # a named (server-side) cursor lives in a transaction
+        query = exp.select(*[exp.column(f.name, quoted=True) for f in schema]).from_(table.ref).sql("postgres")
+        batches = []
+        with con.cursor(name="dq_read", binary=True) as cur:
+            cur.execute(query.encode())
+            while chunk := cur.fetchmany(batch_rows):
+                columns = list(zip(*chunk))
+                batches.append(pa.record_batch([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=pa.schema(schema)))
+        return pa.Table.from_batches(batches, schema=pa.schema(schema))
+    except psycopg.Error as exc:
+        raise DataError(f"{table.shown}: cannot read the table: {first_line(exc)}", uri=table.shown) from None
+    finally:
+        con.close()
+
+
 def _checkable(rules: tuple[n.Rule, ...], types: dict[str, str], table: Table) -> None:
     """Every column a rule reads has a type the engine can check (not an array, a point...)."""
     known = set(_TYPES.values()) | {t for t in types.values() if t.startswith("DECIMAL")}
