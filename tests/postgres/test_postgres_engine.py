@@ -68,3 +68,17 @@ def test_an_empty_table_counts_nothing_as_duckdb_does(postgres_dsn: str, write_c
     assert [(c.id, c.status, c.failed_rows, c.total_rows, c.observed) for c in pg.checks] == [
         (c.id, c.status, c.failed_rows, c.total_rows, c.observed) for c in duck.checks
     ]
+
+
+def test_the_session_dqgate_opens_cannot_write(postgres_dsn: str) -> None:
+    import psycopg
+    import pytest
+
+    from dqgate.runners.postgres import connect, parse_url
+
+    con = connect(parse_url(f"{postgres_dsn}?table=public.engine_rows"))
+    try:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            con.execute("CREATE TABLE public.written_by_dqgate (a int)")
+    finally:
+        con.close()

@@ -119,28 +119,34 @@ def connect(table: Table) -> psycopg.Connection[Any]:
         con = psycopg.connect(table.conninfo, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         raise DataError(f"{table.shown}: cannot connect to PostgreSQL: {first_line(exc)}", uri=table.shown) from None
-    con.read_only = True
+    con.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")  # every statement of the session
     return con
 
 
-def column_types(con: psycopg.Connection[Any], table: Table) -> dict[str, str]:
-    """The table's columns and their types, named as DuckDB names them (others upper-cased)."""
+_COLUMNS = (
+    "SELECT a.attname, format_type(a.atttypid, NULL), format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+    "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+)  # the catalogue, with the table's name as a bound parameter (sqlglot has no pg_attribute to build)
+
+
+def _columns(con: psycopg.Connection[Any], table: Table) -> list[tuple[str, str, str]]:
+    """(name, type, type with modifiers) of every column, or a DataError naming the table."""
     import psycopg
 
     relation = table.ref.sql("postgres")
-    query = (
-        "SELECT a.attname, format_type(a.atttypid, NULL), format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
-    )  # a bound parameter, not SQL text: sqlglot has no pg_attribute to build
     try:
         found = con.execute("SELECT to_regclass(%s) IS NOT NULL", (relation,)).fetchone()
         if not found or not found[0]:
             raise DataError(f"{table.shown}: table {relation} does not exist (or is not visible to this user)", uri=table.shown)
-        rows = con.execute(query, (relation,)).fetchall()
+        return con.execute(_COLUMNS, (relation,)).fetchall()
     except psycopg.Error as exc:
         raise DataError(f"{table.shown}: cannot read the table's columns: {first_line(exc)}", uri=table.shown) from None
+
+
+def column_types(con: psycopg.Connection[Any], table: Table) -> dict[str, str]:
+    """The table's columns and their types, named as DuckDB names them (others upper-cased)."""
     out = {}
-    for name, base, full in rows:
+    for name, base, full in _columns(con, table):
         duck = _TYPES.get(base)
         if duck == "DECIMAL" and "(" in full:
             duck = "DECIMAL" + full[full.index("(") :]
@@ -176,14 +182,8 @@ def read_arrow(url: str, *, batch_rows: int = 100_000) -> Any:
     table = parse_url(url)
     con = connect(table)
     try:
-        rows = con.execute(
-            "SELECT a.attname, format_type(a.atttypid, NULL), format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-            "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-            (table.ref.sql("postgres"),),
-        ).fetchall()  # a bound parameter, as in column_types
-        column_types(con, table)  # a missing table: its DataError
         schema = []
-        for name, base, full in rows:
+        for name, base, full in _columns(con, table):
             typ = _arrow_type(base, full)
             if typ is None:
                 raise DataError(f"{table.shown}: column '{name}' is PostgreSQL type {full}, which a snapshot cannot hold exactly", uri=table.shown, column=name)
