@@ -63,10 +63,10 @@ def test_a_column_type_the_engine_cannot_check_is_named(postgres_dsn: str, run_c
     execute(postgres_dsn, "DROP TABLE IF EXISTS public.arrays")
     execute(postgres_dsn, "CREATE TABLE public.arrays (id bigint, tags integer[])")
     execute(postgres_dsn, "INSERT INTO public.arrays VALUES (1, '{1,2}')")
-    path = _contract(write_contract, "    tags: {required: true}")
+    path = _contract(write_contract, "    tags: {required: true, range: {min: 1}}")
     code, _, err = run_cli("check", path, "--data", url(postgres_dsn, "arrays"))
     line = _one_line(err)
-    assert code == 2 and "column 'tags' is PostgreSQL type integer[]" in line and "tags.required" in line
+    assert code == 2 and "column 'tags' is PostgreSQL type integer[]" in line and "tags.range" in line
 
 
 def test_a_contract_type_the_table_contradicts_is_named(postgres_dsn: str, run_cli: Callable[..., tuple[int, str, str]], write_contract: Callable[..., Path]) -> None:

@@ -204,9 +204,12 @@ def read_arrow(url: str, *, batch_rows: int = 100_000) -> Any:
 
 
 def _checkable(rules: tuple[n.Rule, ...], types: dict[str, str], table: Table) -> None:
-    """Every column a rule reads has a type the engine can check (not an array, a point...)."""
+    """Every column a rule reads has a type the engine can check (not an array, a point...);
+    ``required`` can check any column (IS NULL means the same for every type)."""
     known = set(_TYPES.values()) | {t for t in types.values() if t.startswith("DECIMAL")}
     for rule in rules:
+        if isinstance(rule, n.NotNull):
+            continue
         for column in rule.columns:
             typ = types.get(column)
             if typ is not None and typ not in known:
@@ -241,7 +244,7 @@ def run(
         key = contract.key_columns()
         plan = compile_plan(plan_rules, types=types, key=key, samples=samples, source=table.ref, dialect=POSTGRES)  # type: ignore[arg-type]
         values, errors = _execute(con, plan, plan_rules, types, key, samples, table)
-        _typed_key_samples(plan, plan_rules, values, types)
+        _typed_json(plan, plan_rules, values, types)
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
             raise DataError(f"{table.shown}: the table has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=table.shown)
@@ -305,7 +308,7 @@ def _execute(
     return values, errors
 
 
-def _typed_key_samples(plan: CompiledPlan, rules: tuple[n.Rule, ...], values: dict[str, Any], types: dict[str, str]) -> None:
+def _typed_json(plan: CompiledPlan, rules: tuple[n.Rule, ...], values: dict[str, Any], types: dict[str, str]) -> None:
     """Samples of repeated keys and the groups of ``by:`` metrics come back as JSON
     (``json_agg``): dates, timestamps and non-finite floats as text, whole floats as
     integers. Read them back as the column's type, as DuckDB gives them."""
