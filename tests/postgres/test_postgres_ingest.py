@@ -46,8 +46,9 @@ def test_a_table_is_published_exactly_as_it_was_read(postgres_dsn: str, tmp_path
 
 def test_a_failing_table_is_quarantined_and_nothing_is_published(postgres_dsn: str, tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]], write_contract: Callable[..., Path]) -> None:
     source = _table(postgres_dsn, "ingest_dup", [1, 1, 2])
-    code, out, _ = run_cli("ingest", write_contract(CONTRACT.format(name="dup")), source, "--store", tmp_path / "store")
+    code, out, _ = run_cli("ingest", write_contract(CONTRACT.format(name="dup")), source, "--store", tmp_path / "store", "--format", "json")
     assert code == 1 and "quarantined" in out
+    assert f'"uri": "{source}"' in out  # the report names the table it read, not its Arrow copy
     assert not (tmp_path / "store" / "dup" / "objects").exists() or not any((tmp_path / "store" / "dup" / "objects").rglob("*.parquet"))
 
 

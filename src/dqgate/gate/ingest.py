@@ -234,7 +234,9 @@ def ingest(
     if mode not in ("append", "replace"):
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
+    origin = None
     if postgres.is_url(batch):  # a table: read once, so what is checked is what is published
+        origin = postgres.parse_url(batch).shown
         batch = postgres.read_arrow(batch)
     if not isinstance(batch, (str, os.PathLike)):
         batch = arrow_table(batch)  # once: a LazyFrame or relation is not evaluated again by the check
@@ -257,6 +259,8 @@ def ingest(
     con = runner.connect()
     try:
         first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty, progress=progress)
+        if origin is not None:  # the report names the table, not the Arrow copy of it
+            first = dataclasses.replace(first, source={**first.source, "uri": origin})
         checked = with_history(first, rules, c, store=store)
         judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published)
         result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
