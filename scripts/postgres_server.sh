@@ -13,7 +13,6 @@ bindir="${DQ_PG_BINDIR:-}"
 if [ -z "$bindir" ]; then
     bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 fi
-[ -x "$bindir/pg_ctl" ] || fail "no PostgreSQL server binaries (pg_ctl) under /usr/lib/postgresql/*/bin (apt-get install postgresql)"
 
 as_owner() {  # run as the cluster's owner: `postgres` when we are root
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -21,6 +20,7 @@ as_owner() {  # run as the cluster's owner: `postgres` when we are root
 
 case "$cmd" in
 start)
+    [ -x "$bindir/pg_ctl" ] || fail "no PostgreSQL server binaries (pg_ctl) under /usr/lib/postgresql/*/bin (apt-get install postgresql)"
     if [ "$(id -u)" = 0 ]; then
         id postgres >/dev/null 2>&1 || fail "running as root and there is no 'postgres' user to run the server as"
         as_owner sh -c ': >/dev/null' 2>/dev/null || fail "/dev/null is not writable for the postgres user ($(ls -l /dev/null))"
@@ -35,7 +35,7 @@ start)
     echo "postgresql://postgres@127.0.0.1:$port/postgres"
     ;;
 stop)
-    [ -d "$dir/data" ] && as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    [ -d "$dir/data" ] && [ -x "$bindir/pg_ctl" ] && as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$dir"
     ;;
 *)
