@@ -3,6 +3,9 @@
 
 Whole processes, interleaved (A, B, A, B, ...) so the machine's noise falls on both;
 reports medians and the ratio. Run: python benchmarks/bench_report.py [--rounds N]
+[--baseline SRC] (SRC: another tree's src/ folder, whose `dq report` is timed in the same
+rounds). Child processes write bytecode, as an installed package has it (see
+bench_startup.py).
 """
 
 from __future__ import annotations
@@ -59,11 +62,17 @@ def batch(path: Path, seed: int, rows: int = 2000) -> Path:
     return path
 
 
-def timed(args: list[str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one `dq` process; CPU (user + sys) is what a loaded machine distorts least."""
+def timed(args: list[str], src: str | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `dq` process (of the tree at ``src``, else this one's);
+    CPU (user + sys) is what a loaded machine distorts least."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if src is not None:
+        env["PYTHONPATH"] = src
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dqgate", *args], check=False, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "dqgate", *args], check=False, capture_output=True, env=env)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"dq {' '.join(args)} failed (exit {done.returncode}): {done.stderr.decode()}")
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -73,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--versions", type=int, default=100)
+    parser.add_argument("--baseline", metavar="SRC", help="another tree's src/ folder: time its dq report too")
     ns = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -89,14 +99,24 @@ def main() -> None:
         data = str(batch(root / "new.parquet", seed + 1))
         result = dqgate.check(data, str(contract), store=store)
         page = root / "report.html"
-        report_s, check_s, check_report_s = [], [], []
+        report_s, check_s, check_report_s, baseline_s = [], [], [], []
+        report_args = ["report", str(contract), "--store", store, "--no-check", "-o", str(page)]
+        baseline_args = [*report_args[:-1], str(root / "report-baseline.html")]
+        timed(report_args)  # warm-up: __pycache__ and the file cache
+        if ns.baseline:
+            timed(baseline_args, os.path.abspath(ns.baseline))
         for _ in range(ns.rounds):
-            report_s.append(timed(["report", str(contract), "--store", store, "--no-check", "-o", str(page)]))
+            report_s.append(timed(report_args))
+            if ns.baseline:
+                baseline_s.append(timed(baseline_args, os.path.abspath(ns.baseline)))
             check_s.append(timed(["check", str(contract), "--data", data, "-q"]))
             check_report_s.append(timed(["check", str(contract), "--data", data, "-q", "--report", str(root / "c.html")]))
         size = os.path.getsize(page)
         print(f"store: {ns.versions} versions, {len(result.checks)} rule results per check, {ns.rounds} rounds; os.getloadavg {os.getloadavg()[0]:.1f}")
-        for label, runs in (("dq report --store --no-check", report_s), ("dq check", check_s), ("dq check --report", check_report_s)):
+        rows = [("dq report --store --no-check", report_s), ("dq check", check_s), ("dq check --report", check_report_s)]
+        if baseline_s:
+            rows.insert(1, ("baseline: the same dq report", baseline_s))
+        for label, runs in rows:
             wall, cpu = (statistics.median(r[i] for r in runs) for i in (0, 1))
             print(f"{label:30s} median wall {wall:.2f} s, CPU {cpu:.2f} s")
         print(f"HTML of the store report: {size / 1e6:.2f} MB")
