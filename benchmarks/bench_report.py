@@ -109,8 +109,9 @@ def main() -> None:
             report_s.append(timed(report_args))
             if ns.baseline:
                 baseline_s.append(timed(baseline_args, os.path.abspath(ns.baseline)))
-            check_s.append(timed(["check", str(contract), "--data", data, "-q"]))
-            check_report_s.append(timed(["check", str(contract), "--data", data, "-q", "--report", str(root / "c.html")]))
+            # --store: the contract's drift reference is `latest` (without it the check is a usage error, exit 2)
+            check_s.append(timed(["check", str(contract), "--data", data, "--store", store, "-q"]))
+            check_report_s.append(timed(["check", str(contract), "--data", data, "--store", store, "-q", "--report", str(root / "c.html")]))
         size = os.path.getsize(page)
         print(f"store: {ns.versions} versions, {len(result.checks)} rule results per check, {ns.rounds} rounds; os.getloadavg {os.getloadavg()[0]:.1f}")
         rows = [("dq report --store --no-check", report_s), ("dq check", check_s), ("dq check --report", check_report_s)]

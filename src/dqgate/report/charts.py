@@ -22,6 +22,8 @@ _STYLE = {
     "grid.alpha": 0.3,
     "figure.dpi": 72,
 }
+MARKED_POINTS = 40
+"""Up to this many versions, each value of a metric history gets a marker."""
 _PASS, _FAIL, _WARN, _REF = "#2e7d32", "#c62828", "#ef8f00", "#78909c"
 
 
@@ -72,7 +74,10 @@ def metric_history(title: str, versions: list[int], values: list[float], band: l
     """A metric across versions, with its anomaly band (where one is computed) and its fixed bounds."""
     with _rc():
         fig, ax = _figure(2.4, integer_x=True)
-        ax.plot(versions, values, marker="o", markersize=2.5, linewidth=1.2, color="#1565c0", label="published value")
+        # a marker per version while they can be told apart; a long history reads as a line
+        # (and a hundred markers are ~15% of the chart's drawing)
+        marker = {"marker": "o", "markersize": 2.5} if len(versions) <= MARKED_POINTS else {}
+        ax.plot(versions, values, linewidth=1.2, color="#1565c0", label="published value", **marker)
         xs = [v for v, b in zip(versions, band) if b is not None]
         if xs:
             lows = [b[0] for b in band if b is not None]
