@@ -62,7 +62,7 @@ def _rc() -> Any:
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    fig.savefig(buf, format="svg", metadata={"Date": None})  # no timestamp: the same data, the same bytes
     text = buf.getvalue()
     text = text[text.index("<svg") :]  # the XML prolog and DOCTYPE do not belong inside HTML
     # scale with the page: keep the viewBox, drop the fixed size
