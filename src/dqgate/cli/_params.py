@@ -142,6 +142,8 @@ def notify_options(func: Any) -> Any:
 
 def send_alerts(result: Any, contract: Any, urls: tuple[str, ...], *, on_warn: bool, extra: str | None = None) -> None:
     """Deliver the alerts of ``result``; an undeliverable one is a warning line on stderr, nothing more."""
+    if not urls and contract.model.notify is None:
+        return  # nothing to send: the webhook client stays unloaded
     from dqgate.gate.notify import notify, targets
 
     for target in targets(contract.model.notify, urls, on_warn=on_warn):

@@ -23,7 +23,7 @@ def load_contract(path: str, *, object: str | None = None) -> Contract:  # noqa:
     """
     from dqgate.contract.check import build_contract
     from dqgate.contract.load import load_file
-    from dqgate.contract.odcs import is_odcs
+    from dqgate.contract.odcs_kind import is_odcs
     from dqgate.errors import ContractError
 
     doc = load_file(path)

@@ -25,17 +25,22 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE = os.path.dirname(_HERE)
 
 
-def _folder() -> str | None:
+def cache_folder(kind: str) -> str | None:
+    """dqgate's cache folder for ``kind`` (``lint``, ``plan``); None when caching is off."""
     if os.environ.get("DQGATE_CACHE", "").strip() == "0":
         return None
     base = os.environ.get("DQGATE_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "dqgate"
     )
-    return os.path.join(base, "lint")
+    return os.path.join(base, kind)
+
+
+def _folder() -> str | None:
+    return cache_folder("lint")
 
 
 @functools.cache
-def _code_fingerprint() -> bytes:
+def code_fingerprint() -> bytes:
     """What the lint verdict depends on besides the contract's text."""
     h = hashlib.sha256(sys.version.encode())
     files = [os.path.join(_HERE, f) for f in sorted(os.listdir(_HERE)) if f.endswith((".py", ".json"))]
@@ -57,7 +62,7 @@ def _entry(text: bytes) -> str | None:
     folder = _folder()
     if folder is None:
         return None
-    return os.path.join(folder, hashlib.sha256(_code_fingerprint() + text).hexdigest())
+    return os.path.join(folder, hashlib.sha256(code_fingerprint() + text).hexdigest())
 
 
 def read(path: str) -> bytes | None:

@@ -27,13 +27,13 @@ from pydantic import BaseModel, ValidationError
 from dqgate.contract import model as m
 from dqgate.contract import odcs_rules as rules
 from dqgate.contract.load import Document, Path
+from dqgate.contract.odcs_kind import is_odcs
 from dqgate.errors import ContractError
 from dqgate.span import Span, did_you_mean
 
 CUSTOM_PROPERTY = "dqgate"
 """The top-level ``customProperties`` entry that carries what ODCS has no words for."""
 
-_API_VERSION = re.compile(r"^v?3\.\d+\.\d+")
 
 # ODCS logicalType -> dqgate type; object, array, map and vector have none.
 _LOGICAL = {"string": "string", "integer": "integer", "number": "number", "boolean": "bool",
@@ -45,16 +45,6 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minu
           "w": 604800, "week": 604800, "weeks": 604800, "y": 31536000, "yr": 31536000, "year": 31536000,
           "years": 31536000}  # fmt: skip
 _FRESHNESS_SLA = ("latency", "ly", "freshness")
-
-
-def is_odcs(value: Any) -> bool:
-    """Whether a loaded YAML value is an ODCS v3 data contract."""
-    return (
-        isinstance(value, dict)
-        and value.get("kind") == "DataContract"
-        and isinstance(value.get("apiVersion"), str)
-        and bool(_API_VERSION.match(value["apiVersion"]))
-    )
 
 
 @dataclass

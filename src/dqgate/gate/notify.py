@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +77,9 @@ def notify(result: RunResult, target: Target, *, extra: str | None = None) -> st
     """
     if result.status not in target.on:
         return None
+    import urllib.error  # here, not at the top: urllib.request and http.client cost every check ~50 ms
+    import urllib.request
+
     body = json.dumps(summary(result, extra=extra), default=str).encode("utf-8")
     last = ""
     for attempt in range(target.retries + 1):

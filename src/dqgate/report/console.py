@@ -94,15 +94,23 @@ def render(result: RunResult, *, color: bool = False, width: int | None = None, 
     """The report: failures, errors and warnings first, each with what its rule expected;
     passing rules as one summary row unless ``verbose``. No line is wider than ``width``
     (default :func:`terminal_width`): long cells wrap inside their column."""
+    width = width or terminal_width()
+    shown = ordered(result.checks) if verbose else [c for c in ordered(result.checks) if c.status != "pass"]
+    passed = sum(1 for c in result.checks if c.status == "pass")
+    title = f"{result.contract['dataset']} {result.contract['version']}  ·  {_short(str(result.source['uri']))}  ·  {result.rows:,} rows  ·  {result.engine}"
+    counts = {s: sum(1 for c in result.checks if c.status == s) for s in STATUS_ORDER}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rules to check"
+    if passed and not verbose:
+        summary += " (--verbose lists the passing rules)"
+    status_line = f"{result.status.upper()}: {summary} in {result.elapsed_s:.2f}s"
+    if not shown and not color:  # no table, no colour: plain lines, without rich's import (~0.1 s a check)
+        note = [f"note: {result.engine_note}"] if result.engine_note else []
+        return "".join(_wrapped(line, width) for line in (title, *note, status_line))
     from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    width = width or terminal_width()
-    shown = ordered(result.checks) if verbose else [c for c in ordered(result.checks) if c.status != "pass"]
-    passed = sum(1 for c in result.checks if c.status == "pass")
-    title = f"{result.contract['dataset']} {result.contract['version']}  ·  {_short(str(result.source['uri']))}  ·  {result.rows:,} rows  ·  {result.engine}"
     table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     with_sample = any(c.sample for c in shown)
     table.add_column("status", no_wrap=True, min_width=5)
@@ -116,10 +124,6 @@ def render(result: RunResult, *, color: bool = False, width: int | None = None, 
         style = _STYLE[c.status]
         cells = [c.id, observed_text(c), expected_text(c)] + ([sample_text(c, limit=2)] if with_sample else [])
         table.add_row(f"[{style}]{c.status.upper()}[/]", *(escape(t) for t in cells))  # ids like "mean(x)[region=EU]" are not markup
-    counts = {s: sum(1 for c in result.checks if c.status == s) for s in STATUS_ORDER}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rules to check"
-    if passed and not verbose:
-        summary += " (--verbose lists the passing rules)"
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, width=width, color_system="standard" if color else None, soft_wrap=False)
     if shown:
@@ -128,5 +132,25 @@ def render(result: RunResult, *, color: bool = False, width: int | None = None, 
         console.print(escape(title))
     if result.engine_note:
         console.print(escape(f"note: {result.engine_note}"))
-    console.print(f"[{_STYLE[result.status]}]{result.status.upper()}[/]: {summary} in {result.elapsed_s:.2f}s")
+    console.print(f"[{_STYLE[result.status]}]{result.status.upper()}[/]: {escape(summary)} in {result.elapsed_s:.2f}s")
     return buf.getvalue()
+
+
+def _wrapped(line: str, width: int) -> str:
+    """``line`` broken into lines of at most ``width`` characters as rich wraps it: at
+    spaces, a word longer than a line on lines of its own, folded."""
+    import re
+
+    out, current = [], ""
+    for word in re.findall(r"\S+\s*", line):  # each word with the spaces after it
+        if len(current) + len(word.rstrip()) <= width:
+            current += word
+            continue
+        if current:
+            out.append(current)
+        while len(word.rstrip()) > width:
+            out.append(word[:width])
+            word = word[width:]
+        current = word
+    out.append(current)
+    return "".join(part[:width] + "\n" for part in out)

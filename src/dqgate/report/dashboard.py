@@ -18,6 +18,7 @@ from dqgate.stats.profile import reference_of
 
 if TYPE_CHECKING:
     from dqgate.contract import Contract
+    from dqgate.ir.plan_cache import ContractRules
 
 MAX_VERSIONS = 500
 """The newest versions a report reads; older ones are summarised by count."""
@@ -54,7 +55,7 @@ class Dashboard:
     lineage: list[dict[str, Any]] = field(default_factory=list)
 
 
-def gather(store: str, contract: Contract, rules: tuple[n.Rule, ...], *, batch: str | None = None) -> Dashboard:
+def gather(store: str, contract: Contract | ContractRules, rules: tuple[n.Rule, ...], *, batch: str | None = None) -> Dashboard:
     """Read what the report shows about ``contract``'s dataset from ``store``; with ``batch``
     (the checked file), drift shows it against the newest version, as the drift rules see it.
 

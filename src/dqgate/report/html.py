@@ -21,6 +21,7 @@ from dqgate.report.console import expected_text, observed_text, ordered
 if TYPE_CHECKING:
     from dqgate.contract import Contract
     from dqgate.ir.nodes import Rule
+    from dqgate.ir.plan_cache import ContractRules
     from dqgate.report.dashboard import Dashboard
     from dqgate.runners.results import CheckResult, RunResult
 
@@ -40,15 +41,18 @@ figure{margin:0;border:1px solid #e6e9ef;border-radius:6px;padding:6px}figure.wi
 """
 
 
-def write(path: str, result: RunResult | None, contract: Contract, *, store: str | None = None, batch: str | None = None) -> None:
+def write(path: str, result: RunResult | None, contract: Contract | ContractRules, *, store: str | None = None,
+          batch: str | None = None, rules: tuple[Rule, ...] | None = None) -> None:  # fmt: skip
     """Write the report of ``result`` (and of ``store``'s history of the dataset) to ``path`` atomically;
-    ``batch`` is the checked file, whose distributions the drift charts compare with the newest version."""
+    ``batch`` is the checked file, whose distributions the drift charts compare with the newest version.
+    ``rules`` are the contract's planned rules (default: planned here from ``contract``)."""
     import os
     import tempfile
 
-    from dqgate.ir.plan import plan
+    if rules is None:
+        from dqgate.ir.plan import plan
 
-    rules = plan(contract)
+        rules = plan(contract)  # type: ignore[arg-type]
     board = None
     if store is not None:
         from dqgate.report.dashboard import gather
@@ -72,7 +76,7 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def render(result: RunResult | None, *, contract: Contract, rules: tuple[Rule, ...] = (), dashboard: Dashboard | None = None) -> str:
+def render(result: RunResult | None, *, contract: Contract | ContractRules, rules: tuple[Rule, ...] = (), dashboard: Dashboard | None = None) -> str:
     """The report page of ``result`` (a check) and ``dashboard`` (a store's history); either may be None."""
     title = f"dqgate · {contract.dataset} {contract.version}"
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width,initial-scale=1'>",

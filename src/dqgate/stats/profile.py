@@ -26,12 +26,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlglot import exp
-
 from dqgate.stats.drift import Reference, norm_key
 
 if TYPE_CHECKING:
     import duckdb
+    from sqlglot import exp  # imported where SQL is built: reading a profile (reference_of, the report) needs none
 
 FORMAT = 1
 EXACT_CAP = 1000
@@ -62,22 +61,32 @@ def _kind(duck_type: str) -> str:
 
 
 def _col(name: str) -> exp.Column:
+    from sqlglot import exp
+
     return exp.column(name, quoted=True)
 
 
 def _num(value: float) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.Literal.number(repr(float(value)))
 
 
 def _array(values: list[float]) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.cast(exp.Array(expressions=[_num(v) for v in values]), "DOUBLE[]")
 
 
 def _double(name: str) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.cast(_col(name), "DOUBLE")
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, select: list[exp.Expression], view: str) -> dict[str, Any]:
+    from sqlglot import exp
+
     if not select:
         return {}
     cur = con.execute(exp.select(*select).from_(exp.to_table(view, quoted=True)).sql("duckdb"))
@@ -110,6 +119,8 @@ def profile_view(
     Returns:
         The profile, and the raw values of both statements (for the extra aggregates).
     """
+    from sqlglot import exp
+
     described = con.execute(exp.Describe(this=exp.select("*").from_(exp.to_table(view, quoted=True))).sql("duckdb")).fetchall()
     types = {row[0]: str(row[1]) for row in described}
     knots_at = knots_at or {}

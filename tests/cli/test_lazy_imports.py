@@ -1,0 +1,114 @@
+"""The start-up path of `dq check` and `dq lint` stays free of modules it does not need.
+
+Speed is measured in benchmarks/ (bench_startup.py), never asserted; what a test can
+hold is the cause of a slow start: a module-level import that puts a heavy package on
+every run's path. Each test runs `dq` in a fresh interpreter and lists what it
+imported, so a regression (an import moved back to the top of a module) fails here,
+however fast the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import dqgate
+
+# Engines, plotting, HTTP, schemas, lineage and the ODCS translation: none serves a
+# passing check of a dqgate contract printed as plain text.
+NOT_ON_CHECK_PATH = (
+    "polars", "pyarrow", "numpy", "matplotlib", "rich", "urllib.request", "http.client", "jsonschema",
+    "openlineage", "dqgate.contract.odcs", "dqgate.gate.notify", "dqgate.store", "dqgate.report.html",
+)  # fmt: skip
+NOT_ON_LINT_PATH = ("duckdb", "polars", "pyarrow", "numpy", "matplotlib", "rich", "urllib.request", "openlineage")
+NOT_ON_CLEAN_LINT_PATH = (*NOT_ON_LINT_PATH, "pydantic", "sqlglot", "yaml", "dqgate.contract.check")
+
+CONTRACT = """\
+dataset: one
+source: one.parquet
+schema:
+  columns:
+    id: {type: int64, required: true, unique: true}
+    x: {type: float64, range: {min: 0, max: 10}}
+    s: {type: string, in: [a, b]}
+checks:
+  - expect: "x >= 0"
+  - metric: row_count
+    min: 1
+"""
+
+PROBE = (
+    "import json, sys\n"
+    "from dqgate.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n"
+)
+
+
+def _dq(folder: Path, *args: str) -> tuple[int, set[str], str]:
+    """Run `dq ARGS` in a fresh interpreter in ``folder``: exit code, modules imported, output."""
+    env = {**os.environ, "DQGATE_CACHE_DIR": str(folder / "cache"), "DQ_PROGRESS": "0",
+           "PYTHONPATH": str(Path(dqgate.__file__).resolve().parents[1])}  # fmt: skip
+    env.pop("DQ_OPENLINEAGE_URL", None)
+    env.pop("DQ_OPENLINEAGE_FILE", None)
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, cwd=folder, timeout=120, check=False)
+    *output, last = done.stdout.strip().splitlines() or [""]
+    try:
+        probe = json.loads(last)
+    except json.JSONDecodeError:
+        raise AssertionError(f"dq {' '.join(args)} did not finish:\n{done.stdout}{done.stderr}") from None
+    return probe["code"], set(probe["modules"]), "\n".join(output) + done.stderr
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` (packages included with their submodules) were imported."""
+    return [name for name in names if any(m == name or m.startswith(name + ".") for m in modules)]
+
+
+def _one_row(folder: Path, contract: str = CONTRACT) -> None:
+    pq.write_table(pa.table({"id": [1], "x": [1.5], "s": ["a"]}), folder / "one.parquet")
+    (folder / "one.yaml").write_text(contract, encoding="utf-8")
+
+
+def test_a_passing_check_imports_only_what_it_runs(tmp_path: Path) -> None:
+    _one_row(tmp_path)
+    code, modules, out = _dq(tmp_path, "check", "one.yaml", "-q")
+    assert code == 0, out
+    assert "PASS: 6 pass" in out  # the plain-text report, drawn without rich
+    assert _loaded(modules, NOT_ON_CHECK_PATH) == []
+    assert {"duckdb", "dqgate.runners.duckdb"} <= modules  # the probe saw a real check run
+
+
+def test_a_failing_check_still_draws_its_table(tmp_path: Path) -> None:
+    """The lazy path is only the plain one: a failure gets rich's table as before."""
+    _one_row(tmp_path, CONTRACT.replace("max: 10", "max: 1"))
+    code, modules, out = _dq(tmp_path, "check", "one.yaml", "-q")
+    assert code == 1
+    assert "x.range" in out and "FAIL" in out
+    assert "rich" in modules
+
+
+def test_a_contract_with_a_webhook_loads_the_client(tmp_path: Path) -> None:
+    """Skipping the webhook module when there is nothing to send must not skip a configured alert."""
+    _one_row(tmp_path, CONTRACT.replace("max: 10", "max: 1") + "notify:\n  url: http://127.0.0.1:9/hook\n  retries: 0\n  timeout: 1\n")
+    code, modules, out = _dq(tmp_path, "check", "one.yaml", "-q")
+    assert code == 1
+    assert "dqgate.gate.notify" in modules
+    assert "could not deliver the alert to http://127.0.0.1:9" in out
+
+
+def test_lint_never_imports_an_engine_and_a_known_clean_contract_nothing_heavy(tmp_path: Path) -> None:
+    _one_row(tmp_path)
+    code, modules, out = _dq(tmp_path, "lint", "one.yaml")
+    assert code == 0, out
+    assert "dqgate.contract.check" in modules  # parsed and validated the first time
+    assert _loaded(modules, NOT_ON_LINT_PATH) == []
+    code, modules, out = _dq(tmp_path, "lint", "one.yaml")
+    assert code == 0, out
+    assert _loaded(modules, NOT_ON_CLEAN_LINT_PATH) == []
