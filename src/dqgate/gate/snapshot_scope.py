@@ -316,7 +316,12 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
 
     names = list(rule.columns)
     schema = pa.schema([*(keys.schema.field(c) for c in names), pa.field("bn", pa.int64()), pa.field("pn", pa.int64()), pa.field("version", pa.int64())])
-    empty = schema.empty_table()
+    empty = pa.Table.from_batches([], schema=schema)  # not schema.empty_table(), which imports pandas
+    if runs and keys.num_rows and not rule.nulls_equal and pa.types.is_integer(keys.schema.field(0).type):
+        import pyarrow.compute as pc
+
+        span = pc.min_max(keys.column(0))  # the runs' row groups outside the batch's keys are not read
+        runs = key_index.may_hold(store, dataset, runs, span["min"].as_py(), span["max"].as_py())
     if not runs or keys.num_rows == 0:
         return empty
     con.register("__dq_batch_keys", keys)

@@ -55,6 +55,25 @@ def run_path(store: str, dataset: str, run: dict[str, Any]) -> str:
     return dataset_layout(store, dataset).abs(run["path"])
 
 
+def may_hold(store: str, dataset: str, runs: list[dict[str, Any]], low: int, high: int) -> list[dict[str, Any]]:
+    """The runs that may hold a key whose first column (an integer) is within ``[low, high]``.
+
+    Read from the min and max each row group of a run keeps in its footer: a run none of
+    whose row groups overlaps the range holds none of those keys, so an append of new keys
+    (ids past every published one, as a daily append has) joins with no run at all. A run
+    whose row groups lack statistics is kept.
+    """
+    out = []
+    for run in runs:
+        meta = pq.read_metadata(run_path(store, dataset, run))
+        for i in range(meta.num_row_groups):
+            stats = meta.row_group(i).column(0).statistics
+            if stats is None or not stats.has_min_max or (stats.min <= high and stats.max >= low):
+                out.append(run)
+                break
+    return out
+
+
 def run_problems(store: str, dataset: str, runs: list[dict[str, Any]]) -> str | None:
     """Why the runs cannot be trusted (missing, wrong size, wrong row count), or None."""
     import os
