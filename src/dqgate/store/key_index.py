@@ -51,6 +51,22 @@ def write_run(store: str, dataset: str, ref: dict[str, Any], data: bytes) -> Non
     write_once(store, dataset, ref["path"], data)
 
 
+def named_runs(state: object) -> set[str]:
+    """Every key run a state names: each ``{"path": "keys/..."}`` anywhere in its JSON (gc keeps them)."""
+    out: set[str] = set()
+    todo = [state]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            path = item.get("path")
+            if isinstance(path, str) and path.startswith(f"{KEYS_DIR}/"):
+                out.add(path)
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return out
+
+
 def run_path(store: str, dataset: str, run: dict[str, Any]) -> str:
     return dataset_layout(store, dataset).abs(run["path"])
 
