@@ -324,6 +324,7 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
         runs = key_index.may_hold(store, dataset, runs, span["min"].as_py(), span["max"].as_py())
     if not runs or keys.num_rows == 0:
         return empty
+    key_index.verify(store, dataset, runs)  # the runs read are trusted only when their bytes are those the state bound
     con.register("__dq_batch_keys", keys)
     con.register("__dq_key_runs", pa.table({"file": [key_index.run_path(store, dataset, r) for r in runs],
                                             "version": pa.array([int(r["version"]) for r in runs], pa.int64())}))  # fmt: skip
@@ -466,12 +467,20 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
             continue
         mine = batch.state.rules[rule.id]
         theirs = parent_state[rule.id]
+        if isinstance(rule, n.Unique):
+            seen = previous.cleared.get(rule.id, set()) if previous else set()
+            todo = [r for r in theirs["runs"] if r["path"] not in seen]
+            try:
+                hit = collide(batch.con, store, c.dataset, rule, batch.state.keys[rule.id], todo)
+            except key_index.CorruptRun as bad:  # rebuilt from the parent's rows, never trusted
+                assert parent is not None
+                theirs = parent_state[rule.id] = _rebuild(c, (rule,), batch, store, parent, pending)[rule.id]
+                notes.append(f"{bad} (a key run of {c.dataset}@{parent.version}); rebuilt by rescanning for {rule.id}")
+                todo = list(theirs["runs"])
+                hit = collide(batch.con, store, c.dataset, rule, batch.state.keys[rule.id], todo)
         merged = merge_state(rule, theirs, mine)
         if isinstance(rule, n.Unique):
             runs = list(theirs["runs"])
-            seen = previous.cleared.get(rule.id, set()) if previous else set()
-            todo = [r for r in runs if r["path"] not in seen]
-            hit = collide(batch.con, store, c.dataset, rule, batch.state.keys[rule.id], todo)
             looked_up[rule.id] = [r["path"] for r in todo]
             collisions[rule.id] = hit
             cleared[rule.id] = {r["path"] for r in runs} if hit.num_rows == 0 else set()
