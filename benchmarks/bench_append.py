@@ -80,7 +80,7 @@ def env() -> dict[str, str]:
 
 
 def run(args: list[str], cwd: Path) -> dict[str, Any]:
-    """One whole process: wall seconds, peak RSS (MiB), exit code, stdout."""
+    """One whole process: wall seconds, CPU seconds (user + system, all threads), peak RSS (MiB), exit code, stdout."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "dqgate", *args], cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read()  # type: ignore[union-attr]
@@ -88,7 +88,7 @@ def run(args: list[str], cwd: Path) -> dict[str, Any]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
-    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "rc": proc.returncode, "out": out.decode(), "err": err.decode()[-2000:]}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024, "rc": proc.returncode, "out": out.decode(), "err": err.decode()[-2000:]}
 
 
 def state_bytes(store: Path, dataset: str) -> dict[str, Any]:
@@ -142,6 +142,7 @@ def main() -> int:
         bases[rows] = base
     times: dict[str, list[float]] = {"check": [], **{f"append@{r}": [] for r in parents}}
     rss: dict[str, list[float]] = {k: [] for k in times}
+    cpu: dict[str, list[float]] = {k: [] for k in times}  # CPU seconds: less at the mercy of a loaded machine than wall
     kept: dict[int, Any] = {}
     for i in range(a.rounds):
         order = ["check", *[f"append@{r}" for r in parents]]
@@ -160,11 +161,15 @@ def main() -> int:
                 kept[rows] = state_bytes(store, "peerbench")
                 shutil.rmtree(store)
             times[what].append(got["wall"])
+            cpu[what].append(got["cpu"])
             rss[what].append(got["rss_mib"])
     med = {k: statistics.median(v) for k, v in times.items()}
     report["median_wall_s"] = {k: round(v, 2) for k, v in med.items()}
     report["peak_rss_mib"] = {k: round(max(v)) for k, v in rss.items()}
     report["append_vs_check"] = {r: round(med[f"append@{r}"] / med["check"], 2) for r in parents}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
+    report["median_cpu_s"] = {k: round(v, 2) for k, v in med_cpu.items()}
+    report["append_vs_check_cpu"] = {r: round(med_cpu[f"append@{r}"] / med_cpu["check"], 2) for r in parents}
     if len(parents) > 1:
         report["largest_vs_smallest_parent"] = round(med[f"append@{max(parents)}"] / med[f"append@{min(parents)}"], 2)
     report["state_kept_per_version"] = kept
@@ -172,10 +177,10 @@ def main() -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         for k in times:
-            print(f"{k:>18}: median {med[k]:.2f}s of {[round(t, 2) for t in times[k]]}, peak RSS {max(rss[k]):.0f} MiB")
+            print(f"{k:>18}: median {med[k]:.2f}s of {[round(t, 2) for t in times[k]]}, CPU {med_cpu[k]:.2f}s, peak RSS {max(rss[k]):.0f} MiB")
         for r in parents:
             s = kept[r]
-            print(f"append to {r:,} rows / check of the batch: {report['append_vs_check'][r]}x; state kept: "
+            print(f"append to {r:,} rows / check of the batch: {report['append_vs_check'][r]}x wall, {report['append_vs_check_cpu'][r]}x CPU; state kept: "
                   f"{s['state_json_bytes']:,} B JSON + {s['key_run_bytes']:,} B key runs (data object {s['data_bytes']:,} B)")  # fmt: skip
             print(f"  computed: {s['computed']}  notes: {s['notes']}")
         if "largest_vs_smallest_parent" in report:
