@@ -320,7 +320,7 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
     if runs and keys.num_rows and not rule.nulls_equal and pa.types.is_integer(keys.schema.field(0).type):
         import pyarrow.compute as pc
 
-        span = pc.min_max(keys.column(0))  # the runs' row groups outside the batch's keys are not read
+        span = pc.min_max(keys.column(0))  # runs whose keys cannot meet the batch's are neither verified nor read
         runs = key_index.may_hold(store, dataset, runs, span["min"].as_py(), span["max"].as_py())
     if not runs or keys.num_rows == 0:
         return empty
