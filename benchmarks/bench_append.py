@@ -71,24 +71,24 @@ references:
 COUNTRIES = ["US", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "CA", "AU"]
 
 
-def env() -> dict[str, str]:
+def env(src: Path = SRC) -> dict[str, str]:
     out = dict(os.environ)
-    out["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), out.get("PYTHONPATH")]))
+    out["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), out.get("PYTHONPATH")]))
     out.pop("DQGATE_SIGNING_KEY", None)
     out["DQ_PROGRESS"] = "0"
     return out
 
 
-def run(args: list[str], cwd: Path) -> dict[str, Any]:
-    """One whole process: wall seconds, peak RSS (MiB), exit code, stdout."""
+def run(args: list[str], cwd: Path, src: Path = SRC) -> dict[str, Any]:
+    """One whole process: wall seconds, CPU seconds (user + system, all threads), peak RSS (MiB), exit code, stdout."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "dqgate", *args], cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "dqgate", *args], cwd=cwd, env=env(src), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read()  # type: ignore[union-attr]
     err = proc.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
-    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "rc": proc.returncode, "out": out.decode(), "err": err.decode()[-2000:]}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024, "rc": proc.returncode, "out": out.decode(), "err": err.decode()[-2000:]}
 
 
 def state_bytes(store: Path, dataset: str) -> dict[str, Any]:
@@ -112,6 +112,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline-src", help="another tree's src/ (e.g. `git archive <commit> src | tar -x -C DIR`): its append is timed too, in the same rounds")
     a = ap.parse_args()
     data = Path(a.data_dir)
     batch = data / "peerbench_1000000.parquet"
@@ -140,11 +141,13 @@ def main() -> int:
             assert got["rc"] == 0, got["err"] or got["out"][-2000:]
             report["parents"][rows] = {"publish_wall": round(got["wall"], 2), "publish_rss_mib": round(got["rss_mib"])}
         bases[rows] = base
-    times: dict[str, list[float]] = {"check": [], **{f"append@{r}": [] for r in parents}}
+    appends = [f"append@{r}" for r in parents] + ([f"baseline@{r}" for r in parents] if a.baseline_src else [])
+    times: dict[str, list[float]] = {"check": [], **{k: [] for k in appends}}
     rss: dict[str, list[float]] = {k: [] for k in times}
+    cpu: dict[str, list[float]] = {k: [] for k in times}  # CPU seconds: less at the mercy of a loaded machine than wall
     kept: dict[int, Any] = {}
     for i in range(a.rounds):
-        order = ["check", *[f"append@{r}" for r in parents]]
+        order = ["check", *appends]
         order = order if i % 2 == 0 else order[::-1]
         for what in order:
             if what == "check":
@@ -155,16 +158,24 @@ def main() -> int:
                 store = work / f"round-{i}-{rows}"
                 shutil.rmtree(store, ignore_errors=True)
                 subprocess.run(["cp", "-al", str(bases[rows]), str(store)], check=True)
-                got = run(["ingest", "contract.yaml", str(batch), "--store", str(store), "--format", "json"], work)
+                src = Path(a.baseline_src) if what.startswith("baseline") else SRC
+                got = run(["ingest", "contract.yaml", str(batch), "--store", str(store), "--format", "json"], work, src)
                 assert got["rc"] == 0, got["err"] or got["out"][-2000:]
-                kept[rows] = state_bytes(store, "peerbench")
+                if src == SRC:
+                    kept[rows] = state_bytes(store, "peerbench")
                 shutil.rmtree(store)
             times[what].append(got["wall"])
+            cpu[what].append(got["cpu"])
             rss[what].append(got["rss_mib"])
     med = {k: statistics.median(v) for k, v in times.items()}
     report["median_wall_s"] = {k: round(v, 2) for k, v in med.items()}
     report["peak_rss_mib"] = {k: round(max(v)) for k, v in rss.items()}
     report["append_vs_check"] = {r: round(med[f"append@{r}"] / med["check"], 2) for r in parents}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
+    report["median_cpu_s"] = {k: round(v, 2) for k, v in med_cpu.items()}
+    report["append_vs_check_cpu"] = {r: round(med_cpu[f"append@{r}"] / med_cpu["check"], 2) for r in parents}
+    if a.baseline_src:
+        report["baseline_vs_check_cpu"] = {r: round(med_cpu[f"baseline@{r}"] / med_cpu["check"], 2) for r in parents}
     if len(parents) > 1:
         report["largest_vs_smallest_parent"] = round(med[f"append@{max(parents)}"] / med[f"append@{min(parents)}"], 2)
     report["state_kept_per_version"] = kept
@@ -172,12 +183,14 @@ def main() -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         for k in times:
-            print(f"{k:>18}: median {med[k]:.2f}s of {[round(t, 2) for t in times[k]]}, peak RSS {max(rss[k]):.0f} MiB")
+            print(f"{k:>18}: median {med[k]:.2f}s of {[round(t, 2) for t in times[k]]}, CPU {med_cpu[k]:.2f}s, peak RSS {max(rss[k]):.0f} MiB")
         for r in parents:
             s = kept[r]
-            print(f"append to {r:,} rows / check of the batch: {report['append_vs_check'][r]}x; state kept: "
+            print(f"append to {r:,} rows / check of the batch: {report['append_vs_check'][r]}x wall, {report['append_vs_check_cpu'][r]}x CPU; state kept: "
                   f"{s['state_json_bytes']:,} B JSON + {s['key_run_bytes']:,} B key runs (data object {s['data_bytes']:,} B)")  # fmt: skip
             print(f"  computed: {s['computed']}  notes: {s['notes']}")
+        for r, x in report.get("baseline_vs_check_cpu", {}).items():
+            print(f"baseline append to {r:,} rows / check of the batch: {x}x CPU")
         if "largest_vs_smallest_parent" in report:
             print(f"largest parent / smallest parent: {report['largest_vs_smallest_parent']}x")
         print(json.dumps({"parents": report["parents"]}))

@@ -29,7 +29,7 @@ version: 1.0.0
 schema:
   columns:
     k: {type: int64, unique: true, severity: warn}
-    a: {type: int64}
+    a: {type: int64, unique: true, severity: warn}  # counted from the groups of [a, b] (gate/key_counts.py)
     b: {type: string}
     x: {type: float64, range: {min: -500, max: 500}, mostly: 0.5, where: "a >= 1"}
     t: {type: timestamp, freshness: {max_age: 1000d}, severity: warn}

@@ -155,6 +155,25 @@ def test_missing_or_corrupt_state_and_key_runs_are_rebuilt_by_rescanning_and_sai
     assert (unique.failed_rows, unique.total_rows) == (0, 130)
 
 
+def test_a_key_run_whose_bytes_changed_is_rebuilt_by_rescanning_not_trusted(tmp_path):
+    """Before: a run was trusted when its size and row count matched, so a byte changed in its
+    keys went unseen (wrong keys, or a read error); now its sha256 is checked before it is read."""
+    store = tmp_path / "store"
+    contract = _write(tmp_path, CONTRACT.replace("max: 150", "max: 1000"))
+    assert ingest(str(contract), _table(range(0, 100)), str(store)).outcome == "published"
+    state = json.loads((store / "w" / _latest(store)["checks"]["state"]["path"]).read_text())
+    run = store / "w" / state["rules"]["id.unique"]["runs"][0]["path"]
+    chunk = pq.read_metadata(run).row_group(0).column(0)  # the keys' column chunk: same size, same rows, other bytes
+    data = bytearray(run.read_bytes())
+    data[chunk.data_page_offset + chunk.total_compressed_size - 2] ^= 0x5A
+    run.write_bytes(bytes(data))
+    out = ingest(str(contract), _table(range(95, 105)), str(store))
+    assert out.outcome == "quarantined_batch", out.summary()
+    assert any("does not match its sha256" in m and "rebuilt by rescanning" in m for m in out.messages), out.messages
+    unique = next(c for c in out.result.checks if c.id == "id.unique")
+    assert (unique.failed_rows, unique.total_rows, unique.computed) == (10, 110, "merged")
+
+
 def _table(ids: range) -> pa.Table:
     return pa.table({"id": pa.array(list(ids), pa.int64()), "x": [float(i) for i in ids]})
 

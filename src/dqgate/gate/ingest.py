@@ -262,7 +262,7 @@ def ingest(
         if origin is not None:  # the report names the table, not the Arrow copy of it
             first = dataclasses.replace(first, source={**first.source, "uri": origin})
         checked = with_history(first, rules, c, store=store)
-        judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published)
+        judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True)
         result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
         if result.status != "fail":
             if published is not None:
@@ -335,7 +335,7 @@ def _publish(c: Any, con: Any, judged: scope.Judged, store: str, batch_id: str, 
         if not isinstance(data, pa.Table):
             data = None  # a stream is spent: profile the checked view
         contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}
-        profile = _profile(con, store, c, mode, data)
+        profile = _profile(con, store, c, mode, data, judged.source.state.profile if judged.source else None)
         current = [judged]
 
         def revalidate(parent: int | None) -> dict[str, Any]:
@@ -349,15 +349,16 @@ def _publish(c: Any, con: Any, judged: scope.Judged, store: str, batch_id: str, 
                         result=current[0].result, messages=tuple(current[0].notes))  # fmt: skip
 
 
-def _profile(con: Any, store: str, c: Any, mode: str, data: Any) -> dict[str, Any]:
-    """The drift reference profile of the version being published (see :mod:`dqgate.runners.reference`)."""
+def _profile(con: Any, store: str, c: Any, mode: str, data: Any, batch: Any = None) -> dict[str, Any]:
+    """The drift reference profile of the version being published (see :mod:`dqgate.runners.reference`);
+    ``batch``: the published rows' own profile, computed when they were judged."""
     from dqgate.runners.reference import snapshot_profile
 
     view = compiler.SOURCE_VIEW
     if data is not None:  # the kept rows of quarantine_rows, not the whole checked batch
         view = "__dq_published"
         con.register(view, duckdb_readable(data))
-    return snapshot_profile(con, view, store, c, mode=mode)
+    return snapshot_profile(con, view, store, c, mode=mode, batch=batch)
 
 
 def _report(result: RunResult, batch_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
@@ -444,7 +445,7 @@ def _judge_kept(
     for _ in range(2):
         recheck = with_history(runner.run(c, rules, kept, as_of=as_of, allow_empty=True, base_dir=base_dir, samples=samples), rules, c, store=store)
         con.register("__dq_kept", duckdb_readable(kept))  # decimal256 and other types DuckDB reads only converted
-        judged = scope.judge_view(c, rules, con, "__dq_kept", recheck, store, batch_id, mode=mode, as_of=as_of, published=published)
+        judged = scope.judge_view(c, rules, con, "__dq_kept", recheck, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True)
         if colliding is not None or not scope.blocking_keys(judged):
             return kept, judged, colliding, note
         note = judged.conflict

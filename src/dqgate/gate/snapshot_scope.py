@@ -33,14 +33,15 @@ import datetime as dt
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from sqlglot import exp
 
 from dqgate.compilers.duckdb import SOURCE_VIEW, col
-from dqgate.compilers.duckdb.common import and_, filtered, not_null, where_of, zero_for_empty
+from dqgate.compilers.duckdb.common import and_, filtered, zero_for_empty
 from dqgate.contract.contract import Contract
 from dqgate.errors import DataError
+from dqgate.gate.key_counts import count_keys
 from dqgate.ir import nodes as n
 from dqgate.runners import assemble, decide
 from dqgate.runners.results import CheckResult, RunResult
@@ -50,6 +51,7 @@ from dqgate.store.manifest import Manifest
 from dqgate.store.state import read_state, write_state
 
 STATE_FORMAT = 1
+Profiler = Callable[[list[exp.Expression]], tuple[Any, dict[str, Any]]]  # extra aggregates -> (profile, raw values)
 MERGED_METRICS = frozenset({"row_count", "null_count", "null_fraction", "min", "max", "sum", "mean", "stddev"})
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")
 _INTEGER = _NUMERIC[:9]
@@ -72,6 +74,7 @@ class BatchState:
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule id -> encoded run's reference
     encoded: dict[str, bytes] = field(default_factory=dict)  # run path -> its Parquet bytes, written on publish
     rows: int = 0
+    profile: Any = None  # the batch's drift profile, when it was computed in the same statement (runners/reference.py)
 
 
 @dataclass
@@ -132,22 +135,24 @@ def _base_type(t: str) -> str:
 # --- the batch's state -------------------------------------------------------------------
 
 
-def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResult, types: dict[str, str]) -> BatchState:
-    """The aggregates and key counts of ``view`` that the merged rules need (one scan, plus one
-    GROUP BY per key); row rules' counts come from ``counts`` (the check of the same rows)."""
+def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResult, types: dict[str, str],
+                profiler: Profiler | None = None) -> BatchState:  # fmt: skip
+    """The aggregates and key counts of ``view`` that the merged rules need (one scan, plus the
+    GROUP BYs of :mod:`dqgate.gate.key_counts`); row rules' counts come from ``counts`` (the check
+    of the same rows). With ``profiler`` the aggregates are computed by the statement that
+    profiles the batch for the version's drift profile: one scan of the batch instead of two."""
     by_id = {r.id: r for r in counts.checks}
     out: dict[str, dict[str, Any]] = {}
     keys: dict[str, Any] = {}
     aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
     wanted: list[tuple[n.Rule, list[str]]] = []
-    for rule in rules:
-        if how(rule, types) != "merged" or isinstance(rule, n.StrictSchema):
-            continue
+    merged = [r for r in rules if how(r, types) == "merged" and not isinstance(r, n.StrictSchema)]
+    counted = count_keys(con, view, [r for r in merged if isinstance(r, n.Unique)], types)
+    for rule in merged:
         if isinstance(rule, n.Unique):
-            keys[rule.id] = key_counts(con, view, rule)
-            bn = keys[rule.id].column(key_index.COUNT).combine_chunks().to_numpy()
-            total, failed, groups = int(bn.sum()), int(bn[bn > 1].sum()), int((bn > 1).sum())
-            out[rule.id] = {"sig": signature(rule), "failed": failed, "total": total, "groups": groups}
+            got = counted[rule.id]
+            keys[rule.id] = got.table
+            out[rule.id] = {"sig": signature(rule), "failed": got.failed, "total": got.total, "groups": got.groups}
         elif isinstance(rule, n.RowRule):
             got = by_id.get(rule.id)
             if got is None or got.failed_rows is None:  # the rule could not run: nothing to merge
@@ -157,26 +162,17 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
             names = [f"{len(wanted)}_{k}" for k in _agg_names(rule)]
             aggs += [exp.alias_(e, name, quoted=True) for e, name in zip(_agg_exprs(rule, types), names)]
             wanted.append((rule, names))
-    query = exp.select(*aggs).from_(exp.to_table(view, quoted=True))
-    cur = con.execute(query.sql("duckdb"))
-    names = [d[0] for d in cur.description]
-    row = dict(zip(names, cur.fetchall()[0]))
+    profile = None
+    if profiler is not None:  # the profile counts the rows as "__rows" too
+        profile, row = profiler(aggs[1:])
+    else:
+        query = exp.select(*aggs).from_(exp.to_table(view, quoted=True))
+        cur = con.execute(query.sql("duckdb"))
+        names = [d[0] for d in cur.description]
+        row = dict(zip(names, cur.fetchall()[0]))
     for rule, got in wanted:
         out[rule.id] = {"sig": signature(rule), **_agg_state(rule, [row[g] for g in got], types)}
-    return BatchState(out, keys, rows=int(row["__rows"]))
-
-
-def key_counts(con: Any, view: str, rule: n.Unique) -> Any:
-    """The distinct keys of ``rule`` among the rows it applies to, with their counts, sorted."""
-    keys = [col(c) for c in rule.columns]
-    query = (
-        exp.select(*keys, exp.alias_(exp.Count(this=exp.Star()), key_index.COUNT, quoted=True))
-        .from_(exp.to_table(view, quoted=True))
-        .where(and_(where_of(rule), None if rule.nulls_equal else not_null(*rule.columns)))  # as the fused check judges keys
-        .group_by(*[k.copy() for k in keys])
-        .order_by(*[k.copy() for k in keys])
-    )
-    return con.sql(query.sql("duckdb")).to_arrow_table()
+    return BatchState(out, keys, rows=int(row["__rows"]), profile=profile)
 
 
 def _agg_names(rule: n.Rule) -> list[str]:
@@ -320,9 +316,15 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
 
     names = list(rule.columns)
     schema = pa.schema([*(keys.schema.field(c) for c in names), pa.field("bn", pa.int64()), pa.field("pn", pa.int64()), pa.field("version", pa.int64())])
-    empty = schema.empty_table()
+    empty = pa.Table.from_batches([], schema=schema)  # not schema.empty_table(), which imports pandas
+    if runs and keys.num_rows and not rule.nulls_equal and pa.types.is_integer(keys.schema.field(0).type):
+        import pyarrow.compute as pc
+
+        span = pc.min_max(keys.column(0))  # runs whose keys cannot meet the batch's are neither verified nor read
+        runs = key_index.may_hold(store, dataset, runs, span["min"].as_py(), span["max"].as_py())
     if not runs or keys.num_rows == 0:
         return empty
+    key_index.verify(store, dataset, runs)  # the runs read are trusted only when their bytes are those the state bound
     con.register("__dq_batch_keys", keys)
     con.register("__dq_key_runs", pa.table({"file": [key_index.run_path(store, dataset, r) for r in runs],
                                             "version": pa.array([int(r["version"]) for r in runs], pa.int64())}))  # fmt: skip
@@ -393,11 +395,11 @@ class Batch:
 
 
 def prepare_batch(con: Any, view: str, rules: tuple[n.Rule, ...], result: RunResult, batch_id: str, *,
-                  as_of: dt.datetime | None = None, base_dir: str | None = None) -> Batch:  # fmt: skip
+                  as_of: dt.datetime | None = None, base_dir: str | None = None, profiler: Profiler | None = None) -> Batch:  # fmt: skip
     """The batch's state, computed once (a lost race re-judges with the same)."""
     described = con.execute(exp.Describe(this=exp.select(exp.Star()).from_(exp.to_table(view, quoted=True))).sql("duckdb")).fetchall()
     types = {row[0]: row[1] for row in described}
-    state = batch_state(con, view, rules, result, types)
+    state = batch_state(con, view, rules, result, types, profiler)
     return Batch(con, view, result, types, state, batch_id, as_of, base_dir)
 
 
@@ -465,12 +467,20 @@ def judge(c: Contract, rules: tuple[n.Rule, ...], batch: Batch, store: str, pare
             continue
         mine = batch.state.rules[rule.id]
         theirs = parent_state[rule.id]
+        if isinstance(rule, n.Unique):
+            seen = previous.cleared.get(rule.id, set()) if previous else set()
+            todo = [r for r in theirs["runs"] if r["path"] not in seen]
+            try:
+                hit = collide(batch.con, store, c.dataset, rule, batch.state.keys[rule.id], todo)
+            except key_index.CorruptRun as bad:  # rebuilt from the parent's rows, never trusted
+                assert parent is not None
+                theirs = parent_state[rule.id] = _rebuild(c, (rule,), batch, store, parent, pending)[rule.id]
+                notes.append(f"{bad} (a key run of {c.dataset}@{parent.version}); rebuilt by rescanning for {rule.id}")
+                todo = list(theirs["runs"])
+                hit = collide(batch.con, store, c.dataset, rule, batch.state.keys[rule.id], todo)
         merged = merge_state(rule, theirs, mine)
         if isinstance(rule, n.Unique):
             runs = list(theirs["runs"])
-            seen = previous.cleared.get(rule.id, set()) if previous else set()
-            todo = [r for r in runs if r["path"] not in seen]
-            hit = collide(batch.con, store, c.dataset, rule, batch.state.keys[rule.id], todo)
             looked_up[rule.id] = [r["path"] for r in todo]
             collisions[rule.id] = hit
             cleared[rule.id] = {r["path"] for r in runs} if hit.num_rows == 0 else set()
@@ -622,12 +632,19 @@ def keep(store: str, dataset: str, judged: Judged) -> dict[str, Any]:
 
 
 def judge_view(c: Contract, rules: tuple[n.Rule, ...], con: Any, view: str, checked: RunResult, store: str, batch_id: str,
-               *, mode: str, as_of: dt.datetime | None = None, published: int | None = None) -> Judged:  # fmt: skip
+               *, mode: str, as_of: dt.datetime | None = None, published: int | None = None, profile: bool = False) -> Judged:  # fmt: skip
     """Judge the rows of ``view`` (checked as ``checked``) as the next version of the store's dataset
-    (or, when version ``published`` already holds them, as that version over its parent)."""
+    (or, when version ``published`` already holds them, as that version over its parent).
+
+    ``profile``: the rows are about to be published; their drift profile is computed in the
+    statement that computes their state (``judged.source.state.profile``, for the publish)."""
+    from dqgate.runners.reference import profile_batch
     from dqgate.store.publish import load_manifest
 
-    batch = prepare_batch(con, view, rules, checked, batch_id, as_of=as_of, base_dir=c.base_dir)
+    def profiler(extra: list[exp.Expression]) -> tuple[Any, dict[str, Any]]:
+        return profile_batch(con, view, store, c, mode=mode, extra_first=extra)
+
+    batch = prepare_batch(con, view, rules, checked, batch_id, as_of=as_of, base_dir=c.base_dir, profiler=profiler if profile else None)
     if mode != "append":
         parent = None
     elif published is None:

@@ -18,7 +18,7 @@ Binding is I/O (it reads manifests or files), so it runs before compiling; the b
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dqgate.stats import profile as prof
@@ -125,18 +125,44 @@ def _file_profile(path: str, base_dir: str | None, columns: set[str], contract: 
     return profile, path if where is None else f"{path} where {where}"
 
 
-def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BatchProfile:
+    """The profile of rows about to be published, counted at the knots ``knots_at`` (the parent's)."""
+
+    profile: dict[str, Any]
+    knots_at: dict[str, list[float]]
+
+
+def profile_batch(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,
+                  extra_first: list[Any] | None = None) -> tuple[BatchProfile, dict[str, Any]]:  # fmt: skip
+    """The profile of the rows in ``view`` that :func:`snapshot_profile` merges with the parent's,
+    and the raw values of ``extra_first`` (more aggregates computed in the same statement: an
+    append computes its snapshot state there, so the batch is scanned once for both)."""
+    parent = _latest_profile(store, contract.dataset) if mode == "append" else None
+    knots_at = prof.knots_of(parent)
+    batch, raw = prof.profile_view(con, view, knots_for=_drift_columns(contract), knots_at=knots_at, extra_first=extra_first)
+    return BatchProfile(batch, knots_at), raw
+
+
+def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,
+                     batch: BatchProfile | None = None) -> dict[str, Any]:  # fmt: skip
     """The profile of the version about to be published from the rows in ``view``.
 
     Knots are kept for the contract's drift columns (and those the parent has). On
     append the profile is the exact merge of the parent's profile and the batch's, the
     batch being counted at the parent's knots; a parent without a profile makes the
-    result cover the batch only, which readers detect from its row count.
+    result cover the batch only, which readers detect from its row count. ``batch``:
+    the rows' profile computed earlier (:func:`profile_batch`), used unless a racer has
+    published a parent with other knots meanwhile.
     """
     parent = _latest_profile(store, contract.dataset) if mode == "append" else None
-    drift_columns = set(contract.model.drift.columns) if contract.model.drift else set()  # names, either form
-    batch, _ = prof.profile_view(con, view, knots_for=drift_columns, knots_at=prof.knots_of(parent))
-    return prof.merge(parent, batch) if parent else batch
+    if batch is None or batch.knots_at != prof.knots_of(parent):
+        batch, _ = profile_batch(con, view, store, contract, mode=mode)
+    return prof.merge(parent, batch.profile) if parent else batch.profile
+
+
+def _drift_columns(contract: Contract) -> set[str]:
+    return set(contract.model.drift.columns) if contract.model.drift else set()  # names, either form
 
 
 def _latest_profile(store: str, dataset: str) -> dict[str, Any] | None:

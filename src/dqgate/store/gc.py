@@ -5,7 +5,12 @@ Safety rules, in order:
 1. Never delete an object a manifest names. If any manifest cannot be read, gc
    refuses to run, since it cannot know what that manifest names.
 2. Only delete files gc understands: ``objects/ab/<sha256>.parquet``,
-   ``objects/_tmp/*`` and ``versions/.tmp-*.json``. Anything else is left alone.
+   ``objects/_tmp/*``, ``versions/.tmp-*.json``, the mergeable state of appends
+   (``state/<sha256>.json``, named by a manifest), the key runs a state names
+   (``keys/ab/<sha256>.parquet``) and the ``.tmp-*`` files their writes leave
+   (``store/state.py``). Anything else is left alone. A state that exists but cannot
+   be trusted (not its sha256, not JSON) makes gc refuse, as an unreadable manifest
+   does: gc cannot know which key runs it names.
 3. Never look while a publisher is between "my objects exist" and "my manifest
    exists": gc holds the exclusive publish lease (``store/lease.py``) from its
    first listing of manifests to its last delete. Publishers hold it shared, so
@@ -26,9 +31,11 @@ from typing import TYPE_CHECKING
 import pyarrow.fs as pafs
 
 from dqgate.errors import StoreError
-from dqgate.store.layout import TMP_DIR, dataset_layout, is_manifest_tmp, is_object_rel, require_dataset
+from dqgate.store import key_index
+from dqgate.store.layout import SHA256_RE, TMP_DIR, dataset_layout, is_manifest_tmp, is_object_rel, require_dataset
 from dqgate.store.lease import collector_lease
 from dqgate.store.publish import read_manifest, version_numbers
+from dqgate.store.state import STATE_DIR, read_state
 
 if TYPE_CHECKING:
     from dqgate.store.layout import DatasetLayout
@@ -85,14 +92,39 @@ def _named(layout: DatasetLayout, named: set[str], seen: set[int]) -> tuple[set[
             msg = f"refusing to gc {layout.dataset!r}: {exc}"
             raise StoreError(msg) from exc
         named.update(manifest.file_paths)
+        named.update(_state_files(layout, version, manifest.checks))
         seen.add(version)
     return named, seen
+
+
+def _state_files(layout: DatasetLayout, version: int, checks: object) -> set[str]:
+    """The state file a manifest names and the key runs that state names."""
+    ref = checks.get("state") if isinstance(checks, dict) else None
+    if not isinstance(ref, dict) or not isinstance(ref.get("path"), str):
+        return set()
+    payload, problem = read_state(layout.store, layout.dataset, ref)
+    if payload is None and not (problem or "").endswith("is missing"):  # a missing state names nothing any more
+        msg = f"refusing to gc {layout.dataset!r}: version {version}: {problem}, so the key runs it names are unknown"
+        raise StoreError(msg)
+    return {ref["path"], *key_index.named_runs(payload or {})}
+
+
+def _is_state_rel(rel: str) -> bool:
+    """``state/<sha256>.json`` or ``keys/ab/<sha256>.parquet``: what an append writes beside its object."""
+    parts = rel.split("/")
+    if len(parts) == 2 and parts[0] == STATE_DIR and parts[1].endswith(".json"):
+        return bool(SHA256_RE.match(parts[1][: -len(".json")]))
+    if len(parts) == 3 and parts[0] == key_index.KEYS_DIR and parts[2].endswith(".parquet"):
+        sha = parts[2][: -len(".parquet")]
+        return bool(SHA256_RE.match(sha)) and parts[1] == sha[:2]
+    return False
 
 
 def _candidates(layout: DatasetLayout, named: set[str], min_age: float) -> list[str]:
     now = time.time()
     infos = layout.listing(layout.objects_dir, recursive=True)
     infos += layout.listing(layout.versions_dir)
+    infos += layout.listing(layout.abs(STATE_DIR)) + layout.listing(layout.abs(key_index.KEYS_DIR), recursive=True)
     out = []
     for info in infos:
         if info.type != pafs.FileType.File:
@@ -100,8 +132,8 @@ def _candidates(layout: DatasetLayout, named: set[str], min_age: float) -> list[
         rel = layout.rel(info.path)
         leftover = rel.startswith(f"objects/{TMP_DIR}/") or (
             rel.startswith("versions/") and is_manifest_tmp(info.base_name)
-        )
-        orphan = is_object_rel(rel) and rel not in named
+        ) or (rel.startswith((f"{STATE_DIR}/", f"{key_index.KEYS_DIR}/")) and info.base_name.startswith(".tmp-"))
+        orphan = (is_object_rel(rel) or _is_state_rel(rel)) and rel not in named
         if not (leftover or orphan):
             continue
         mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
