@@ -107,8 +107,7 @@ def test_504_random_flips_give_no_silent_difference(store, publish_batch):
             read = list(READS)[i % len(READS)]
             try:
                 got = _read(store, read)
-            except (DqError, duckdb.Error) as exc:
-                assert isinstance(exc, DqError) or "differ from what was published" in str(exc), exc
+            except DqError:  # every read path refuses with dqgate's own error, to_duckdb included
                 refused += 1
             else:
                 if _same(got, truth[read]):

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
 
     from dqgate.store.manifest import FileEntry, Manifest
+    from dqgate.store.relation import VerifiedRelation
 
 Verify = Literal["read", "full", "none"]
 _warned: set[tuple[str, str]] = set()
@@ -205,16 +206,23 @@ class Snapshot:
 
         return register_io_source(source, schema=dict(schema), explain_name="dqgate verified snapshot")
 
-    def to_duckdb(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    def to_duckdb(self, con: duckdb.DuckDBPyConnection) -> VerifiedRelation:
         """A DuckDB relation over the snapshot, on connection ``con``.
 
         DuckDB scans the verified Arrow dataset, pushing its projection down, so a
-        query verifies the chunks it reads; a byte that differs fails the query
-        with an error carrying the StampError message.
+        query verifies the chunks it reads. The relation is wrapped
+        (:class:`~dqgate.store.relation.VerifiedRelation`: every method of a DuckDB
+        relation) so that a byte that differs raises
+        :class:`~dqgate.errors.StampError` naming the file, not DuckDB's own error.
+
+        Raises:
+            StampError: from the relation's methods that run the query, on a changed byte.
         """
+        from dqgate.store.relation import VerifiedRelation
+
         if self._verify == "none" and is_local(self._fs):
-            return con.read_parquet(self.files)
-        return con.from_arrow(self._dataset())
+            return VerifiedRelation(con.read_parquet(self.files))
+        return VerifiedRelation(con.from_arrow(self._dataset()))
 
     def iter_batches(self, n: int = 65_536) -> Iterator[pa.RecordBatch]:
         """Record batches of at most ``n`` rows, streaming one file at a time, verified as they are read."""
