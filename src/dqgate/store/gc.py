@@ -23,11 +23,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-import pyarrow.fs as pafs
-
 from dqgate.errors import StoreError
 from dqgate.store.layout import TMP_DIR, dataset_layout, is_manifest_tmp, is_object_rel, require_dataset
 from dqgate.store.lease import collector_lease
+from dqgate.store.localfs import FileType
 from dqgate.store.publish import read_manifest, version_numbers
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ def _candidates(layout: DatasetLayout, named: set[str], min_age: float) -> list[
     infos += layout.listing(layout.versions_dir)
     out = []
     for info in infos:
-        if info.type != pafs.FileType.File:
+        if info.type != FileType.File:
             continue
         rel = layout.rel(info.path)
         leftover = rel.startswith(f"objects/{TMP_DIR}/") or (

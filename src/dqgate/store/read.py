@@ -38,12 +38,10 @@ import posixpath
 import sys
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
-
 from dqgate.errors import StampError, StoreError, UsageError
 from dqgate.store.chain import manifest_problems, read_head, remember, rollback_problem
 from dqgate.store.layout import dataset_layout, is_local, require_dataset, suggest
+from dqgate.store.localfs import arrow_filesystem
 from dqgate.store.lineage import record_read
 from dqgate.store.publish import default_user, read_manifest_sha, version_numbers
 from dqgate.store.stamp import (
@@ -58,7 +56,6 @@ from dqgate.store.stamp import (
 )
 from dqgate.store.segments import READ_CHUNK, footer_start
 from dqgate.store.staging import checked_in_place, staged
-from dqgate.store.verified import open_verified, verified_filesystem
 from dqgate.store.verify import snapshot_problems
 
 if TYPE_CHECKING:
@@ -68,6 +65,7 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
     import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
 
     from dqgate.store.manifest import FileEntry, Manifest
     from dqgate.store.relation import VerifiedRelation
@@ -115,15 +113,18 @@ class Snapshot:
         return f"Snapshot({self.dataset!r}, version={self.version}, rows={self.rows}, files={len(self.files)})"
 
     def _filesystem(self) -> pafs.FileSystem:
+        fs = arrow_filesystem(self._fs)
         if self._verify == "none":
-            return self._fs
-        return verified_filesystem(self._fs, {p: (e.path, e.segment_table) for p, e in self._entries.items()})
+            return fs
+        from dqgate.store.verified import verified_filesystem
+
+        return verified_filesystem(fs, {p: (e.path, e.segment_table) for p, e in self._entries.items()})
 
     def _dataset(self) -> pads.Dataset:
         import pyarrow.dataset as pads
 
         if self._verify == "none":
-            return pads.dataset(self.files, format="parquet", filesystem=self._fs)
+            return pads.dataset(self.files, format="parquet", filesystem=arrow_filesystem(self._fs))
         # No pre-buffering: a verified read loads whole segments anyway, and Arrow's IO
         # threads then never call into Python on their own (only the scanning threads do).
         options = pads.ParquetFragmentScanOptions(pre_buffer=False)
@@ -136,10 +137,12 @@ class Snapshot:
         Raises:
             StampError: a byte read differs from what was published.
         """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if self._verify == "none" or not is_local(self._fs):
             table = self._dataset().to_table(columns=columns)
         else:  # native pyarrow over a verified private copy: no Python in the decode path
-            import pyarrow as pa
 
             tables = []
             for path, entry in self._entries.items():
@@ -231,11 +234,16 @@ class Snapshot:
         return self._batches(n)
 
     def _batches(self, n: int) -> Iterator[pa.RecordBatch]:
+        import pyarrow.parquet as pq
+
+        from dqgate.store.verified import open_verified
+
+        fs = arrow_filesystem(self._fs)
         for path, entry in self._entries.items():
             if self._verify == "none":
-                opened = self._fs.open_input_file(path)
+                opened = fs.open_input_file(path)
             else:
-                opened = open_verified(self._fs, path, entry.path, entry.segment_table)
+                opened = open_verified(fs, path, entry.path, entry.segment_table)
             with opened as f:
                 yield from pq.ParquetFile(f).iter_batches(batch_size=n)
 
@@ -287,7 +295,7 @@ def open_snapshot(
         verify = "read"
     if verify not in ("read", "full", "none"):
         raise UsageError(f"verify must be 'read', 'full' or 'none', got {verify!r}", param="verify")
-    layout = dataset_layout(store, dataset)
+    layout = dataset_layout(store, dataset, reader=True)  # local: plain os calls, no pyarrow import
     manifest, raw, manifest_sha = read_manifest_sha(layout, version)
     key = signing_key()
     problems = snapshot_problems(layout, manifest, raw, key, full=verify == "full")
@@ -347,6 +355,8 @@ def list_quarantine(store: str, dataset: str) -> list[dict[str, Any]]:
     Raises:
         StoreError: the store or dataset does not exist.
     """
+    import pyarrow.fs as pafs
+
     layout = dataset_layout(store, dataset)
     require_dataset(layout)
     dirs = layout.fs.get_file_info(pafs.FileSelector(layout.quarantine_dir, allow_not_found=True))
@@ -411,6 +421,9 @@ def verify_file(path: str) -> dict[str, Any]:
             file's row count or data pages, or a bad or missing HMAC while a key is set.
         UsageError: the file cannot be opened.
     """
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
     if "://" in path:
         fs, inner = pafs.FileSystem.from_uri(path)
     else:

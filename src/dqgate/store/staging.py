@@ -24,15 +24,16 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from dqgate.errors import StampError
-from dqgate.store.segments import MAGIC, segment_digest
+from dqgate.store.parquet_footer import column_chunks
+from dqgate.store.segments import segment_digest
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
 
+    import pyarrow as pa
+
+    from dqgate.store.parquet_footer import Chunk
     from dqgate.store.segments import Segments
 
 THREADS = 2
@@ -106,23 +107,21 @@ class StagedFile:
         finally:
             view.release()
 
-    def metadata(self) -> pq.FileMetaData:
-        """The Parquet metadata, parsed from the staged (verified) footer."""
+    def chunks(self) -> list[list[Chunk]]:
+        """Where the column chunks are, parsed from the staged (verified) footer."""
         last = len(self._segments.lengths) - 1
         self.add([0, last])
         assert self._map is not None
-        footer = self._map[self._segments.starts[last] :]
-        try:
-            return pq.read_metadata(pa.BufferReader(MAGIC + footer))
-        except (OSError, ValueError) as exc:
-            raise StampError(f"file {self._name}: unreadable Parquet footer: {exc}") from exc
+        return column_chunks(_metadata_bytes(self._map[self._segments.starts[last] :]), where=f"file {self._name}")
 
     def add_columns(self, columns: Collection[str] | None) -> None:
         """Stage the footer and every column chunk of ``columns`` (all columns when None)."""
-        self.add(_wanted_segments(self.metadata(), self._segments, columns))
+        self.add(_wanted_segments(self.chunks(), self._segments, columns))
 
     def buffer(self) -> pa.Buffer:
         """The staged file as a zero-copy Arrow buffer (unstaged bytes read as zeros)."""
+        import pyarrow as pa
+
         assert self._map is not None
         return pa.py_buffer(self._map)
 
@@ -150,21 +149,23 @@ def staged(source: str, name: str, segments: Segments, columns: Collection[str] 
         staged_file.close()
 
 
-def _wanted_segments(meta: pq.FileMetaData, segments: Segments, columns: Collection[str] | None) -> set[int]:
+def _metadata_bytes(footer_segment: bytes | memoryview) -> bytes:
+    """The Thrift FileMetaData inside the footer segment (which ends with its length and ``PAR1``)."""
+    footer = bytes(footer_segment)
+    return footer[:-8] if len(footer) >= 8 else b""
+
+
+def _wanted_segments(groups: list[list[Chunk]], segments: Segments, columns: Collection[str] | None) -> set[int]:
     """The segments holding the footer, the header and every column chunk of ``columns`` (all when None)."""
     last = len(segments.lengths) - 1
     if columns is None:
         return set(range(last + 1))
     wanted = set(columns)
-    leaves = [j for j in range(meta.num_columns) if meta.schema.column(j).path.split(".")[0] in wanted]
     indexes = {0, last}
-    for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        for j in leaves:
-            chunk = group.column(j)
-            dictionary = chunk.dictionary_page_offset if chunk.has_dictionary_page else None
-            start = dictionary if dictionary else chunk.data_page_offset
-            indexes.update(segments.covering(start, chunk.total_compressed_size))
+    for group in groups:
+        for chunk in group:
+            if chunk.column in wanted:
+                indexes.update(segments.covering(chunk.start, chunk.length))
     return indexes
 
 
@@ -199,11 +200,8 @@ def checked_in_place(source: str, name: str, segments: Segments, columns: Collec
             return bytes(scratch[: lengths[i]]) if i == len(lengths) - 1 else b""
 
         footer = check(len(lengths) - 1, view)
-        try:
-            meta = pq.read_metadata(pa.BufferReader(MAGIC + footer))
-        except (OSError, ValueError) as exc:
-            raise StampError(f"file {name}: unreadable Parquet footer: {exc}") from exc
-        todo = sorted(_wanted_segments(meta, segments, columns) - {len(lengths) - 1})
+        groups = column_chunks(_metadata_bytes(footer), where=f"file {name}")
+        todo = sorted(_wanted_segments(groups, segments, columns) - {len(lengths) - 1})
         if len(todo) > 1 and sum(lengths[i] for i in todo) > (8 << 20):
             other = memoryview(bytearray(max(lengths)))
             with ThreadPoolExecutor(max_workers=THREADS) as pool:
