@@ -116,6 +116,7 @@ def test_504_random_flips_give_no_silent_difference(store, publish_batch):
                     silent.append(f"{kind} {path.name} byte {offset}: {read}")
             finally:
                 path.write_bytes(original)
+    print(f"bit flips: {len(kinds) * FLIPS_PER_KIND} changes, {refused} refused, {unchanged} unchanged, {len(silent)} silent")
     assert silent == [], f"{len(silent)} silent differences: {silent[:5]}"
     assert refused + unchanged == len(kinds) * FLIPS_PER_KIND
     assert refused >= len(kinds) * FLIPS_PER_KIND * 0.95  # nearly every change is refused, not merely harmless

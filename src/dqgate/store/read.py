@@ -18,8 +18,9 @@ verified bytes: pyarrow reads through :mod:`dqgate.store.verified` (each byte
 range checked against its BLAKE3 in the manifest, from the very buffer that is
 then decoded; ``to_arrow`` decodes a verified private copy), Polars reads the
 byte ranges its query touches right after they are checked, through the same
-open file (:mod:`dqgate.store.staging`), DuckDB scans the
-verified Arrow dataset. ``verify="full"`` also hashes every file whole at open;
+open file, under a read lease that no writer can open it without breaking
+(:mod:`dqgate.store.staging`), DuckDB scans the verified Arrow dataset (its
+errors turned back into StampError, :mod:`dqgate.store.relation`). ``verify="full"`` also hashes every file whole at open;
 ``verify="none"`` reads the files as they are (the stamp and history checks
 still run).
 
@@ -168,8 +169,10 @@ class Snapshot:
         against the manifest, and then Polars' own Parquet reader reads that same
         open file (:func:`~dqgate.store.staging.checked_in_place`). A byte that
         differs raises :class:`~dqgate.errors.StampError` from ``collect()``.
-        The one thing this does not catch is a process writing into the object
-        between the check and Polars' read of it (docs/trust.md).
+        A read lease held from before the check until after the read refuses what
+        was read if another process opened the file for writing meanwhile; where
+        no lease can be had, Polars reads a verified private copy (docs/trust.md).
+        Reading a local store this way imports no pyarrow.
         """
         import polars as pl
 
