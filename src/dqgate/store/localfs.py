@@ -17,6 +17,7 @@ for the read paths that decode with pyarrow anyway (``to_arrow``, ``iter_batches
 from __future__ import annotations
 
 import enum
+import errno
 import io
 import os
 import posixpath
@@ -88,8 +89,8 @@ class LocalFiles:
         return self.open_input_file(path)
 
     def open_input_file(self, path: str) -> LocalInputFile:
-        if os.path.isdir(path):
-            raise IsADirectoryError(path)
+        if os.path.isdir(path):  # worded as pyarrow words it
+            raise IsADirectoryError(errno.EISDIR, f"Cannot open for reading: path '{path}' is a directory")
         return LocalInputFile(path, "r")
 
     def arrow(self) -> pafs.FileSystem:
