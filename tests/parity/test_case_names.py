@@ -25,7 +25,7 @@ import dqgate
 from dqgate.contract import load_contract
 from dqgate.ir.plan import plan
 
-SETTINGS = settings(max_examples=int(os.environ.get("DQGATE_PARITY_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(max_examples=int(os.environ.get("DQGATE_PARITY_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @SETTINGS
