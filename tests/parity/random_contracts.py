@@ -21,6 +21,9 @@ ARROW = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string(), "b
          "date": pa.date32(), "timestamp": pa.timestamp("us")}  # fmt: skip
 PLAIN = {"I": "i", "J": "j", "F": "f", "S": "s", "B": "b", "D": "d", "T": "ts"}
 AWKWARD = {"I": "select", "J": "it's", "F": "my col", "S": "höhe", "B": 'say "hi"', "D": "order", "T": "Zeit.Stempel"}
+# Names DuckDB cannot tell apart (its identifiers ignore case, quoted or not): pairs that differ only in case
+# (ASCII and not), with spaces and quotes. They must still be checked exactly, each on its own column.
+CASED = {"I": "a", "J": "A", "F": "my Col", "S": "My col", "B": 'say "Hi"', "D": "höhe", "T": "HÖHE"}
 AS_OF = dt.datetime(2024, 1, 21, tzinfo=dt.timezone.utc)
 
 STRINGS = (

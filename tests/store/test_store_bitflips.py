@@ -107,8 +107,7 @@ def test_504_random_flips_give_no_silent_difference(store, publish_batch):
             read = list(READS)[i % len(READS)]
             try:
                 got = _read(store, read)
-            except (DqError, duckdb.Error) as exc:
-                assert isinstance(exc, DqError) or "differ from what was published" in str(exc), exc
+            except DqError:  # every read path refuses with dqgate's own error, to_duckdb included
                 refused += 1
             else:
                 if _same(got, truth[read]):
@@ -117,6 +116,7 @@ def test_504_random_flips_give_no_silent_difference(store, publish_batch):
                     silent.append(f"{kind} {path.name} byte {offset}: {read}")
             finally:
                 path.write_bytes(original)
+    print(f"bit flips: {len(kinds) * FLIPS_PER_KIND} changes, {refused} refused, {unchanged} unchanged, {len(silent)} silent")
     assert silent == [], f"{len(silent)} silent differences: {silent[:5]}"
     assert refused + unchanged == len(kinds) * FLIPS_PER_KIND
     assert refused >= len(kinds) * FLIPS_PER_KIND * 0.95  # nearly every change is refused, not merely harmless

@@ -58,9 +58,9 @@ def wide(store, publish_batch):
     return data, path
 
 
-# DuckDB runs the read inside its own query; it re-raises the StampError as its own
-# error type (InvalidInputException), with the StampError's message.
-REFUSED = (StampError, duckdb.Error)
+# DuckDB runs the read inside its own query and raises its own error type
+# (InvalidInputException); to_duckdb's relation turns it back into the StampError.
+REFUSED = StampError
 MESSAGE = r"file objects/.*\.parquet: bytes \d+\.\.\d+ differ from what was published"
 
 
@@ -72,7 +72,7 @@ def test_every_read_path_refuses_a_changed_byte_without_a_verify_argument(store,
     snap = open_snapshot(store, "flights")
     with pytest.raises(REFUSED, match=MESSAGE) as refused:
         READS[read](snap)
-    assert read == "to_duckdb" or refused.type is StampError
+    assert refused.type is StampError
 
 
 def test_a_partial_read_verifies_what_it_touches_and_reads_the_rest(store, wide):
@@ -143,3 +143,43 @@ def test_reads_in_manifest_order_with_many_files_and_appends(store, publish_batc
     assert snap.scan_polars().head(350).collect().equals(pl.from_arrow(expected.slice(0, 350)))
     assert pa.Table.from_batches(list(snap.iter_batches(64))).equals(expected)
     assert snap.to_duckdb(duckdb.connect()).aggregate("sum(id)").fetchall() == [(sum(range(600)),)]
+
+
+def test_to_duckdb_refuses_with_stamp_error_through_derived_relations_and_sql(store, wide):
+    """Issue #12: a changed byte read by DuckDB surfaced as DuckDB's InvalidInputException."""
+    data, path = wide
+    start, end = _chunk_range(path, 0, 1)
+    _flip(path, (start + end) // 2)
+    con = duckdb.connect()
+    rel = open_snapshot(store, "flights").to_duckdb(con)
+    derived = rel.filter("a > 0.25").project("b").aggregate("sum(b)")
+    with pytest.raises(StampError, match=MESSAGE):
+        derived.fetchall()
+    with pytest.raises(StampError, match=MESSAGE):
+        rel.to_arrow_table()
+    with pytest.raises(StampError, match=MESSAGE):
+        rel.pl()
+    # the columns it does not need are read, and equal what was published
+    kept = rel.filter("a > 0.25").aggregate("count(*), sum(c)").fetchall()[0]
+    mask = [x > 0.25 for x in data["a"].to_pylist()]
+    assert kept[0] == sum(mask)
+    assert kept[1] == pytest.approx(sum(c for c, m in zip(data["c"].to_pylist(), mask) if m), rel=1e-12)
+    # SQL text runs inside DuckDB: through a view, a refused byte is DuckDB's error with the StampError's text
+    rel.create_view("snap")
+    assert con.sql("SELECT count(*), sum(a) FROM snap").fetchall()[0][0] == data.num_rows
+    with pytest.raises(duckdb.Error, match=MESSAGE):
+        con.sql("SELECT sum(b) FROM snap").fetchall()
+
+
+def test_diff_reads_through_the_verified_path(store, publish_batch, make_table):
+    """Issue #12: store/diff.py read snapshots with DuckDB's read_parquet, unverified."""
+    from dqgate.store import diff
+
+    publish_batch("b1", make_table(0, 4000))
+    manifest = publish_batch("b2", make_table(4000, 4000))
+    assert diff(store, "flights", 1, 2, key=["id"])["keys"]["added"] == 4000
+    path = Path(store) / "flights" / manifest.files[-1].path
+    start, end = _chunk_range(path, 0, 0)  # the id column of the appended file
+    _flip(path, (start + end) // 2)
+    with pytest.raises(StampError, match=MESSAGE):
+        diff(store, "flights", 1, 2, key=["id"])

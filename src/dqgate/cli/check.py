@@ -144,7 +144,7 @@ def _explain_for_data(c: Contract, data: str) -> int:
     """The statement as ``dq check`` would run it on ``data``: what the Parquet footer
     decides is left out, dense integer keys are counted by the bitmap pass."""
     from dqgate.runners.check import planned
-    from dqgate.compilers.duckdb import FORMAT_DFAS, KEY_REPEATS
+    from dqgate.compilers.duckdb import FORMAT_DFAS, KEY_REPEATS, data_names
     from dqgate.ir.nodes import HISTORY_RULES, Format, Pattern
     from dqgate.runners import duckdb as runner
     from dqgate.runners import native
@@ -153,7 +153,8 @@ def _explain_for_data(c: Contract, data: str) -> int:
     con = runner.connect()
     try:
         source, types = runner.prepare(con, c, data, base_dir=c.base_dir)
-        planned = runner.plan_for(con, c, rules, types, source)
+        with data_names(source.names):
+            planned = runner.plan_for(con, c, rules, types, source)
     finally:
         con.close()
     compiled, dense, decided = planned.plan, planned.dense, planned.decided

@@ -24,6 +24,7 @@ One ingest of one batch:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -257,10 +258,12 @@ def ingest(
     base_dir = c.base_dir
     rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
     con = runner.connect()
+    renamed = contextlib.ExitStack()
     try:
         first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty, progress=progress)
         if origin is not None:  # the report names the table, not the Arrow copy of it
             first = dataclasses.replace(first, source={**first.source, "uri": origin})
+        renamed.enter_context(compiler.data_names(first.renamed))  # the rest compiles over the same view
         checked = with_history(first, rules, c, store=store)
         judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True)
         result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
@@ -282,6 +285,7 @@ def ingest(
         outcome = _quarantine_batch(c, con, result, store, batch_id, note=judged.conflict, batch=batch)
         return dataclasses.replace(outcome, messages=_notes(judged))
     finally:
+        renamed.close()
         con.close()
 
 
@@ -384,13 +388,15 @@ def _quarantine_rows(
     row_rules = tuple(r for r in rules if isinstance(r, n.RowRule) and r.severity == "error")
     if not row_rules:
         return None
-    types = {row[0]: row[1] for row in con.execute(f'DESCRIBE SELECT * FROM "{compiler.SOURCE_VIEW}"').fetchall()}
+    described = con.execute(f'DESCRIBE SELECT * FROM "{compiler.SOURCE_VIEW}"').fetchall()
+    types = {compiler.data_column(row[0]): row[1] for row in described}  # the data's names ("A", not DuckDB's "A_1")
     flagged, ids = compiler.row_flags(row_rules, types=types, native=native.load(con))
     flags_view = "__dq_flags"
     con.execute(exp.Create(this=exp.to_table(flags_view, quoted=True), kind="VIEW", replace=True,
                            properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=flagged).sql("duckdb"))  # fmt: skip
-    any_flag = exp.or_(*[exp.column(i, quoted=True) for i in ids]) if len(ids) > 1 else exp.column(ids[0], quoted=True)
-    kept_sql = exp.select(*[exp.column(name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
+    flag_columns = [compiler.flag_column(k) for k in range(len(ids))]
+    any_flag = exp.or_(*[exp.column(f, quoted=True) for f in flag_columns]) if len(ids) > 1 else exp.column(flag_columns[0], quoted=True)
+    kept_sql = exp.select(*[exp.alias_(compiler.col(name), name, quoted=True) for name in types]).from_(exp.to_table(flags_view, quoted=True)).where(exp.Not(this=exp.Paren(this=any_flag.copy())))
     whole = exact.table(batch) if batch is not None else None
     bad_data: Any = None
     if whole is not None:  # split the batch's exact rows by the flags, matched by row number
@@ -399,6 +405,8 @@ def _quarantine_rows(
         kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
     if bad_data is None:
         bad_data = con.sql(exp.select(exp.Star()).from_(exp.to_table(flags_view, quoted=True)).where(any_flag).sql("duckdb")).to_arrow_table()
+        named = {**dict(zip(flag_columns, ids))}  # flag columns take their rule's id, data columns their own name
+        bad_data = bad_data.rename_columns([named.get(c) or compiler.data_column(c) for c in bad_data.schema.names])
     base = bad_data
     for _ in range(RACE_ATTEMPTS):  # a racer that publishes colliding keys first: split again, retry
         kept_now, kept_judged, colliding, note = _judge_kept(c, rules, con, kept, store, batch_id, mode, as_of, ids, published, samples)
@@ -470,8 +478,10 @@ def split_exact_rows(con: Any, whole: Any, row_rules: tuple[n.Rule, ...], types:
     con.register("__dq_numbered", numbered)
     flagged, _ = compiler.row_flags(row_rules, types={**types, _ROW: "BIGINT"}, source="__dq_numbered", native=native.load(con))
     row = exp.column(_ROW, quoted=True)
-    query = exp.select(row, *[exp.column(i, quoted=True) for i in ids]).from_(exp.Subquery(this=flagged, alias=exp.TableAlias(this=exp.to_identifier("f")))).order_by(row.copy())
+    flag_columns = [compiler.flag_column(k) for k in range(len(ids))]
+    query = exp.select(row, *[exp.column(f, quoted=True) for f in flag_columns]).from_(exp.Subquery(this=flagged, alias=exp.TableAlias(this=exp.to_identifier("f")))).order_by(row.copy())
     flags = con.sql(query.sql("duckdb")).to_arrow_table()
+    flags = flags.rename_columns([_ROW, *ids])  # each flag under its rule's id, exactly
     con.unregister("__dq_numbered")
     failing = flags.column(ids[0])
     for i in ids[1:]:

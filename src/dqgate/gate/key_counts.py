@@ -83,8 +83,9 @@ def _grouped(con: Any, view: str, rule: n.Unique, *, loose: bool) -> Any:
     """``rule``'s distinct keys with their counts; ``loose``: keep keys with NULLs after the first column."""
     keys = [col(c) for c in rule.columns]
     judged = rule.columns[:1] if loose else (() if rule.nulls_equal else rule.columns)  # as the fused check judges keys
+    named = [exp.alias_(k.copy(), c, quoted=True) for k, c in zip(keys, rule.columns)]  # the data's names, "A" not "A_1"
     query = (
-        exp.select(*keys, exp.alias_(exp.Count(this=exp.Star()), COUNT, quoted=True))
+        exp.select(*named, exp.alias_(exp.Count(this=exp.Star()), COUNT, quoted=True))
         .from_(exp.to_table(view, quoted=True))
         .where(and_(where_of(rule), not_null(*judged) if judged else None))
         .group_by(*[k.copy() for k in keys])

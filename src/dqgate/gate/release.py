@@ -21,6 +21,7 @@ from typing import Any
 from dqgate.errors import UsageError
 from dqgate.gate.ingest import CONTENT_ID_LENGTH, IngestResult, ingest, split_exact_rows
 from dqgate.ir import nodes as n
+from dqgate.compilers.duckdb import data_names
 from dqgate.runners.check import as_contract, planned
 from dqgate.store import quarantine_entries as entries
 
@@ -80,9 +81,10 @@ def flag_rows(contract: Any, table: Any) -> tuple[Any, list[str]]:
         return table.slice(0, 0), []
     con = runner.connect()
     try:
-        _, types = runner.prepare(con, c, table)
+        source, types = runner.prepare(con, c, table)
         ids = tuple(r.id for r in rules)
-        _, failing = split_exact_rows(con, table, rules, types, ids)
+        with data_names(source.names):
+            _, failing = split_exact_rows(con, table, rules, types, ids)
     finally:
         con.close()
     return failing, list(ids)

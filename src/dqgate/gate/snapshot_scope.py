@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 from sqlglot import exp
 
-from dqgate.compilers.duckdb import SOURCE_VIEW, col
+from dqgate.compilers.duckdb import SOURCE_VIEW, col, data_column, data_names
 from dqgate.compilers.duckdb.common import and_, filtered, zero_for_empty
 from dqgate.contract.contract import Contract
 from dqgate.errors import DataError
@@ -335,19 +335,23 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
     )
     r, b, v = "r", "b", "v"
     same = exp.NullSafeEQ if rule.nulls_equal else exp.EQ  # nulls: equal makes a NULL key a key like any other
+    # The batch's keys and the runs have the same columns in the same order, so DuckDB renames a
+    # case twin ("A" after "a") the same way in both: spell the keys as DuckDB named them.
+    described = con.execute('DESCRIBE SELECT * FROM "__dq_batch_keys"').fetchall()
+    duck = dict(zip(keys.schema.names, (row[0] for row in described)))
     joined = (
         exp.select(
-            *[exp.column(c, table=b, quoted=True) for c in names],
+            *[exp.alias_(exp.column(duck[c], table=b, quoted=True), c, quoted=True) for c in names],
             exp.alias_(exp.func("any_value", exp.column(key_index.COUNT, table=b, quoted=True)), "bn"),
             exp.alias_(exp.Sum(this=exp.column(key_index.COUNT, table=r, quoted=True)), "pn"),
             exp.alias_(exp.Min(this=exp.column("version", table=v)), "version"),
         )
         .from_(exp.alias_(exp.Table(this=reader), r, table=True))
         .join(exp.alias_(exp.to_table("__dq_batch_keys", quoted=True), b, table=True),
-              on=and_(*[same(this=exp.column(c, table=r, quoted=True), expression=exp.column(c, table=b, quoted=True)) for c in names]))
+              on=and_(*[same(this=exp.column(duck[c], table=r, quoted=True), expression=exp.column(duck[c], table=b, quoted=True)) for c in names]))
         .join(exp.alias_(exp.to_table("__dq_key_runs", quoted=True), v, table=True),
               on=exp.EQ(this=exp.column("filename", table=r), expression=exp.column("file", table=v)))
-        .group_by(*[exp.column(c, table=b, quoted=True) for c in names])
+        .group_by(*[exp.column(duck[c], table=b, quoted=True) for c in names])
     )  # fmt: skip
     try:
         got = con.sql(joined.sql("duckdb")).to_arrow_table()
@@ -390,7 +394,8 @@ class Batch:
 
     def arrow(self) -> Any:
         if self._arrow is None:
-            self._arrow = self.con.sql(exp.select(exp.Star()).from_(exp.to_table(self.view, quoted=True)).sql("duckdb")).to_arrow_table()
+            table = self.con.sql(exp.select(exp.Star()).from_(exp.to_table(self.view, quoted=True)).sql("duckdb")).to_arrow_table()
+            self._arrow = table.rename_columns([data_column(c) for c in table.schema.names])  # "A", not DuckDB's "A_1"
         return self._arrow
 
 
@@ -733,7 +738,8 @@ def preview(c: Contract, data: Any, store: str, checked: RunResult, *, as_of: dt
     rules = planned(c, store=store, base_dir=c.base_dir)
     con = runner.connect()
     try:
-        runner.prepare(con, c, data if data is not None else c.model.source, base_dir=c.base_dir)
-        return judge_view(c, rules, con, SOURCE_VIEW, checked, store, "preview", mode="append", as_of=as_of)
+        source, _ = runner.prepare(con, c, data if data is not None else c.model.source, base_dir=c.base_dir)
+        with data_names(source.names):
+            return judge_view(c, rules, con, SOURCE_VIEW, checked, store, "preview", mode="append", as_of=as_of)
     finally:
         con.close()

@@ -104,6 +104,14 @@ def strict(rule: n.StrictSchema, types: dict[str, str]) -> CheckResult:
     return base(rule, status, observed=extra, message=msg)
 
 
+def _keyed(rule: n.Rule, row: dict[str, Any]) -> dict[str, Any]:
+    """A sample struct keyed by the rule's columns: DuckDB keys it by its own names for the
+    columns (``A_1`` for the second of "a" and "A"), in the rule's column order."""
+    if set(row) == set(rule.columns) or len(row) != len(rule.columns):
+        return row
+    return dict(zip(rule.columns, row.values()))
+
+
 def result(rule: n.Rule, plan: HasOutputs, values: dict[str, Any], now: dt.datetime) -> CheckResult:
     """The result of ``rule`` read from the engine's output ``values``.
 
@@ -119,6 +127,7 @@ def result(rule: n.Rule, plan: HasOutputs, values: dict[str, Any], now: dt.datet
         if rule.mostly is not None:
             msg += f" ({observed:.4%} pass; needs at least {rule.mostly:.4%})"
         sample = tuple(values.get(outs[2]) or ()) if len(outs) > 2 and failed else ()
+        sample = tuple(_keyed(rule, s) for s in sample)
         sample = tuple(s if len(s) > 1 else next(iter(s.values())) for s in sample) if sample else ()
         extra: dict[str, Any] = {}
         if isinstance(rule, n.Unique):

@@ -8,6 +8,7 @@ a failure to read the data is a :class:`~dqgate.errors.DataError` instead.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import time
@@ -61,12 +62,19 @@ def prepare(
         described = con.execute(f'DESCRIBE SELECT * FROM "{compiler.SOURCE_VIEW}"').fetchall()
     except duckdb.Error as exc:
         raise data_error(exc, source.uri) from None
-    types = {row[0]: row[1] for row in described}
-    sources.check_names(sources.source_names(con, data, source), list(types), contract, source)
+    duck_types = {row[0]: row[1] for row in described}
+    names = sources.source_names(con, data, source)
+    sources.check_names(names, source)
+    renamed = sources.engine_names(names, list(duck_types))  # columns that differ only in case: "A" is "A_1"
+    if renamed:
+        source = dataclasses.replace(source, names=renamed)
+    back = {duck: name for name, duck in renamed.items()}
+    types = {back.get(duck, duck): t for duck, t in duck_types.items()}  # the data's exact names
     sources.check_schema(types, contract, source)
     adjust = sources.adjustments(types, contract)
     if adjust:  # coerce: and nan: missing read some columns differently, for every rule alike
-        source = sources.adjust_view(con, source, compiler.SOURCE_VIEW, adjust)
+        with compiler.data_names(source.names):
+            source = sources.adjust_view(con, source, compiler.SOURCE_VIEW, adjust)
         types.update(adjust.casts)
     for ref, path in contract.model.references.items():
         ref_path = sources.resolve_path(path, base_dir)
@@ -131,40 +139,41 @@ def run(
     con = connect() if con is None else con
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
-        planned = plan_for(con, contract, rules, types, source, samples=samples, use_footer=use_footer)
-        plan, dense, decided = planned.plan, planned.dense, planned.decided
-        register_formats(con, plan.formats)
-        scanned = tuple(r for r in rules if r.id not in decided)
-        with _progress(con, progress, since=t0):
-            values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples, planned.source)
-            dense = {k: v for k, v in dense.items() if k not in errors}
-            dense_unique.fill(con, dense, plan, values, rules, types, samples)
-        for rule_id, got in decided.items():
-            values.update(zip(plan.outputs[rule_id], got))
-        for rule_id, (failed, total) in planned.outside.items():  # row groups the narrowed scan left out
-            if rule_id not in errors:
-                failed_out, total_out = plan.outputs[rule_id][:2]
-                values[failed_out] = (values.get(failed_out) or 0) + failed
-                values[total_out] = (values.get(total_out) or 0) + total
-        if planned.rows_outside:
-            values["__rows"] = (values.get("__rows") or 0) + planned.rows_outside
-        rows = int(values.get("__rows", 0) or 0)
-        if rows == 0 and not allow_empty and not errors:
-            raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)
-        now = as_of or dt.datetime.now(dt.timezone.utc)
-        results = []
-        for rule in rules:
-            if rule.id in errors:
-                results.append(_errored(rule, errors[rule.id], contract))
-            elif isinstance(rule, n.StrictSchema):
-                results.append(_strict(rule, types))
-            elif isinstance(rule, n.HISTORY_RULES):
-                continue  # judged against the store afterwards (history.apply)
-            elif isinstance(rule, assemble_ml.ML_RULES):
-                results += assemble_ml.results(rule, plan.outputs[rule.id], values)
-            else:
-                results.append(_result(rule, plan, values, now))
-        results = [_with_sample(con, plan, r) for r in results]
+        with compiler.data_names(source.names):  # SQL spells the data's columns as DuckDB names them
+            planned = plan_for(con, contract, rules, types, source, samples=samples, use_footer=use_footer)
+            plan, dense, decided = planned.plan, planned.dense, planned.decided
+            register_formats(con, plan.formats)
+            scanned = tuple(r for r in rules if r.id not in decided)
+            with _progress(con, progress, since=t0):
+                values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples, planned.source)
+                dense = {k: v for k, v in dense.items() if k not in errors}
+                dense_unique.fill(con, dense, plan, values, rules, types, samples)
+            for rule_id, got in decided.items():
+                values.update(zip(plan.outputs[rule_id], got))
+            for rule_id, (failed, total) in planned.outside.items():  # row groups the narrowed scan left out
+                if rule_id not in errors:
+                    failed_out, total_out = plan.outputs[rule_id][:2]
+                    values[failed_out] = (values.get(failed_out) or 0) + failed
+                    values[total_out] = (values.get(total_out) or 0) + total
+            if planned.rows_outside:
+                values["__rows"] = (values.get("__rows") or 0) + planned.rows_outside
+            rows = int(values.get("__rows", 0) or 0)
+            if rows == 0 and not allow_empty and not errors:
+                raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)
+            now = as_of or dt.datetime.now(dt.timezone.utc)
+            results = []
+            for rule in rules:
+                if rule.id in errors:
+                    results.append(_errored(rule, errors[rule.id], contract))
+                elif isinstance(rule, n.StrictSchema):
+                    results.append(_strict(rule, types))
+                elif isinstance(rule, n.HISTORY_RULES):
+                    continue  # judged against the store afterwards (history.apply)
+                elif isinstance(rule, assemble_ml.ML_RULES):
+                    results += assemble_ml.results(rule, plan.outputs[rule.id], values)
+                else:
+                    results.append(_result(rule, plan, values, now))
+            results = [_with_sample(con, plan, r, source.names) for r in results]
     finally:
         if own:
             con.close()
@@ -176,6 +185,7 @@ def run(
         checks=checks,
         elapsed_s=time.perf_counter() - t0,
         engine="duckdb",
+        renamed=dict(source.names),
     )
 
 
@@ -317,14 +327,18 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
     return dict(zip(names, rows[0] if rows else ()))
 
 
-def _with_sample(con: duckdb.DuckDBPyConnection, plan: compiler.CompiledPlan, result: CheckResult) -> CheckResult:
-    """Attach failing-row samples, querying only rules that failed and have none yet."""
+def _with_sample(
+    con: duckdb.DuckDBPyConnection, plan: compiler.CompiledPlan, result: CheckResult, renamed: dict[str, str] | None = None
+) -> CheckResult:
+    """Attach failing-row samples, querying only rules that failed and have none yet; their
+    keys are the data's column names (``renamed``: data name -> DuckDB's, read back)."""
     if result.status not in ("fail", "warn") or result.sample or result.id not in plan.samples:
         return result
     try:
         cur = con.execute(plan.samples[result.id].sql("duckdb"))
         rows = cur.fetchall()
-        names = [d[0] for d in cur.description or []]
+        back = {duck: name for name, duck in (renamed or {}).items()}
+        names = [back.get(d[0], d[0]) for d in cur.description or []]
     except duckdb.Error:
         return result
     sample = tuple(r[0] if len(names) == 1 else dict(zip(names, r)) for r in rows)

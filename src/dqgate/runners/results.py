@@ -80,6 +80,9 @@ class RunResult:
     engine: str = "duckdb"
     dqgate_version: str = "0.1.0"
     engine_note: str = ""  # why ``engine`` ran when it is not the one the data would get
+    # data column -> DuckDB's name for it in the checked view, where DuckDB renamed it (columns that
+    # differ only in case); the gate compiles more SQL over that view (compilers.duckdb.data_names)
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import glob as globlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from dqgate.compilers import duckdb as compiler
 from dqgate.errors import DataError, UsageError
 from dqgate.span import did_you_mean
 
@@ -66,6 +67,7 @@ class Source:
     reader: exp.Expression | None = None
     base: exp.Expression | None = None  # what the view selects from (the reader, or the registered Arrow data)
     adjust: Adjustments | None = None  # columns read differently (coerce:, nan:), set by adjust_view
+    names: dict[str, str] = field(default_factory=dict)  # data column -> DuckDB's name for it, where they differ
 
     @property
     def is_text(self) -> bool:
@@ -359,8 +361,8 @@ def source_names(con: duckdb.DuckDBPyConnection, data: Any, source: Source) -> l
     return None
 
 
-def check_names(names: list[str] | None, duck_names: list[str], contract: Contract, source: Source) -> None:
-    """Refuse repeated column names, and contract columns DuckDB cannot tell apart by case.
+def check_names(names: list[str] | None, source: Source) -> None:
+    """Refuse repeated column names (a table cannot say which of two ``x`` a rule means).
 
     Raises:
         DataError: one line naming the column.
@@ -373,16 +375,21 @@ def check_names(names: list[str] | None, duck_names: list[str], contract: Contra
             msg = f"{source.uri}: column '{name}' appears {names.count(name)} times; column names must be unique"
             raise DataError(msg, uri=source.uri, column=name)
         seen.add(name)
-    if len(names) != len(duck_names):
-        return
-    for original, duck in zip(names, duck_names):
-        if original != duck and original in contract.columns:
-            twin = next((x for x in names if x != original and x.lower() == original.lower()), duck)
-            msg = (
-                f"{source.uri}: columns '{twin}' and '{original}' differ only in case, which DuckDB cannot tell "
-                f"apart; rename one, or check with --engine polars"
-            )
-            raise DataError(msg, uri=source.uri, column=original)
+
+
+def engine_names(names: list[str] | None, duck_names: list[str]) -> dict[str, str]:
+    """Data column -> the name DuckDB gave it, for the columns it renamed.
+
+    DuckDB's identifiers ignore case, quoted or not, so it renames the second of two
+    columns that differ only in case ("a", "A" become "a", "A_1"). Its names come in the
+    data's order, so the two lists are matched by position: every data column keeps its
+    exact name in rules and results, and compiled SQL spells it as DuckDB does
+    (:func:`dqgate.compilers.duckdb.data_names`). Empty when the data's own names are
+    unknown (globs, folders: DuckDB's names are all there is).
+    """
+    if names is None or len(names) != len(duck_names):
+        return {}
+    return {name: duck for name, duck in zip(names, duck_names) if name != duck}
 
 
 def _parquet_top_names(con: duckdb.DuckDBPyConnection, path: str) -> list[str] | None:
@@ -452,18 +459,18 @@ class Adjustments:
         """``* REPLACE (...)`` items reading each adjusted column."""
         items: list[exp.Expression] = []
         for name, target in self.casts.items():
-            col = exp.column(name, quoted=True)
+            col = compiler.col(name)
             cast = exp.TryCast(this=col.copy(), to=exp.DataType.build(target, dialect="duckdb"))
             exact = exp.EQ(this=cast.copy(), expression=col.copy())
-            items.append(exp.alias_(exp.Case(ifs=[exp.If(this=exact, true=cast)]), name, quoted=True))
+            items.append(exp.alias_(exp.Case(ifs=[exp.If(this=exact, true=cast)]), compiler.engine_name(name), quoted=True))
         for name in self.nan_null:
-            col = exp.column(name, quoted=True)
+            col = compiler.col(name)
             # isnan(NULLIF(x, 0.5)), not isnan(x): DuckDB 2.0 folds isnan(x) to false from a
             # Parquet footer's min/max, which leave NaN out (pyarrow writes no NaN count); it
             # cannot see through NULLIF. x = 0.5 gives NULL there, and the CASE keeps x.
             shield = exp.Nullif(this=col.copy(), expression=exp.Literal.number("0.5"))
             nan = exp.Anonymous(this="isnan", expressions=[shield])
-            items.append(exp.alias_(exp.Case(ifs=[exp.If(this=nan, true=exp.null())], default=col.copy()), name, quoted=True))
+            items.append(exp.alias_(exp.Case(ifs=[exp.If(this=nan, true=exp.null())], default=col.copy()), compiler.engine_name(name), quoted=True))
         return items
 
     def select_from(self, source: exp.Expression) -> exp.Select:

@@ -53,14 +53,14 @@ Refinements of DESIGN.md, decided here:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from dqgate.store.diff import diff as diff
 from dqgate.store.gc import gc as gc
 from dqgate.store.layout import list_datasets as list_datasets
 from dqgate.store.lineage import read_lineage as read_lineage
 from dqgate.store.manifest import FileEntry as FileEntry
 from dqgate.store.manifest import Manifest as Manifest
-from dqgate.store.objects import ObjectInfo as ObjectInfo
-from dqgate.store.objects import write_object as write_object
 from dqgate.store.publish import latest_version as latest_version
 from dqgate.store.publish import list_versions as list_versions
 from dqgate.store.publish import load_manifest as load_manifest
@@ -71,6 +71,20 @@ from dqgate.store.read import verify_file as verify_file
 from dqgate.store.stamp import sign as sign
 from dqgate.store.stamp import verify_stamp as verify_stamp
 from dqgate.store.verify import verify_store as verify_store
+
+if TYPE_CHECKING:
+    from dqgate.store.objects import ObjectInfo as ObjectInfo
+    from dqgate.store.objects import write_object as write_object
+
+
+def __getattr__(name: str) -> Any:
+    """``write_object`` and ``ObjectInfo`` on first use: writing imports pyarrow, reading does not."""
+    if name in ("write_object", "ObjectInfo"):
+        from dqgate.store import objects
+
+        return getattr(objects, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FileEntry",

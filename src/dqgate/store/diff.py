@@ -1,5 +1,11 @@
 """Compare two versions of a dataset: schema, rows, files, per-column statistics, keys.
 
+Both versions are opened with :func:`~dqgate.store.read.open_snapshot`, so they
+pass the same stamp and history checks as a training job's read, and DuckDB
+reads them through the verified read path (``Snapshot.to_duckdb``): a byte that
+differs from what was published raises :class:`~dqgate.errors.StampError`
+naming the file, never a statistic of changed data.
+
 Statistics are computed by DuckDB in one aggregate query per version over the
 version's Parquet files: null count, min, max (orderable types), mean (numeric
 types) and the exact number of distinct values. With a primary key, anti joins
@@ -11,11 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dqgate.errors import StampError, UsageError
+from dqgate.errors import UsageError
 from dqgate.store.layout import dataset_layout, is_local
-from dqgate.store.publish import read_manifest
-from dqgate.store.stamp import json_safe, signing_key
-from dqgate.store.verify import snapshot_problems
+from dqgate.store.read import open_snapshot
+from dqgate.store.stamp import json_safe
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,21 +56,16 @@ def diff(store: str, dataset: str, a: int, b: int, *, key: list[str] | None = No
     layout = dataset_layout(store, dataset)
     if not is_local(layout.fs):
         raise UsageError(f"diff reads local stores only, not {layout.scheme}", param="store")
-    key_ = signing_key()
-    manifests: list[Manifest] = []
-    for version in (a, b):
-        manifest, raw = read_manifest(layout, version)
-        problems = snapshot_problems(layout, manifest, raw, key_, full=False)
-        if problems:
-            raise StampError(f"refusing {dataset}@{version}: {problems[0]}", version=version)
-        manifests.append(manifest)
-    ma, mb = manifests
+    snapshots = [open_snapshot(store, dataset, version) for version in (a, b)]
+    ma, mb = (s.manifest for s in snapshots)
     import duckdb  # imported here: a reader of snapshots should not pay for DuckDB and sqlglot
+
+    from dqgate.store.relation import stamp_error
 
     con = duckdb.connect()
     try:
-        for name, m in (("snap_a", ma), ("snap_b", mb)):
-            con.read_parquet([layout.abs(f.path) for f in m.files]).create_view(name)
+        for name, snapshot in zip(("snap_a", "snap_b"), snapshots):
+            snapshot.to_duckdb(con).relation.create_view(name)
         types = {
             name: dict(zip(con.table(name).columns, map(str, con.table(name).types))) for name in ("snap_a", "snap_b")
         }
@@ -80,6 +80,11 @@ def diff(store: str, dataset: str, a: int, b: int, *, key: list[str] | None = No
         }
         if key:
             result["keys"] = _keys(con, key, types)
+    except duckdb.Error as exc:  # the views scan verified bytes; a refused byte surfaces as DuckDB's error
+        refused = stamp_error(exc)
+        if refused is None:
+            raise
+        raise refused from exc
     finally:
         con.close()
     return json_safe(result)

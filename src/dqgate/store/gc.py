@@ -28,12 +28,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-import pyarrow.fs as pafs
-
 from dqgate.errors import StoreError
 from dqgate.store import key_index
 from dqgate.store.layout import SHA256_RE, TMP_DIR, dataset_layout, is_manifest_tmp, is_object_rel, require_dataset
 from dqgate.store.lease import collector_lease
+from dqgate.store.localfs import FileType
 from dqgate.store.publish import read_manifest, version_numbers
 from dqgate.store.state import STATE_DIR, read_state
 
@@ -127,7 +126,7 @@ def _candidates(layout: DatasetLayout, named: set[str], min_age: float) -> list[
     infos += layout.listing(layout.abs(STATE_DIR)) + layout.listing(layout.abs(key_index.KEYS_DIR), recursive=True)
     out = []
     for info in infos:
-        if info.type != pafs.FileType.File:
+        if info.type != FileType.File:
             continue
         rel = layout.rel(info.path)
         leftover = rel.startswith(f"objects/{TMP_DIR}/") or (

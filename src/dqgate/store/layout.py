@@ -21,10 +21,13 @@ import posixpath
 import re
 import uuid
 from dataclasses import dataclass
-
-import pyarrow.fs as pafs
+from typing import TYPE_CHECKING
 
 from dqgate.errors import StoreError, UsageError
+from dqgate.store.localfs import FileType, LocalFiles, selector
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
 
 LISTING_ATTEMPTS = 20
 
@@ -51,8 +54,12 @@ def check_name(name: str, *, what: str = "dataset", param: str | None = None) ->
     return name
 
 
-def resolve_store(store: str) -> tuple[pafs.FileSystem, str]:
+def resolve_store(store: str, *, reader: bool = False) -> tuple[pafs.FileSystem, str]:
     """Return the filesystem and root path of ``store`` (a local path or a URI).
+
+    A ``reader`` of a local store gets :class:`~dqgate.store.localfs.LocalFiles`
+    (plain ``os`` calls: reading a snapshot with Polars imports no pyarrow);
+    everything else gets ``pyarrow.fs``.
 
     Raises:
         UsageError: the store string is empty or not a URI pyarrow understands.
@@ -61,17 +68,19 @@ def resolve_store(store: str) -> tuple[pafs.FileSystem, str]:
     if not isinstance(store, str) or not store:
         raise UsageError("store path must be a non-empty string", param="store")
     if "://" in store:
+        import pyarrow.fs as pafs
+
         try:
             fs, root = pafs.FileSystem.from_uri(store)
         except (ValueError, OSError) as exc:
             msg = f"cannot open store {store!r}: {exc}"
             raise UsageError(msg, param="store") from exc
     else:
-        fs = pafs.LocalFileSystem()
+        fs = LocalFiles() if reader else LocalFiles().arrow()
         root = posixpath.normpath(_abspath(store))
     root = root.rstrip("/") or "/"
     info = fs.get_file_info(root)
-    if info.type not in (pafs.FileType.Directory, pafs.FileType.NotFound):
+    if info.type not in (FileType.Directory, FileType.NotFound):
         msg = f"store {store!r} is not a directory"
         raise StoreError(msg)
     return fs, root
@@ -83,7 +92,7 @@ def _abspath(path: str) -> str:
 
 def is_local(fs: pafs.FileSystem) -> bool:
     """True when ``fs`` is the local filesystem (the only one with exclusive create)."""
-    return isinstance(fs, pafs.LocalFileSystem)
+    return isinstance(fs, LocalFiles) or getattr(fs, "type_name", None) == "local"
 
 
 @dataclass(frozen=True)
@@ -127,10 +136,10 @@ class DatasetLayout:
         FileNotFoundError. Such files come and go within one publish, so the listing is
         taken again (racing publishers hit this; tests/store/test_store_concurrency.py).
         """
-        selector = pafs.FileSelector(path, recursive=recursive, allow_not_found=True)
+        entries = selector(self.fs, path, recursive=recursive)
         for attempt in range(LISTING_ATTEMPTS):
             try:
-                return self.fs.get_file_info(selector)
+                return self.fs.get_file_info(entries)
             except FileNotFoundError:
                 if attempt == LISTING_ATTEMPTS - 1:
                     raise
@@ -180,7 +189,7 @@ class DatasetLayout:
         return posixpath.join(self.quarantine_batch_dir(batch_id), "report.json")
 
     def exists(self) -> bool:
-        return self.fs.get_file_info(self.dir).type == pafs.FileType.Directory
+        return self.fs.get_file_info(self.dir).type == FileType.Directory
 
 
 def parse_manifest_name(name: str) -> int | None:
@@ -202,23 +211,24 @@ def is_manifest_tmp(name: str) -> bool:
     return name.startswith(MANIFEST_TMP_PREFIX) and name.endswith(".json")
 
 
-def dataset_layout(store: str, dataset: str) -> DatasetLayout:
-    """The layout of ``dataset`` in ``store``; validates both, creates nothing.
+def dataset_layout(store: str, dataset: str, *, reader: bool = False) -> DatasetLayout:
+    """The layout of ``dataset`` in ``store``; validates both, creates nothing
+    (``reader``: see :func:`resolve_store`).
 
     Raises:
         UsageError: bad dataset name or store string.
         StoreError: the store path is a file.
     """
     check_name(dataset)
-    fs, root = resolve_store(store)
+    fs, root = resolve_store(store, reader=reader)
     return DatasetLayout(fs=fs, root=root, dataset=dataset, store=store)
 
 
 def list_datasets(store: str) -> list[str]:
     """Names of the datasets in ``store`` (directories with a valid name), sorted."""
     fs, root = resolve_store(store)
-    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
-    names = [posixpath.basename(i.path) for i in infos if i.type == pafs.FileType.Directory]
+    infos = fs.get_file_info(selector(fs, root))
+    names = [posixpath.basename(i.path) for i in infos if i.type == FileType.Directory]
     return sorted(n for n in names if NAME_RE.match(n) and ".." not in n)
 
 
@@ -226,7 +236,7 @@ def require_dataset(layout: DatasetLayout) -> None:
     """Raise a StoreError (with "did you mean") when the dataset does not exist."""
     if layout.exists():
         return
-    if layout.fs.get_file_info(layout.root).type == pafs.FileType.NotFound:
+    if layout.fs.get_file_info(layout.root).type == FileType.NotFound:
         msg = f"store {layout.store!r} does not exist"
         raise StoreError(msg)
     msg = f"dataset {layout.dataset!r} not found in store {layout.store!r}{_suggest(layout)}"

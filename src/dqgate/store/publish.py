@@ -44,14 +44,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow.fs as pafs
-
 from dqgate.errors import StampError, StoreError, UsageError
 from dqgate.store.chain import manifest_file_sha256, record_head
 from dqgate.store.durable import fsync_dir as _fsync_dir
 from dqgate.store.durable import write_synced as _write_synced
 from dqgate.store.layout import DatasetLayout, check_name, dataset_layout, parse_manifest_name, require_dataset
 from dqgate.store.lease import publisher_lease
+from dqgate.store.localfs import FileType
 from dqgate.store.manifest import FORMAT, FileEntry, Manifest, manifest_from_dict, parse_manifest, schema_to_json
 from dqgate.store.segments import segment_file
 from dqgate.store.stamp import (
@@ -106,7 +105,7 @@ def list_manifests(store: str, dataset: str) -> list[Manifest]:
 
 def version_numbers(layout: DatasetLayout) -> list[int]:
     infos = layout.listing(layout.versions_dir)
-    found = (parse_manifest_name(i.base_name) for i in infos if i.type == pafs.FileType.File)
+    found = (parse_manifest_name(i.base_name) for i in infos if i.type == FileType.File)
     return sorted(v for v in found if v is not None)
 
 
@@ -323,8 +322,8 @@ def _audit(
         if o.path != layout.object_rel(o.sha256):
             raise StoreError(f"object path {o.path!r} is not the content address of sha256 {o.sha256}")
     for o, info in zip(objects, layout.fs.get_file_info(paths)):
-        if info.type != pafs.FileType.File or info.size != o.bytes:
-            found = "missing" if info.type != pafs.FileType.File else f"{info.size} bytes"
+        if info.type != FileType.File or info.size != o.bytes:
+            found = "missing" if info.type != FileType.File else f"{info.size} bytes"
             msg = (
                 f"object {o.path} of dataset {layout.dataset!r} is {found}, expected {o.bytes} bytes "
                 "(deleted by gc or by hand?); nothing was published"
@@ -360,8 +359,8 @@ def _require_objects(layout: DatasetLayout, manifest: Manifest) -> None:
     """Every object the new version names exists with its recorded size (one ``get_file_info`` call)."""
     entries = list({f.path: f for f in manifest.files}.values())
     for entry, info in zip(entries, layout.fs.get_file_info([layout.abs(e.path) for e in entries])):
-        if info.type != pafs.FileType.File or info.size != entry.bytes:
-            found = "missing" if info.type != pafs.FileType.File else f"{info.size} bytes, not {entry.bytes}"
+        if info.type != FileType.File or info.size != entry.bytes:
+            found = "missing" if info.type != FileType.File else f"{info.size} bytes, not {entry.bytes}"
             msg = (
                 f"refusing to publish version {manifest.version} of {layout.dataset!r}: object {entry.path} "
                 f"is {found} (deleted by gc or by hand?); nothing was published"

@@ -18,8 +18,9 @@ verified bytes: pyarrow reads through :mod:`dqgate.store.verified` (each byte
 range checked against its BLAKE3 in the manifest, from the very buffer that is
 then decoded; ``to_arrow`` decodes a verified private copy), Polars reads the
 byte ranges its query touches right after they are checked, through the same
-open file (:mod:`dqgate.store.staging`), DuckDB scans the
-verified Arrow dataset. ``verify="full"`` also hashes every file whole at open;
+open file, under a read lease that no writer can open it without breaking
+(:mod:`dqgate.store.staging`), DuckDB scans the verified Arrow dataset (its
+errors turned back into StampError, :mod:`dqgate.store.relation`). ``verify="full"`` also hashes every file whole at open;
 ``verify="none"`` reads the files as they are (the stamp and history checks
 still run).
 
@@ -38,12 +39,10 @@ import posixpath
 import sys
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
-
 from dqgate.errors import StampError, StoreError, UsageError
 from dqgate.store.chain import manifest_problems, read_head, remember, rollback_problem
 from dqgate.store.layout import dataset_layout, is_local, require_dataset, suggest
+from dqgate.store.localfs import arrow_filesystem
 from dqgate.store.lineage import record_read
 from dqgate.store.publish import default_user, read_manifest_sha, version_numbers
 from dqgate.store.stamp import (
@@ -58,7 +57,6 @@ from dqgate.store.stamp import (
 )
 from dqgate.store.segments import READ_CHUNK, footer_start
 from dqgate.store.staging import checked_in_place, staged
-from dqgate.store.verified import open_verified, verified_filesystem
 from dqgate.store.verify import snapshot_problems
 
 if TYPE_CHECKING:
@@ -68,8 +66,10 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
     import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
 
     from dqgate.store.manifest import FileEntry, Manifest
+    from dqgate.store.relation import VerifiedRelation
 
 Verify = Literal["read", "full", "none"]
 _warned: set[tuple[str, str]] = set()
@@ -114,15 +114,18 @@ class Snapshot:
         return f"Snapshot({self.dataset!r}, version={self.version}, rows={self.rows}, files={len(self.files)})"
 
     def _filesystem(self) -> pafs.FileSystem:
+        fs = arrow_filesystem(self._fs)
         if self._verify == "none":
-            return self._fs
-        return verified_filesystem(self._fs, {p: (e.path, e.segment_table) for p, e in self._entries.items()})
+            return fs
+        from dqgate.store.verified import verified_filesystem
+
+        return verified_filesystem(fs, {p: (e.path, e.segment_table) for p, e in self._entries.items()})
 
     def _dataset(self) -> pads.Dataset:
         import pyarrow.dataset as pads
 
         if self._verify == "none":
-            return pads.dataset(self.files, format="parquet", filesystem=self._fs)
+            return pads.dataset(self.files, format="parquet", filesystem=arrow_filesystem(self._fs))
         # No pre-buffering: a verified read loads whole segments anyway, and Arrow's IO
         # threads then never call into Python on their own (only the scanning threads do).
         options = pads.ParquetFragmentScanOptions(pre_buffer=False)
@@ -135,10 +138,12 @@ class Snapshot:
         Raises:
             StampError: a byte read differs from what was published.
         """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if self._verify == "none" or not is_local(self._fs):
             table = self._dataset().to_table(columns=columns)
         else:  # native pyarrow over a verified private copy: no Python in the decode path
-            import pyarrow as pa
 
             tables = []
             for path, entry in self._entries.items():
@@ -164,8 +169,10 @@ class Snapshot:
         against the manifest, and then Polars' own Parquet reader reads that same
         open file (:func:`~dqgate.store.staging.checked_in_place`). A byte that
         differs raises :class:`~dqgate.errors.StampError` from ``collect()``.
-        The one thing this does not catch is a process writing into the object
-        between the check and Polars' read of it (docs/trust.md).
+        A read lease held from before the check until after the read refuses what
+        was read if another process opened the file for writing meanwhile; where
+        no lease can be had, Polars reads a verified private copy (docs/trust.md).
+        Reading a local store this way imports no pyarrow.
         """
         import polars as pl
 
@@ -205,16 +212,23 @@ class Snapshot:
 
         return register_io_source(source, schema=dict(schema), explain_name="dqgate verified snapshot")
 
-    def to_duckdb(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    def to_duckdb(self, con: duckdb.DuckDBPyConnection) -> VerifiedRelation:
         """A DuckDB relation over the snapshot, on connection ``con``.
 
         DuckDB scans the verified Arrow dataset, pushing its projection down, so a
-        query verifies the chunks it reads; a byte that differs fails the query
-        with an error carrying the StampError message.
+        query verifies the chunks it reads. The relation is wrapped
+        (:class:`~dqgate.store.relation.VerifiedRelation`: every method of a DuckDB
+        relation) so that a byte that differs raises
+        :class:`~dqgate.errors.StampError` naming the file, not DuckDB's own error.
+
+        Raises:
+            StampError: from the relation's methods that run the query, on a changed byte.
         """
+        from dqgate.store.relation import VerifiedRelation
+
         if self._verify == "none" and is_local(self._fs):
-            return con.read_parquet(self.files)
-        return con.from_arrow(self._dataset())
+            return VerifiedRelation(con.read_parquet(self.files))
+        return VerifiedRelation(con.from_arrow(self._dataset()))
 
     def iter_batches(self, n: int = 65_536) -> Iterator[pa.RecordBatch]:
         """Record batches of at most ``n`` rows, streaming one file at a time, verified as they are read."""
@@ -223,11 +237,16 @@ class Snapshot:
         return self._batches(n)
 
     def _batches(self, n: int) -> Iterator[pa.RecordBatch]:
+        import pyarrow.parquet as pq
+
+        from dqgate.store.verified import open_verified
+
+        fs = arrow_filesystem(self._fs)
         for path, entry in self._entries.items():
             if self._verify == "none":
-                opened = self._fs.open_input_file(path)
+                opened = fs.open_input_file(path)
             else:
-                opened = open_verified(self._fs, path, entry.path, entry.segment_table)
+                opened = open_verified(fs, path, entry.path, entry.segment_table)
             with opened as f:
                 yield from pq.ParquetFile(f).iter_batches(batch_size=n)
 
@@ -279,7 +298,7 @@ def open_snapshot(
         verify = "read"
     if verify not in ("read", "full", "none"):
         raise UsageError(f"verify must be 'read', 'full' or 'none', got {verify!r}", param="verify")
-    layout = dataset_layout(store, dataset)
+    layout = dataset_layout(store, dataset, reader=True)  # local: plain os calls, no pyarrow import
     manifest, raw, manifest_sha = read_manifest_sha(layout, version)
     key = signing_key()
     problems = snapshot_problems(layout, manifest, raw, key, full=verify == "full")
@@ -339,6 +358,8 @@ def list_quarantine(store: str, dataset: str) -> list[dict[str, Any]]:
     Raises:
         StoreError: the store or dataset does not exist.
     """
+    import pyarrow.fs as pafs
+
     layout = dataset_layout(store, dataset)
     require_dataset(layout)
     dirs = layout.fs.get_file_info(pafs.FileSelector(layout.quarantine_dir, allow_not_found=True))
@@ -403,6 +424,9 @@ def verify_file(path: str) -> dict[str, Any]:
             file's row count or data pages, or a bad or missing HMAC while a key is set.
         UsageError: the file cannot be opened.
     """
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
     if "://" in path:
         fs, inner = pafs.FileSystem.from_uri(path)
     else:

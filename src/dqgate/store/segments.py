@@ -35,8 +35,6 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from blake3 import blake3
 
 from dqgate.errors import StampError
@@ -45,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
 
 MIN_SEGMENT = 256 << 10
 READ_CHUNK = 8 << 20
@@ -176,6 +175,9 @@ def segment_file(fs: pafs.FileSystem, path: str, size: int) -> ScannedFile:
         at = footer_start(tail, size, where=path)
         f.seek(at)
         footer = f.read(size - at)
+    import pyarrow as pa  # here: readers use this module's tables and hashes without pyarrow
+    import pyarrow.parquet as pq
+
     try:
         metadata = pq.read_metadata(pa.BufferReader(MAGIC + footer))
     except (OSError, ValueError) as exc:

@@ -12,6 +12,14 @@ rest of the staged file is a hole that reads as zeros, which no Parquet reader
 accepts as data, so a reader that strays outside what was staged fails loudly.
 
 Memory: the compressed bytes of one data file's projected columns at a time.
+
+The faster way, used for Polars' scans whenever the kernel grants it, is
+:func:`checked_in_place`: the segments are hashed in the object itself while a
+Linux read lease is held on it, and Polars reads that same descriptor. A process
+that opens the object for writing breaks the lease (and waits for the read to
+end before it can write), so what was read is refused if the lease did not
+survive the read. Only when no lease can be had does the read fall back to the
+private copy above.
 """
 
 from __future__ import annotations
@@ -19,20 +27,22 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import signal
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from dqgate.errors import StampError
-from dqgate.store.segments import MAGIC, segment_digest
+from dqgate.store.parquet_footer import column_chunks
+from dqgate.store.segments import segment_digest
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
 
+    import pyarrow as pa
+
+    from dqgate.store.parquet_footer import Chunk
     from dqgate.store.segments import Segments
 
 THREADS = 2
@@ -106,23 +116,21 @@ class StagedFile:
         finally:
             view.release()
 
-    def metadata(self) -> pq.FileMetaData:
-        """The Parquet metadata, parsed from the staged (verified) footer."""
+    def chunks(self) -> list[list[Chunk]]:
+        """Where the column chunks are, parsed from the staged (verified) footer."""
         last = len(self._segments.lengths) - 1
         self.add([0, last])
         assert self._map is not None
-        footer = self._map[self._segments.starts[last] :]
-        try:
-            return pq.read_metadata(pa.BufferReader(MAGIC + footer))
-        except (OSError, ValueError) as exc:
-            raise StampError(f"file {self._name}: unreadable Parquet footer: {exc}") from exc
+        return column_chunks(_metadata_bytes(self._map[self._segments.starts[last] :]), where=f"file {self._name}")
 
     def add_columns(self, columns: Collection[str] | None) -> None:
         """Stage the footer and every column chunk of ``columns`` (all columns when None)."""
-        self.add(_wanted_segments(self.metadata(), self._segments, columns))
+        self.add(_wanted_segments(self.chunks(), self._segments, columns))
 
     def buffer(self) -> pa.Buffer:
         """The staged file as a zero-copy Arrow buffer (unstaged bytes read as zeros)."""
+        import pyarrow as pa
+
         assert self._map is not None
         return pa.py_buffer(self._map)
 
@@ -150,68 +158,113 @@ def staged(source: str, name: str, segments: Segments, columns: Collection[str] 
         staged_file.close()
 
 
-def _wanted_segments(meta: pq.FileMetaData, segments: Segments, columns: Collection[str] | None) -> set[int]:
+def _metadata_bytes(footer_segment: bytes | memoryview) -> bytes:
+    """The Thrift FileMetaData inside the footer segment (which ends with its length and ``PAR1``)."""
+    footer = bytes(footer_segment)
+    return footer[:-8] if len(footer) >= 8 else b""
+
+
+def _wanted_segments(groups: list[list[Chunk]], segments: Segments, columns: Collection[str] | None) -> set[int]:
     """The segments holding the footer, the header and every column chunk of ``columns`` (all when None)."""
     last = len(segments.lengths) - 1
     if columns is None:
         return set(range(last + 1))
     wanted = set(columns)
-    leaves = [j for j in range(meta.num_columns) if meta.schema.column(j).path.split(".")[0] in wanted]
     indexes = {0, last}
-    for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        for j in leaves:
-            chunk = group.column(j)
-            dictionary = chunk.dictionary_page_offset if chunk.has_dictionary_page else None
-            start = dictionary if dictionary else chunk.data_page_offset
-            indexes.update(segments.covering(start, chunk.total_compressed_size))
+    for group in groups:
+        for chunk in group:
+            if chunk.column in wanted:
+                indexes.update(segments.covering(chunk.start, chunk.length))
     return indexes
+
+
+def _read_lease(fd: int) -> bool:
+    """Take a Linux read lease on ``fd``'s file: then no process can open it for writing (or
+    truncate it) without the lease being broken first, which :func:`_still_leased` sees.
+
+    The kernel grants it only while nobody has the file open for writing, to the file's
+    owner (or with CAP_LEASE), on filesystems that support leases. A break is announced
+    with a signal; SIGURG is asked for, whose default action is to ignore it, so no
+    handler is needed. False when no lease could be taken.
+    """
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except (ImportError, AttributeError, OSError):
+        return False
+    return True
+
+
+def _still_leased(fd: int) -> bool:
+    """Whether the read lease on ``fd`` is unbroken: no process opened the file for writing since it was taken."""
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_GETLEASE) == fcntl.F_RDLCK
 
 
 @contextlib.contextmanager
 def checked_in_place(source: str, name: str, segments: Segments, columns: Collection[str] | None) -> Iterator[str]:
-    """Check the segments a read of ``columns`` touches, then yield a path to that same open file.
+    """Check the segments a read of ``columns`` touches, then yield a path to that same open file,
+    which no process can write while it is read.
 
     The faster sibling of :func:`staged` for Polars' scans: no copy, so a query of
     three numeric columns pays for hashing only (see ``benchmarks/bench_read.py``).
     The path is ``/proc/self/fd/N`` of the descriptor that was checked, so a file
-    renamed over the object afterwards is not what is read; a process writing into
-    the object's bytes between the check and the read is the one thing not caught
-    (``docs/trust.md``).
+    renamed over the object afterwards is not what is read. A process writing into
+    the object between the check and the read is caught by a read lease
+    (:func:`_read_lease`), taken before the check and looked at after the read: a
+    process that opened the file for writing in between broke it (and waited for
+    this read to end before it could write), and what was read is refused. Where no
+    lease can be had (another user's files, a filesystem without leases, a file
+    open for writing right now), the read goes through a verified private copy
+    (:func:`staged`) instead: slower, with no window at all.
 
     Raises:
-        StampError: a checked segment differs from what was published.
+        StampError: a checked segment differs from what was published, or the file
+            was opened for writing while it was read.
     """
     fd = os.open(source, os.O_RDONLY)
-    try:
-        starts, lengths, digests = segments.starts, segments.lengths, segments.digests
-        buffer = bytearray(max(lengths))
-        view = memoryview(buffer)
-
-        def check(i: int, scratch: memoryview) -> bytes:
-            got = os.preadv(fd, [scratch[: lengths[i]]], starts[i]) if lengths[i] else 0
-            if got != lengths[i] or segment_digest(scratch[: lengths[i]]) != digests[i]:
-                msg = (
-                    f"file {name}: bytes {starts[i]}..{starts[i] + lengths[i]} differ from what was published "
-                    "(hash mismatch); refusing to read them"
-                )
-                raise StampError(msg)
-            return bytes(scratch[: lengths[i]]) if i == len(lengths) - 1 else b""
-
-        footer = check(len(lengths) - 1, view)
-        try:
-            meta = pq.read_metadata(pa.BufferReader(MAGIC + footer))
-        except (OSError, ValueError) as exc:
-            raise StampError(f"file {name}: unreadable Parquet footer: {exc}") from exc
-        todo = sorted(_wanted_segments(meta, segments, columns) - {len(lengths) - 1})
-        if len(todo) > 1 and sum(lengths[i] for i in todo) > (8 << 20):
-            other = memoryview(bytearray(max(lengths)))
-            with ThreadPoolExecutor(max_workers=THREADS) as pool:
-                halves = [(todo[0::2], view), (todo[1::2], other)]
-                list(pool.map(lambda half: [check(i, half[1]) for i in half[0]], halves))
-        else:
-            for i in todo:
-                check(i, view)
-        yield f"/proc/self/fd/{fd}"
-    finally:
+    if not _read_lease(fd):
         os.close(fd)
+        with staged(source, name, segments, columns) as copy:
+            yield copy.path
+        return
+    try:
+        _check_in_place(fd, name, segments, columns)
+        yield f"/proc/self/fd/{fd}"
+        if not _still_leased(fd):
+            msg = f"file {name} was opened for writing while it was read; refusing what was read"
+            raise StampError(msg)
+    finally:
+        os.close(fd)  # the lease goes with the last descriptor
+
+
+def _check_in_place(fd: int, name: str, segments: Segments, columns: Collection[str] | None) -> None:
+    """Hash, in ``fd``'s file, the footer and the segments of ``columns``; raise StampError on a difference."""
+    starts, lengths, digests = segments.starts, segments.lengths, segments.digests
+    buffer = bytearray(max(lengths))
+    view = memoryview(buffer)
+
+    def check(i: int, scratch: memoryview) -> bytes:
+        got = os.preadv(fd, [scratch[: lengths[i]]], starts[i]) if lengths[i] else 0
+        if got != lengths[i] or segment_digest(scratch[: lengths[i]]) != digests[i]:
+            msg = (
+                f"file {name}: bytes {starts[i]}..{starts[i] + lengths[i]} differ from what was published "
+                "(hash mismatch); refusing to read them"
+            )
+            raise StampError(msg)
+        return bytes(scratch[: lengths[i]]) if i == len(lengths) - 1 else b""
+
+    footer = check(len(lengths) - 1, view)
+    groups = column_chunks(_metadata_bytes(footer), where=f"file {name}")
+    todo = sorted(_wanted_segments(groups, segments, columns) - {len(lengths) - 1})
+    if len(todo) > 1 and sum(lengths[i] for i in todo) > (8 << 20):
+        other = memoryview(bytearray(max(lengths)))
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            halves = [(todo[0::2], view), (todo[1::2], other)]
+            list(pool.map(lambda half: [check(i, half[1]) for i in half[0]], halves))
+    else:
+        for i in todo:
+            check(i, view)

@@ -11,11 +11,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.fs as pafs
-
 from dqgate.errors import StampError, StoreError
 from dqgate.store.chain import manifest_problems, read_head, rollback_problem
 from dqgate.store.layout import dataset_layout, is_object_rel, require_dataset
+from dqgate.store.localfs import FileType
 from dqgate.store.publish import read_manifest_sha, version_numbers
 from dqgate.store.segments import segment_file
 from dqgate.store.stamp import PUBLISHABLE, read_file_stamp, signing_key, snapshot_stamp_problems, verify_stamp
@@ -48,7 +47,7 @@ def presence_problems(layout: DatasetLayout, manifest: Manifest) -> list[str]:
     infos = layout.fs.get_file_info([layout.abs(e.path) for e in entries])
     problems = []
     for entry, info in zip(entries, infos):
-        if info.type != pafs.FileType.File:
+        if info.type != FileType.File:
             problems.append(f"file {entry.path} is missing")
         elif info.size != entry.bytes:
             problems.append(f"file {entry.path} has {info.size} bytes, the manifest says {entry.bytes}")

@@ -19,17 +19,17 @@ from dqgate.compilers.duckdb import ml as _ml  # noqa: F401  (registers the ML h
 from dqgate.compilers.duckdb import rows as _rows  # noqa: F401  (registers the row handlers)
 from dqgate.compilers.duckdb.common import (
     _WITH_ARG, DFA_MATCH, DIALECT, FORMAT_FUNCTION, KEY_REPEATS, SOURCE_VIEW, CompiledPlan, Context, Dialect,
-    RowPredicate, and_, col, filtered, literal, metric_expr, negate, not_null, scalar, where_of, zero_for_empty,
+    RowPredicate, and_, col, data_column, data_names, engine_name, filtered, literal, metric_expr, negate, not_null,
+    scalar, user_sql, where_of, zero_for_empty,
 )  # fmt: skip
 from dqgate.compilers.duckdb.dialect import DUCKDB, INTEGER_TYPES, dfa_table
 from dqgate.compilers.duckdb.rows import FORMAT_DFAS
-from dqgate.contract.sql import parse_expression
 from dqgate.ir import nodes as n
 
 __all__ = [
     "DFA_MATCH", "DIALECT", "DUCKDB", "FORMAT_DFAS", "FORMAT_FUNCTION", "INTEGER_TYPES", "KEY_REPEATS", "SOURCE_VIEW",
-    "CompiledPlan", "Dialect", "RowPredicate", "col", "compile_plan", "dfa_table", "literal", "row_flags", "row_test",
-    "zero_for_empty",
+    "CompiledPlan", "Dialect", "RowPredicate", "col", "compile_plan", "data_column", "data_names", "dfa_table",
+    "engine_name", "flag_column", "literal", "row_flags", "row_test", "zero_for_empty",
 ]  # fmt: skip
 
 
@@ -115,7 +115,7 @@ def compile_plan(
             _unique_cte(rule, ctx, cte)
             failed = exp.func("coalesce", scalar(exp.select(exp.Sum(this=exp.column("n"))).from_(exp.to_table(cte, quoted=True))), exp.Literal.number(0))
             sample_rows = exp.select(*[col(c) for c in rule.columns]).from_(exp.to_table(cte, quoted=True)).limit(samples)
-            records = dialect.records([(c, col(c)) for c in rule.columns])
+            records = dialect.records([(engine_name(c), col(c)) for c in rule.columns])
             sample = scalar(exp.select(records).from_(exp.Subquery(this=sample_rows, alias=exp.TableAlias(this=exp.to_identifier("s")))))
             groups = scalar(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(cte, quoted=True)))
             chosen += [
@@ -136,7 +136,7 @@ def compile_plan(
             plan.samples[rule.id] = _sample_query(rule, fails.copy(), table, key, samples)
         elif isinstance(rule, n.Metric):
             if rule.func == "sql":
-                agg = zero_for_empty(parse_expression(rule.sql or ""))
+                agg = zero_for_empty(user_sql(rule.sql or ""))
                 value = scalar(exp.select(agg).from_(table.copy()).where(where_of(rule))) if rule.where else agg
             else:
                 value = metric_expr(rule, dialect)
@@ -178,9 +178,10 @@ def row_flags(
 ) -> tuple[exp.Expression, tuple[str, ...]]:
     """``SELECT *, <one boolean per row rule: TRUE = this row fails it>`` for quarantine_rows.
 
-    Returns the statement and the rule ids in column order (the flag columns are named
-    by rule id). Uniqueness is a window count over the key, so every row of a repeated
-    key is flagged, as the aggregate counts them.
+    Returns the statement and the rule ids in column order; the flag of ``ids[k]`` is
+    column :func:`flag_column` ``(k)``, not the id itself: ids that differ only in case
+    ("a.range", "A.range") would be one column to DuckDB. Uniqueness is a window count
+    over the key, so every row of a repeated key is flagged, as the aggregate counts them.
     """
     table = exp.to_table(source, quoted=True)
     ctx = Context(types, table, native=native, dialect=dialect)
@@ -199,6 +200,11 @@ def row_flags(
         else:
             pred = ctx.row(rule)(rule, ctx)
             fails = and_(pred.applies, negate(pred.passes))
-        flags.append(exp.alias_(exp.func("coalesce", fails, exp.false()), rule.id, quoted=True))
+        flags.append(exp.alias_(exp.func("coalesce", fails, exp.false()), flag_column(len(ids)), quoted=True))
         ids.append(rule.id)
     return dialect.finish(exp.select(*flags).from_(table)), tuple(ids)
+
+
+def flag_column(k: int) -> str:
+    """The name of the ``k``-th flag column of :func:`row_flags`."""
+    return f"__dq_flag_{k}"

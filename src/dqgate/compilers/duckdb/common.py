@@ -19,7 +19,10 @@ Nothing here imports a handler module, so imports run one way only.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -67,8 +70,55 @@ class CompiledPlan:
         return self.samples[rule_id].sql(self.dialect)
 
 
+# The data's column names as the compiled SQL must spell them. DuckDB's identifiers ignore
+# case, even quoted, so a data file with columns "a" and "A" reaches DuckDB as "a" and
+# "A_1" (its own renaming, which the runner reads back by position, runners/sources.py).
+# Rules keep the data's exact names; every column reference a handler builds goes through
+# col() or user_sql(), which spell it as DuckDB sees it. Names DuckDB did not rename map to
+# themselves, so nothing changes for them. Set by the runner around compiling and running.
+_DATA_NAMES: ContextVar[Mapping[str, str]] = ContextVar("dqgate_duckdb_data_names", default={})
+
+
+@contextlib.contextmanager
+def data_names(names: Mapping[str, str]) -> Iterator[None]:
+    """Compile (and run) with ``names``: data column name -> the name DuckDB gives it."""
+    token = _DATA_NAMES.set(dict(names))
+    try:
+        yield
+    finally:
+        _DATA_NAMES.reset(token)
+
+
+def engine_name(name: str) -> str:
+    """How DuckDB names the data column ``name`` (see :func:`data_names`)."""
+    return _DATA_NAMES.get().get(name, name)
+
+
+def data_column(engine: str) -> str:
+    """The data column DuckDB calls ``engine`` (the inverse of :func:`engine_name`)."""
+    return next((name for name, duck in _DATA_NAMES.get().items() if duck == engine), engine)
+
+
 def col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
+    return exp.column(engine_name(name), quoted=True)
+
+
+def user_sql(sql: str) -> exp.Expression:
+    """A contract's SQL fragment, parsed and vetted, with its column names spelt as DuckDB sees them.
+
+    A name matches a data column exactly, case included (``A`` is the column "A", not "a").
+    """
+    tree = parse_expression(sql)
+    names = _DATA_NAMES.get()
+    if not any(k != v for k, v in names.items()):
+        return tree
+
+    def spell(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in names:
+            return exp.column(names[node.name], quoted=True)
+        return node
+
+    return tree.transform(spell)
 
 
 def literal(value: Any, cast_to: str | exp.DataType | None = None) -> exp.Expression:
@@ -107,7 +157,7 @@ def not_null(*names: str) -> exp.Expression:
 def where_of(rule: n.Rule) -> exp.Expression | None:
     if rule.where is None:
         return None
-    return exp.func("coalesce", exp.Paren(this=parse_expression(rule.where)), exp.false())
+    return exp.func("coalesce", exp.Paren(this=user_sql(rule.where)), exp.false())
 
 
 class Context:

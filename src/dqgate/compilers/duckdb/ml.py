@@ -19,7 +19,6 @@ from sqlglot import exp
 
 from dqgate.compilers.duckdb import common as base
 from dqgate.compilers.duckdb.common import AGGREGATE, Context
-from dqgate.contract.sql import parse_expression
 from dqgate.ir import nodes as n
 from dqgate.stats.drift import batch_query
 
@@ -112,7 +111,7 @@ def _group_by(query: exp.Select, by: tuple[str, ...]) -> exp.Select:
 def _sliced(rule: n.SlicedMetric, ctx: Context, out: str) -> list[exp.Expression]:
     metric = rule.metric
     if metric.func == "sql":
-        value = base.zero_for_empty(parse_expression(metric.sql or ""))
+        value = base.zero_for_empty(base.user_sql(metric.sql or ""))
         query = exp.select(*_keys(rule.by), exp.alias_(value, "v")).from_(ctx.from_source()).where(base.where_of(metric))
     else:
         query = exp.select(*_keys(rule.by), exp.alias_(base.metric_expr(metric, ctx.dialect), "v")).from_(ctx.from_source())

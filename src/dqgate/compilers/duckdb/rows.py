@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from dqgate.compilers.duckdb.common import ROW, Context, RowPredicate, and_, col, literal, not_null, where_of
-from dqgate.contract.sql import parse_expression, ref_view
+from dqgate.compilers.duckdb.common import ROW, Context, RowPredicate, and_, col, literal, not_null, user_sql, where_of
+from dqgate.contract.sql import ref_view
 from dqgate.ir import nodes as n
 
 
@@ -78,12 +78,17 @@ def _format(rule: n.Format, ctx: Context) -> RowPredicate:
 
 @ROW.register(n.Expect)
 def _expect(rule: n.Expect, ctx: Context) -> RowPredicate:
-    return RowPredicate(and_(where_of(rule)), exp.Paren(this=parse_expression(rule.sql)))
+    return RowPredicate(and_(where_of(rule)), exp.Paren(this=user_sql(rule.sql)))
+
+
+def _ref_col(name: str) -> exp.Column:
+    """A column of a referenced dataset's view: spelt as it is, not as the checked data's columns are."""
+    return exp.column(name, quoted=True)
 
 
 @ROW.register(n.Reference)
 def _reference(rule: n.Reference, ctx: Context) -> RowPredicate:
-    ref_col = col(rule.ref_column)
+    ref_col = _ref_col(rule.ref_column)
     lookup = (
         exp.select(ref_col)
         .from_(exp.to_table(ref_view(rule.ref), quoted=True))
@@ -96,7 +101,8 @@ def _reference(rule: n.Reference, ctx: Context) -> RowPredicate:
 @ROW.register(n.ForeignKey)
 def _foreign_key(rule: n.ForeignKey, ctx: Context) -> RowPredicate:
     """``(a, b) IN (SELECT x, y FROM ref WHERE x, y not NULL)``: a row-value lookup."""
-    ref_cols = [col(c) for c in rule.ref_columns]
-    lookup = exp.select(*ref_cols).from_(exp.to_table(ref_view(rule.ref), quoted=True)).where(not_null(*rule.ref_columns))
+    ref_cols = [_ref_col(c) for c in rule.ref_columns]
+    present = and_(*(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())) for c in ref_cols))
+    lookup = exp.select(*ref_cols).from_(exp.to_table(ref_view(rule.ref), quoted=True)).where(present)
     found = exp.In(this=exp.Tuple(expressions=[col(c) for c in rule.columns]), query=exp.Subquery(this=lookup))
     return RowPredicate(and_(where_of(rule), not_null(*rule.columns)), exp.func("coalesce", found, exp.false()))
