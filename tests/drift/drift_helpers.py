@@ -69,3 +69,14 @@ def psi_categories_oracle(ref: list[Any], cur: list[Any]) -> float:
     _, _, p, q = category_shares(ref, cur)
     p, q = np.where(p == 0, 1e-4, p), np.where(q == 0, 1e-4, q)
     return float(np.sum((q - p) * np.log(q / p)))
+
+
+def ks_oracle(ref: Any, cur: Any) -> float:
+    """scipy's two-sample KS statistic. Only the statistic is compared; scipy's p-value
+    (which warns on tiny or tied samples, an error under this suite's filterwarnings)
+    is computed alongside it and ignored."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ks_2samp(ref, cur).statistic)
