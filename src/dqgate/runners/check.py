@@ -17,7 +17,7 @@ from dqgate.ir.nodes import HISTORY_RULES, Rule
 from dqgate.ir.plan import plan
 from dqgate.runners.results import Progress, RunResult
 
-ENGINES = ("duckdb", "polars")
+ENGINES = ("duckdb", "polars", "spark")
 
 
 def as_contract(contract: Contract | str | os.PathLike[str]) -> Contract:
@@ -46,12 +46,14 @@ def run(
         if not c.model.source:
             raise UsageError(f"{c.path}: the contract has no 'source:'; pass the data to check", param="data")
         data = c.model.source
-    chosen = engine or ("polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb")
+    chosen = engine or _engine_for(data)
     if chosen not in ENGINES:
         raise UsageError(f"unknown engine '{chosen}' (choose from {', '.join(ENGINES)})", param="engine")
     rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)
     if chosen == "polars":
         from dqgate.runners import polars as runner
+    elif chosen == "spark":
+        from dqgate.runners import spark as runner  # type: ignore[no-redef]
     else:
         from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
     now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
@@ -59,10 +61,18 @@ def run(
     try:
         result = runner.run(c, now, data, **kw)  # type: ignore[arg-type]
     except UnsupportedRule as exc:
-        if engine is not None:  # asked for by name: say it cannot, never switch behind the caller's back
-            raise
+        if engine is not None or chosen == "spark":  # asked for by name: say it cannot, never switch behind
+            raise  # the caller's back; nor collect a Spark DataFrame to one machine
         result = _on_duckdb(c, now, data, kw, why=exc)
     return with_history(result, rules, c, store=store)
+
+
+def _engine_for(data: Any) -> str:
+    """The engine a data object implies: its own (Polars, Spark), else DuckDB."""
+    module = type(data).__module__.split(".")[0]
+    if module == "polars":
+        return "polars"
+    return "spark" if module == "pyspark" and type(data).__name__ == "DataFrame" else "duckdb"
 
 
 def _on_duckdb(c: Contract, rules: tuple[Rule, ...], data: Any, kw: dict[str, Any], *, why: UnsupportedRule) -> RunResult:
