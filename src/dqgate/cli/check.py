@@ -92,20 +92,34 @@ def render(result: object, fmt: str, *, color: bool = False, verbose: bool = Fal
 @click.command()
 @click.argument("contract", type=click.Path(dir_okay=False))
 @click.option("--data", "data", metavar="PATH", help="Show the statement this data gets (footer decisions, key bitmaps).")
-def explain(contract: str, data: str | None) -> int:
+@click.option(
+    "--engine", "engine", default="duckdb", show_default=True, metavar="NAME",
+    help="The SQL dialect: duckdb, postgres, spark; snowflake, bigquery, trino (compiled only, never run by dqgate).",
+)  # fmt: skip
+def explain(contract: str, data: str | None, engine: str) -> int:
     """Print the one fused statement CONTRACT compiles to."""
+    from dqgate.compilers.dialects import COMPILED_ONLY, dialect
     from dqgate.compilers.duckdb import compile_plan
     from dqgate.contract import load_contract
+    from dqgate.errors import UsageError
     from dqgate.ir.instants import resolve
     from dqgate.ir.plan import plan
 
+    chosen = dialect(engine)
     c = load_contract(contract)
     rules = resolve(plan(c), dt.datetime.now(dt.timezone.utc))  # now-52w style bounds, as of now
-    if data is not None:
+    if data is not None and engine == "duckdb":
         return _explain_for_data(c, data)
-    compiled = compile_plan(rules, types={}, key=c.key_columns())
-    click.echo(f"-- dqgate explain: {c.dataset} {c.version} ({len(rules)} rules, one statement)")
-    click.echo('-- "__dq_data" is a view over the data (read_parquet / read_csv / read_json or an Arrow table)')
+    if data is not None:
+        raise UsageError(f"--data shows DuckDB's statement for a file; drop it with --engine {engine}", param="data")
+    compiled = compile_plan(rules, types={}, key=c.key_columns(), dialect=chosen)
+    click.echo(f"-- dqgate explain: {c.dataset} {c.version} ({len(rules)} rules, one statement, {engine})")
+    if engine in COMPILED_ONLY:
+        click.echo(f"-- {engine}: compiled only; dqgate does not run it and it is not tested against a live server")
+    if engine != "duckdb":
+        click.echo('-- "__dq_data" stands for the table to check: replace it with yours')
+    else:
+        click.echo('-- "__dq_data" is a view over the data (read_parquet / read_csv / read_json or an Arrow table)')
     for ref in c.model.references:
         click.echo(f'-- "__dq_ref_{ref}" is a view over the reference dataset {ref}')
     if compiled.formats:

@@ -55,7 +55,7 @@ import re
 import string
 from dataclasses import dataclass
 
-__all__ = ["MAX_LIVE_STATES", "Unsupported", "compile_dfa"]
+__all__ = ["MAX_LIVE_STATES", "Unsupported", "compile_dfa", "parse"]
 
 VERSION = 1
 HEADER = 260  # version, S, C, start, then 256 byte classes
@@ -530,3 +530,14 @@ def compile_dfa(pattern: str) -> bytes:
     if isinstance(result, str):
         raise Unsupported(result)
     return result
+
+
+def parse(pattern: str) -> _Node:
+    """The syntax tree of ``pattern`` in the supported subset (RE2's meaning, ``^``/``$`` at
+    the ends already dropped); :class:`Unsupported` names what is outside it. Other
+    dialects' regex writers (compilers/regex_are.py) start from this tree."""
+    if not pattern.isascii():
+        raise Unsupported("non-ASCII characters in the pattern")
+    tree = _Parser(pattern).parse()
+    _check_repeat_nesting(tree)
+    return tree

@@ -1,117 +1,84 @@
-"""IR -> one fused Spark SQL statement: the DuckDB plan's sqlglot tree, rewritten where
-Spark spells or means a thing differently, then written in Spark's dialect.
+"""Spark SQL's spelling of the fused statement (``dq check --engine spark``, ``dq explain``).
 
-The shared tree (compilers/duckdb) already says everything once: ``count_if`` pairs
-per row rule, one aggregate per metric, a ``GROUP BY`` CTE per key rule (Spark groups
-the keys in its executors: no key reaches the driver), ``IN (SELECT ...)`` lookups
-for references, ``LIMIT`` sample queries. What differs is dialect, rewritten here on
-the tree (never on text):
+What differs from the shared SQL (``compilers/duckdb/``):
 
-* quantiles are the exact ``percentile`` (linear interpolation, as DuckDB's
-  ``quantile_cont``), never ``percentile_approx`` unless the contract wrote
+* quantiles are ``percentile(x, q)``: Spark's exact aggregate, interpolating linearly as
+  DuckDB's ``quantile_cont``; ``percentile_approx`` only where the contract wrote
   ``approx_quantile`` itself;
-* ``list_position([...], x) IS NOT NULL`` (DuckDB's dictionary-friendly set test) is
-  ``x IN (...)``;
-* ``regexp_full_match`` is ``RLIKE`` anchored at both ends (``\\z``: Java's ``$``
-  would also match before a final newline);
-* ``list(...)`` of sample structs is ``collect_list``;
-* formats stay calls of ``__dq_format_<name>``: the runner registers each as an Arrow
-  UDF over the Cython kernels (runners/spark.py).
+* lists of records (samples of repeated keys, ``by:`` groups) are
+  ``collect_list(struct(...))``, which arrive at the driver as a list of Rows;
+* patterns are ``RLIKE`` anchored at both ends, ``^(?:p)\\z`` (Java's ``$`` would also
+  match before a final line break, RE2's full match does not); ``regexp_full_match`` in
+  an ``expect:`` is rewritten the same way (:meth:`Spark.finish`);
+* formats are calls of ``__dq_format_<name>``, which runners/spark.py registers as Arrow
+  UDFs over the Cython kernels: the same code as on DuckDB, in Spark's Python workers;
+* drift and evaluation metrics are refused (UnsupportedRule, named): their batch side
+  needs DuckDB's ``histogram`` and list aggregates.
 
-Drift, ``by:`` slices and evaluation metrics are refused with ``UnsupportedRule``
-(their batch side needs DuckDB's ``histogram`` and list aggregates); Spark runs
-every other rule kind exactly.
+Key rules stay the shared ``GROUP BY ... HAVING count(*) > 1`` CTE: Spark groups the
+keys in its executors, and only the counts and a few sample keys reach the driver.
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
 
-from dqgate.compilers import duckdb as shared
-from dqgate.errors import UnsupportedRule
+from dqgate.compilers.duckdb.common import FORMAT_FUNCTION, Context, Dialect, RowPredicate, and_, col, not_null, where_of
 from dqgate.ir import nodes as n
 
-DIALECT = "spark"
-ENGINE = "spark"
-SOURCE_VIEW = shared.SOURCE_VIEW
-FORMAT_FUNCTION = shared.FORMAT_FUNCTION
 
-# Rule kinds Spark refuses, and why (docs/engines-spark.md lists them).
-REFUSED: dict[type[n.Rule], str] = {
-    n.Drift: "drift statistics run on duckdb (dq check --engine duckdb)",
-    n.SlicedMetric: "metrics per slice (by:) run on duckdb",
-    n.EvalMetric: "evaluation metrics run on duckdb",
-}
+class Spark(Dialect):
+    engine = "spark"
+    sqlglot = "spark"
 
+    def quantile(self, value: exp.Expression, q: float, rule: n.Rule) -> exp.Expression:
+        return exp.Anonymous(this="percentile", expressions=[value, exp.Literal.number(q)])
 
-def refuse_unsupported(rules: tuple[n.Rule, ...]) -> None:
-    """Raise UnsupportedRule for the first rule Spark cannot run exactly."""
-    for rule in rules:
-        why = REFUSED.get(type(rule))
-        if why is not None:
-            raise UnsupportedRule(ENGINE, rule.id, type(rule).__name__, why)
+    def records(self, fields: list[tuple[str, exp.Expression]]) -> exp.Expression:
+        struct = exp.Struct(expressions=[exp.alias_(v, k, quoted=True) for k, v in fields])
+        return exp.Anonymous(this="collect_list", expressions=[struct])
+
+    def finish(self, tree: exp.Expression) -> exp.Expression:
+        return tree.transform(_user_sql)
 
 
-def compile_plan(
-    rules: tuple[n.Rule, ...],
-    *,
-    types: dict[str, str],
-    key: tuple[str, ...] = (),
-    samples: int = 5,
-    source: str = SOURCE_VIEW,
-) -> shared.CompiledPlan:
-    """The fused statement and sample queries of ``rules``, in Spark's dialect.
-
-    ``types`` are the data's column types spelled as DuckDB spells them (the runner maps
-    Spark's schema), so literals are cast the same way on both engines.
-    """
-    refuse_unsupported(rules)
-    plan = shared.compile_plan(rules, types=types, key=key, samples=samples, source=source)
-    plan.statement = to_spark(plan.statement)
-    plan.samples = {rule_id: to_spark(query) for rule_id, query in plan.samples.items()}
-    return plan
+SPARK = Spark()
 
 
-def sql(tree: exp.Expression, *, pretty: bool = False) -> str:
-    """A rewritten tree as Spark SQL text."""
-    return tree.sql(DIALECT, pretty=pretty)
+def full_match(value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+    """``value`` matches all of ``pattern`` (RE2's full match) in Java's regex: anchored ``RLIKE``."""
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        anchored: exp.Expression = exp.Literal.string(f"^(?:{pattern.this})\\z")
+    else:
+        anchored = exp.func("concat", exp.Literal.string("^(?:"), pattern.copy(), exp.Literal.string(")\\z"))
+    return exp.RegexpLike(this=value.copy(), expression=anchored)
 
 
-def to_spark(tree: exp.Expression) -> exp.Expression:
-    """``tree`` (DuckDB's meaning) rewritten so that Spark computes the same thing."""
-    return tree.copy().transform(_rewrite)
-
-
-def _rewrite(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Not) and _is_list_position_found(node.this):
-        found = node.this.this
-        values, value = found.expressions
-        return exp.In(this=value.copy(), expressions=[v.copy() for v in values.expressions])
+def _user_sql(node: exp.Expression) -> exp.Expression:
+    """What sqlglot writes for Spark with another meaning, in SQL the contract wrote."""
     if isinstance(node, exp.RegexpFullMatch):
-        return exp.RegexpLike(this=node.this.copy(), expression=_anchored(node.expression))
-    if isinstance(node, exp.PercentileCont) and node.expression is not None:
+        return full_match(node.this, node.expression)
+    if isinstance(node, exp.PercentileCont) and node.expression is not None:  # quantile_cont(x, q)
         return exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
-    if isinstance(node, exp.Quantile):
+    if isinstance(node, exp.Quantile):  # quantile(x, q) as sqlglot reads DuckDB's
         return exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.args["quantile"].copy()])
-    if isinstance(node, exp.List) and len(node.expressions) == 1:  # DuckDB's list(x) aggregate
-        return exp.ArrayAgg(this=node.expressions[0].copy())
     return node
 
 
-def _is_list_position_found(node: exp.Expression) -> bool:
-    """``list_position(ARRAY, x) IS NULL`` as compilers/duckdb/rows.py writes a set test."""
-    return (
-        isinstance(node, exp.Is)
-        and isinstance(node.expression, exp.Null)
-        and isinstance(node.this, exp.Anonymous)
-        and str(node.this.this).lower() == "list_position"
-        and isinstance(node.this.expressions[0], exp.Array)
-    )
+@SPARK.row.register(n.Pattern)
+def _pattern(rule: n.Pattern, ctx: Context) -> RowPredicate:
+    return RowPredicate(and_(where_of(rule), not_null(rule.column)), full_match(col(rule.column), exp.Literal.string(rule.regex)))
 
 
-def _anchored(pattern: exp.Expression) -> exp.Expression:
-    """The pattern matching whole values only: ``^(?:p)\\z`` (Java's ``$`` also matches
-    before a final line break; RE2's full match does not)."""
-    if isinstance(pattern, exp.Literal) and pattern.is_string:
-        return exp.Literal.string(f"^(?:{pattern.this})\\z")
-    return exp.func("concat", exp.Literal.string("^(?:"), pattern.copy(), exp.Literal.string(")\\z"))
+@SPARK.row.register(n.Format)
+def _format(rule: n.Format, ctx: Context) -> RowPredicate:
+    """The format kernel as an Arrow UDF (runners/spark.py registers ``ctx.formats``)."""
+    if rule.format not in ctx.formats:
+        ctx.formats.append(rule.format)
+    test = exp.Anonymous(this=FORMAT_FUNCTION.format(rule.format), expressions=[col(rule.column)])
+    return RowPredicate(and_(where_of(rule), not_null(rule.column)), test)
+
+
+@SPARK.aggregate.register(n.Drift, n.EvalMetric)
+def _refused(rule: n.Rule, ctx: Context, out: str) -> list[exp.Expression]:
+    raise SPARK.refuse(rule, "drift and evaluation metrics run on duckdb (dq check --engine duckdb)")

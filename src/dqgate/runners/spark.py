@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlglot import exp
 
-from dqgate.compilers import spark as compiler
+from dqgate.compilers import duckdb as compiler
+from dqgate.compilers.spark import SPARK
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError, EngineError, UsageError
 from dqgate.ir import instants
@@ -179,7 +180,7 @@ def _adjusted(df: DataFrame, adjust: sources.Adjustments) -> list[Any]:
     for name in df.columns:
         c = F.col(f"`{name.replace('`', '``')}`")
         if name in adjust.casts:
-            target = exp.DataType.build(adjust.casts[name], dialect="duckdb").sql(compiler.DIALECT)
+            target = exp.DataType.build(adjust.casts[name], dialect="duckdb").sql(SPARK.sqlglot)
             cast = c.try_cast(target)
             c = F.when(cast == c, cast)
         elif name in adjust.nan_null:
@@ -269,7 +270,7 @@ def run(
     """
     t0 = time.perf_counter()
     rules = instants.resolve(rules, as_of or dt.datetime.now(dt.timezone.utc))
-    compiler.refuse_unsupported(rules)  # before Spark starts: a refusal costs no JVM
+    compiler.compile_plan(rules, types={}, dialect=SPARK)  # refuses what Spark cannot run before a JVM starts
     if spark is None:
         spark = data.sparkSession if is_spark_frame(data) else session()
     with _duckdb_semantics(spark):
@@ -277,7 +278,7 @@ def run(
         df.createOrReplaceTempView(compiler.SOURCE_VIEW)
         errors = register_references(spark, contract, rules, base_dir)
         runnable = tuple(r for r in rules if r.id not in errors and not isinstance(r, n.HISTORY_RULES))
-        plan = compiler.compile_plan(runnable, types=types, key=contract.key_columns(), samples=samples)
+        plan = compiler.compile_plan(runnable, types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
         register_formats(spark, plan.formats)
         values, failed = _execute(spark, plan, runnable, types, contract, source.uri, samples)
         errors.update(failed)
@@ -307,7 +308,7 @@ def run(
 
 
 def _fetch(spark: SparkSession, tree: exp.Expression) -> dict[str, Any]:
-    rows = spark.sql(compiler.sql(tree)).collect()
+    rows = spark.sql(SPARK.sql(tree)).collect()
     return rows[0].asDict(recursive=True) if rows else {}
 
 
@@ -326,14 +327,14 @@ def _execute(
         pass
     # One rule broke the fused statement (or the data cannot be read): run each rule alone.
     try:
-        values = _fetch(spark, compiler.compile_plan((), types=types).statement)
+        values = _fetch(spark, compiler.compile_plan((), types=types, dialect=SPARK).statement)
     except Exception as exc:
         raise DataError(f"{uri}: Spark cannot read the data: {first_line(exc)}", uri=uri) from None
     errors: dict[str, str] = {}
     for rule in rules:
         if isinstance(rule, n.StrictSchema):
             continue
-        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples)
+        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
         try:
             register_formats(spark, single.formats)
             got = _fetch(spark, single.statement)
@@ -350,7 +351,7 @@ def _with_sample(spark: SparkSession, plan: Any, result: CheckResult) -> CheckRe
     if result.status not in ("fail", "warn") or result.sample or result.id not in plan.samples:
         return result
     try:
-        rows = spark.sql(compiler.sql(plan.samples[result.id])).collect()
+        rows = spark.sql(plan.sample_sql(result.id)).collect()
     except Exception:
         return result
     from dataclasses import replace

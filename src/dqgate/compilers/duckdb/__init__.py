@@ -1,4 +1,6 @@
-"""IR -> one fused DuckDB statement, built as a sqlglot tree (never by pasting strings).
+"""IR -> one fused SQL statement, built as a sqlglot tree (never by pasting strings),
+in DuckDB's dialect or another's (:class:`~dqgate.compilers.duckdb.common.Dialect`;
+``compilers/dialects.py`` finds one by engine name).
 
 Every row rule becomes two aggregates of the same scan, ``count_if(applies AND NOT
 passes)`` and ``count_if(applies)``; every metric one aggregate. Uniqueness needs a
@@ -16,16 +18,17 @@ from sqlglot import exp
 from dqgate.compilers.duckdb import ml as _ml  # noqa: F401  (registers the ML handlers)
 from dqgate.compilers.duckdb import rows as _rows  # noqa: F401  (registers the row handlers)
 from dqgate.compilers.duckdb.common import (
-    _WITH_ARG, AGGREGATE, DFA_MATCH, DIALECT, FORMAT_FUNCTION, KEY_REPEATS, ROW, SOURCE_VIEW, CompiledPlan,
-    Context, RowPredicate, and_, col, filtered, literal, metric_expr, negate, not_null, scalar, where_of, zero_for_empty,
+    _WITH_ARG, DFA_MATCH, DIALECT, FORMAT_FUNCTION, KEY_REPEATS, SOURCE_VIEW, CompiledPlan, Context, Dialect,
+    RowPredicate, and_, col, filtered, literal, metric_expr, negate, not_null, scalar, where_of, zero_for_empty,
 )  # fmt: skip
-from dqgate.compilers.duckdb.rows import FORMAT_DFAS, INTEGER_TYPES, dfa_table
+from dqgate.compilers.duckdb.dialect import DUCKDB, INTEGER_TYPES, dfa_table
+from dqgate.compilers.duckdb.rows import FORMAT_DFAS
 from dqgate.contract.sql import parse_expression
 from dqgate.ir import nodes as n
 
 __all__ = [
-    "DFA_MATCH", "DIALECT", "FORMAT_DFAS", "FORMAT_FUNCTION", "INTEGER_TYPES", "KEY_REPEATS", "SOURCE_VIEW",
-    "CompiledPlan", "RowPredicate", "col", "compile_plan", "dfa_table", "literal", "row_flags", "row_test",
+    "DFA_MATCH", "DIALECT", "DUCKDB", "FORMAT_DFAS", "FORMAT_FUNCTION", "INTEGER_TYPES", "KEY_REPEATS", "SOURCE_VIEW",
+    "CompiledPlan", "Dialect", "RowPredicate", "col", "compile_plan", "dfa_table", "literal", "row_flags", "row_test",
     "zero_for_empty",
 ]  # fmt: skip
 
@@ -60,8 +63,9 @@ def compile_plan(
     marks: dict[str, tuple[int, int]] | None = None,
     decided: frozenset[str] = frozenset(),
     native: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> CompiledPlan:
-    """Compile every query-evaluated rule into one statement over ``source``.
+    """Compile every query-evaluated rule into one statement over ``source``, in ``dialect``.
 
     Args:
         rules: the planned rules (schema rules are skipped: decided from the schema).
@@ -81,12 +85,13 @@ def compile_plan(
             scan reads only what the remaining rules need.
         native: the connection has dqgate's DuckDB extension (runners/native.py), so
             patterns run as DFAs (``dq_dfa_match``) where compilers/regex_dfa.py can build one.
+        dialect: the engine the statement is for (UnsupportedRule names a rule it cannot run).
     """
     table = exp.to_table(source, quoted=True)
-    ctx = Context(types, table, native=native)
+    ctx = Context(types, table, native=native, dialect=dialect)
     marks = marks or {}
     select: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
-    plan = CompiledPlan(statement=exp.select("1"))
+    plan = CompiledPlan(statement=exp.select("1"), dialect=dialect.sqlglot)
     for i, rule in enumerate(rules):
         out = f"r{i}"
         if isinstance(rule, n.HISTORY_RULES):
@@ -110,8 +115,8 @@ def compile_plan(
             _unique_cte(rule, ctx, cte)
             failed = exp.func("coalesce", scalar(exp.select(exp.Sum(this=exp.column("n"))).from_(exp.to_table(cte, quoted=True))), exp.Literal.number(0))
             sample_rows = exp.select(*[col(c) for c in rule.columns]).from_(exp.to_table(cte, quoted=True)).limit(samples)
-            struct = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(c, quoted=True), expression=col(c)) for c in rule.columns])
-            sample = scalar(exp.select(exp.func("list", struct)).from_(exp.Subquery(this=sample_rows, alias=exp.TableAlias(this=exp.to_identifier("s")))))
+            records = dialect.records([(c, col(c)) for c in rule.columns])
+            sample = scalar(exp.select(records).from_(exp.Subquery(this=sample_rows, alias=exp.TableAlias(this=exp.to_identifier("s")))))
             groups = scalar(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(cte, quoted=True)))
             chosen += [
                 exp.alias_(failed, f"{out}_failed", quoted=True),
@@ -121,7 +126,7 @@ def compile_plan(
             ]
             plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample", f"{out}_groups")
         elif isinstance(rule, n.RowRule):
-            pred = ROW(rule)(rule, ctx)
+            pred = ctx.row(rule)(rule, ctx)
             fails = and_(pred.applies, negate(pred.passes))
             chosen += [
                 exp.alias_(exp.CountIf(this=fails), f"{out}_failed", quoted=True),
@@ -134,22 +139,23 @@ def compile_plan(
                 agg = zero_for_empty(parse_expression(rule.sql or ""))
                 value = scalar(exp.select(agg).from_(table.copy()).where(where_of(rule))) if rule.where else agg
             else:
-                value = metric_expr(rule)
+                value = metric_expr(rule, dialect)
             chosen.append(exp.alias_(value, f"{out}_value", quoted=True))
             plan.outputs[rule.id] = (f"{out}_value",)
         elif isinstance(rule, n.Freshness):
             chosen.append(exp.alias_(filtered(exp.Max(this=col(rule.columns[0])), rule), f"{out}_value", quoted=True))
             plan.outputs[rule.id] = (f"{out}_value",)
-        elif type(rule) in AGGREGATE.handlers:
-            items = AGGREGATE(rule)(rule, ctx, out)
+        elif type(rule) in dialect.aggregate:
+            items = dialect.aggregate(rule)(rule, ctx, out)
             plan.outputs[rule.id] = tuple(item.alias for item in items)
             chosen += items
         else:
-            ROW(rule)  # raises UnsupportedRule
+            ctx.row(rule)  # raises UnsupportedRule
     statement = exp.select(*select).from_(table.copy())
     if ctx.ctes:
         statement.set(_WITH_ARG, exp.With(expressions=ctx.ctes))
-    plan.statement = statement
+    plan.statement = dialect.finish(statement)
+    plan.samples = {rule_id: dialect.finish(query) for rule_id, query in plan.samples.items()}
     plan.formats = tuple(ctx.formats)
     return plan
 
@@ -160,13 +166,15 @@ def _sample_query(rule: n.RowRule, fails: exp.Expression, table: exp.Table, key:
     return exp.select(*[col(c) for c in shown]).from_(table.copy()).where(fails).limit(samples)
 
 
-def row_test(rule: n.RowRule, types: dict[str, str], *, native: bool = False) -> exp.Expression:
+def row_test(rule: n.RowRule, types: dict[str, str], *, native: bool = False, dialect: Dialect = DUCKDB) -> exp.Expression:
     """The test a row rule applies to one non-NULL row, as the fused statement compiles it."""
-    return ROW(rule)(rule, Context(types, exp.to_table(SOURCE_VIEW, quoted=True), native=native)).passes
+    ctx = Context(types, exp.to_table(SOURCE_VIEW, quoted=True), native=native, dialect=dialect)
+    return ctx.row(rule)(rule, ctx).passes
 
 
 def row_flags(
-    rules: tuple[n.Rule, ...], *, types: dict[str, str], source: str = SOURCE_VIEW, native: bool = False
+    rules: tuple[n.Rule, ...], *, types: dict[str, str], source: str = SOURCE_VIEW, native: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> tuple[exp.Expression, tuple[str, ...]]:
     """``SELECT *, <one boolean per row rule: TRUE = this row fails it>`` for quarantine_rows.
 
@@ -175,7 +183,7 @@ def row_flags(
     key is flagged, as the aggregate counts them.
     """
     table = exp.to_table(source, quoted=True)
-    ctx = Context(types, table, native=native)
+    ctx = Context(types, table, native=native, dialect=dialect)
     flags: list[exp.Expression] = [exp.Star()]
     ids: list[str] = []
     for rule in rules:
@@ -189,8 +197,8 @@ def row_flags(
             )
             fails = and_(applies, exp.GT(this=window, expression=exp.Literal.number(1)))
         else:
-            pred = ROW(rule)(rule, ctx)
+            pred = ctx.row(rule)(rule, ctx)
             fails = and_(pred.applies, negate(pred.passes))
         flags.append(exp.alias_(exp.func("coalesce", fails, exp.false()), rule.id, quoted=True))
         ids.append(rule.id)
-    return exp.select(*flags).from_(table), tuple(ids)
+    return dialect.finish(exp.select(*flags).from_(table)), tuple(ids)

@@ -1,10 +1,16 @@
-"""What every DuckDB rule handler shares: the compiled plan, the compilation context,
-literal and predicate builders, and the two dispatch tables handlers register on.
+"""What every SQL rule handler shares: the compiled plan, the compilation context,
+literal and predicate builders, the two shared dispatch tables handlers register on,
+and :class:`Dialect`, what one SQL engine spells its own way.
 
+This package builds the fused statement for every SQL engine (DuckDB, PostgreSQL,
+Spark SQL, the warehouses); it is named for DuckDB, its first and fullest dialect.
 ``ROW`` maps a row rule's IR class to ``(rule, ctx) -> RowPredicate``; ``AGGREGATE``
 maps a rule judged by its own aggregates (drift, slices, evaluation metrics) to
 ``(rule, ctx, out) -> select items`` (aliased ``<out>_...``). Handler modules (``rows``, ``ml``) import
 this one and register; :mod:`dqgate.compilers.duckdb` imports them all and compiles.
+A dialect's own tables (``Dialect.row``, ``Dialect.aggregate``) hold only the handlers
+that differ and fall back to the shared ones; what differs inside a shared handler
+(quantiles, a list of records, count_if) is a method of the dialect.
 Nothing here imports a handler module, so imports run one way only.
 
 "Applies" is the rule's ``where`` (NULL counts as false) and, for every rule but
@@ -21,6 +27,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from dqgate.compilers.base import Dispatch
+from dqgate.errors import UnsupportedRule
 from dqgate.contract.sql import parse_expression
 from dqgate.ir import nodes as n
 
@@ -50,9 +57,14 @@ class CompiledPlan:
     formats: tuple[str, ...] = ()
     marks: dict[str, str] = field(default_factory=dict)  # rule id -> output of dq_key_repeats
 
+    dialect: str = DIALECT  # sqlglot's name of the dialect the statement is written in
+
     @property
     def sql(self) -> str:
-        return self.statement.sql(DIALECT, pretty=True)
+        return self.statement.sql(self.dialect, pretty=True)
+
+    def sample_sql(self, rule_id: str) -> str:
+        return self.samples[rule_id].sql(self.dialect)
 
 
 def col(name: str) -> exp.Column:
@@ -99,14 +111,21 @@ def where_of(rule: n.Rule) -> exp.Expression | None:
 
 
 class Context:
-    """Per-compilation state: the data's column types and the CTEs built so far."""
+    """Per-compilation state: the dialect, the data's column types and the CTEs built so far."""
 
-    def __init__(self, types: dict[str, str], source: exp.Expression, *, native: bool = False) -> None:
+    def __init__(
+        self, types: dict[str, str], source: exp.Expression, *, native: bool = False, dialect: Dialect | None = None
+    ) -> None:
         self.types = types
         self.source = source
         self.native = native
+        self.dialect = dialect or SHARED
         self.ctes: list[exp.CTE] = []
         self.formats: list[str] = []
+
+    def row(self, rule: n.Rule) -> Callable[[Any, Context], RowPredicate]:
+        """The row handler of ``rule`` in this dialect (UnsupportedRule when it has none)."""
+        return self.dialect.row(rule)
 
     def cast_for(self, column: str, value: Any) -> exp.DataType | None:
         typ = self.types.get(column, "").upper()
@@ -120,9 +139,53 @@ class Context:
     def from_source(self) -> exp.Expression:
         return self.source.copy()
 
-ROW = Dispatch[Callable[[Any, Context], RowPredicate]]("duckdb")
+ROW = Dispatch[Callable[[Any, Context], RowPredicate]]("sql")
 
-AGGREGATE = Dispatch[Callable[[Any, Context, str], list[exp.Expression]]]("duckdb")
+AGGREGATE = Dispatch[Callable[[Any, Context, str], list[exp.Expression]]]("sql")
+
+
+class Dialect:
+    """One SQL engine's spelling of the fused statement.
+
+    The shared handlers build a sqlglot tree; sqlglot writes it in ``sqlglot`` (its
+    dialect name). What sqlglot cannot translate with the same meaning is the
+    dialect's: handlers in its own ``row``/``aggregate`` tables (which fall back to
+    the shared ``ROW``/``AGGREGATE``), and the methods below. A piece the engine cannot
+    run exactly is refused with :class:`~dqgate.errors.UnsupportedRule` (:meth:`refuse`),
+    never approximated. Subclasses are the dialect modules (``compilers/duckdb/dialect.py``,
+    ``compilers/postgres.py``, ...; ``compilers/dialects.py`` finds one by engine name).
+    """
+
+    engine = "sql"
+    sqlglot = DIALECT
+
+    def __init__(self) -> None:
+        self.row = Dispatch[Callable[[Any, Context], RowPredicate]](self.engine, fallback=ROW)
+        self.aggregate = Dispatch[Callable[[Any, Context, str], list[exp.Expression]]](self.engine, fallback=AGGREGATE)
+
+    def refuse(self, rule: n.Rule, reason: str) -> UnsupportedRule:
+        """The error for a rule this engine cannot run exactly (raise it)."""
+        return UnsupportedRule(self.engine, rule.id, type(rule).__name__, reason)
+
+    def quantile(self, value: exp.Expression, q: float, rule: n.Rule) -> exp.Expression:
+        """The exact (interpolated) ``q`` quantile of ``value``: ``quantile_cont``."""
+        return exp.func("quantile_cont", value, exp.Literal.number(q), dialect=DIALECT)
+
+    def records(self, fields: list[tuple[str, exp.Expression]]) -> exp.Expression:
+        """An aggregate gathering one record (name -> value) per row into one list value
+        (samples of repeated keys, groups of ``by:`` metrics): ``list({...})``."""
+        struct = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k, quoted=True), expression=v) for k, v in fields])
+        return exp.func("list", struct)
+
+    def finish(self, tree: exp.Expression) -> exp.Expression:
+        """Rewrite a finished statement where sqlglot's translation would change its meaning."""
+        return tree
+
+    def sql(self, tree: exp.Expression, *, pretty: bool = False) -> str:
+        return tree.sql(self.sqlglot, pretty=pretty)
+
+
+SHARED = Dialect()
 
 
 def scalar(query: exp.Expression) -> exp.Expression:
@@ -148,7 +211,7 @@ def zero_for_empty(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def metric_expr(rule: n.Metric) -> exp.Expression:
+def metric_expr(rule: n.Metric, dialect: Dialect | None = None) -> exp.Expression:
     c = col(rule.columns[0]) if rule.columns else None
     func = rule.func
     if func == "row_count":
@@ -170,10 +233,9 @@ def metric_expr(rule: n.Metric) -> exp.Expression:
         agg = exp.Avg(this=exp.cast(c, "DOUBLE"))
     elif func == "stddev":
         agg = exp.StddevSamp(this=exp.cast(c, "DOUBLE"))
-    elif func == "median":
-        agg = exp.func("quantile_cont", exp.cast(c, "DOUBLE"), exp.Literal.number(0.5), dialect=DIALECT)
-    elif func == "quantile":
-        agg = exp.func("quantile_cont", exp.cast(c, "DOUBLE"), exp.Literal.number(rule.q), dialect=DIALECT)
+    elif func in ("median", "quantile"):
+        q = 0.5 if func == "median" else rule.q
+        agg = (dialect or SHARED).quantile(exp.cast(c, "DOUBLE"), q, rule)
     else:
         raise AssertionError(func)
     return filtered(agg, rule)

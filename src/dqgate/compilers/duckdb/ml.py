@@ -92,15 +92,11 @@ def _drift_items(rule: n.Drift, ctx: Context, out: str) -> list[exp.Expression]:
     return [exp.alias_(exp.func("histogram", base.col(column)), f"{out}_categories", quoted=True)]
 
 
-def _struct(fields: list[tuple[str, exp.Expression]]) -> exp.Expression:
-    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields])
-
-
 def _grouped(ctx: Context, name: str, query: exp.Select, fields: list[str], out: str) -> list[exp.Expression]:
     """Register ``query`` as CTE ``name``; its rows come back as one list of structs."""
     ctx.ctes.append(exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))))
-    struct = _struct([(f, exp.column(f)) for f in fields])
-    rows = exp.Subquery(this=exp.select(exp.func("list", struct)).from_(exp.to_table(name, quoted=True)))
+    records = ctx.dialect.records([(f, exp.column(f)) for f in fields])
+    rows = exp.Subquery(this=exp.select(records).from_(exp.to_table(name, quoted=True)))
     return [exp.alias_(rows, f"{out}_groups", quoted=True)]
 
 
@@ -119,7 +115,7 @@ def _sliced(rule: n.SlicedMetric, ctx: Context, out: str) -> list[exp.Expression
         value = base.zero_for_empty(parse_expression(metric.sql or ""))
         query = exp.select(*_keys(rule.by), exp.alias_(value, "v")).from_(ctx.from_source()).where(base.where_of(metric))
     else:
-        query = exp.select(*_keys(rule.by), exp.alias_(base.metric_expr(metric), "v")).from_(ctx.from_source())
+        query = exp.select(*_keys(rule.by), exp.alias_(base.metric_expr(metric, ctx.dialect), "v")).from_(ctx.from_source())
     fields = [f"g{j}" for j in range(len(rule.by))] + ["v"]
     return _grouped(ctx, f"__dq_slice_{out}", _group_by(query, rule.by), fields, out)
 

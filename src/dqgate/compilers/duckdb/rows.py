@@ -1,23 +1,20 @@
-"""DuckDB row-rule handlers: each returns what a row rule judges (``applies``) and
-its test on one such row (``passes``), as sqlglot trees.
+"""The shared row-rule handlers: each returns what a row rule judges (``applies``) and
+its test on one such row (``passes``), as sqlglot trees any SQL dialect can write.
 
-Patterns and regular formats run as byte DFAs in dqgate's DuckDB extension when the
-connection has it (``ctx.native``), RE2 otherwise; other formats are Cython kernels
-behind an Arrow UDF (``__dq_format_<name>``). Reference rules are ``IN (SELECT ...)``
-over the reference's view.
+Patterns and formats have no portable meaning (RE2, dqgate's kernels): here they are
+refused, and each dialect that runs them exactly overrides them (DuckDB runs them as
+DFAs, RE2 or Cython kernels: ``compilers/duckdb/dialect.py``). Reference rules are
+``IN (SELECT ...)`` over the reference's view.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlglot import exp
 
-from dqgate.compilers.duckdb.common import (
-    DFA_MATCH, FORMAT_FUNCTION, ROW, Context, RowPredicate, and_, col, literal, not_null, where_of,
-)  # fmt: skip
+from dqgate.compilers.duckdb.common import ROW, Context, RowPredicate, and_, col, literal, not_null, where_of
 from dqgate.contract.sql import parse_expression, ref_view
 from dqgate.ir import nodes as n
+
 
 @ROW.register(n.NotNull)
 def _not_null_rule(rule: n.NotNull, ctx: Context) -> RowPredicate:
@@ -37,53 +34,17 @@ def _range(rule: n.Range, ctx: Context) -> RowPredicate:
     return RowPredicate(and_(where_of(rule), not_null(rule.column)), and_(*tests))
 
 
-INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
-
-
 @ROW.register(n.InSet)
 def _in_set(rule: n.InSet, ctx: Context) -> RowPredicate:
     values = [literal(v, ctx.cast_for(rule.column, v)) for v in rule.values]
-    applies = and_(where_of(rule), not_null(rule.column))
-    if not _same_kind(rule.values, ctx.types.get(rule.column, "")):
-        return RowPredicate(applies, exp.In(this=col(rule.column), expressions=values))
-    # IN (...) is a chain of comparisons per row; list_position over a constant list is
-    # evaluated once per dictionary entry of a dictionary-encoded column and looks integers
-    # up instead of comparing: 10M rows against 10 countries, 0.13 vs 0.60 CPU s; 10
-    # integers, 0.11 vs 0.47. Same answer when the list and the column are of one kind.
-    found = exp.Anonymous(this="list_position", expressions=[exp.Array(expressions=values), col(rule.column)])
-    return RowPredicate(applies, exp.Not(this=exp.Is(this=found, expression=exp.Null())))
-
-
-def _same_kind(values: tuple[Any, ...], column_type: str) -> bool:
-    """All values are text for a text column, or all integers for an integer column (no NULL,
-    no cast whose rules could differ between IN and a list's common type)."""
-    typ = column_type.upper()
-    if not values:
-        return False
-    if typ == "VARCHAR":
-        return all(isinstance(v, str) for v in values)
-    return typ in INTEGER_TYPES and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    return RowPredicate(and_(where_of(rule), not_null(rule.column)), exp.In(this=col(rule.column), expressions=values))
 
 
 @ROW.register(n.Pattern)
 def _pattern(rule: n.Pattern, ctx: Context) -> RowPredicate:
-    table = dfa_table(rule.regex) if ctx.native else None
-    test: exp.Expression
-    if table is None:
-        test = exp.RegexpFullMatch(this=col(rule.column), expression=exp.Literal.string(rule.regex))
-    else:  # the same full match as a byte DFA in dqgate's extension, ~3x cheaper than RE2 per value
-        test = _dfa_match(rule.column, table)
-    return RowPredicate(and_(where_of(rule), not_null(rule.column)), test)
-
-
-def dfa_table(regex: str) -> bytes | None:
-    """The DFA table of ``regex`` (compilers/regex_dfa.py), or None where only RE2 will do."""
-    from dqgate.compilers import regex_dfa
-
-    try:
-        return regex_dfa.compile_dfa(regex)
-    except regex_dfa.Unsupported:
-        return None
+    """Patterns mean RE2's full match (DESIGN.md): a dialect runs them only where its
+    own regex engine means exactly that (its override), never a near miss."""
+    raise ctx.dialect.refuse(rule, "this engine has no regex engine with RE2's meaning")
 
 
 @ROW.register(n.Length)
@@ -99,8 +60,9 @@ def _length(rule: n.Length, ctx: Context) -> RowPredicate:
 
 # Formats whose rules (formats.pyx) are a regular language, as RE2 patterns plus a byte
 # limit: with dqgate's extension they run as DFAs in DuckDB's threads instead of as a
-# Cython kernel behind an Arrow UDF (which DuckDB calls with the GIL held). The tests
-# compare these with the kernels' twins (tests/runners/test_native.py).
+# Cython kernel behind an Arrow UDF (which DuckDB calls with the GIL held), and other
+# dialects run them with their own regex where it means the same. The tests compare
+# these with the kernels' twins (tests/runners/test_native.py).
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 FORMAT_DFAS: dict[str, tuple[str, int | None]] = {
     "email": ("[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,}", 254),
@@ -111,22 +73,7 @@ FORMAT_DFAS: dict[str, tuple[str, int | None]] = {
 
 @ROW.register(n.Format)
 def _format(rule: n.Format, ctx: Context) -> RowPredicate:
-    applies = and_(where_of(rule), not_null(rule.column))
-    regex, max_bytes = FORMAT_DFAS.get(rule.format, ("", None))
-    table = dfa_table(regex) if ctx.native and regex else None
-    if table is not None:
-        test = _dfa_match(rule.column, table)
-        if max_bytes is not None:
-            test = and_(test, exp.LTE(this=exp.Anonymous(this="strlen", expressions=[col(rule.column)]), expression=exp.Literal.number(max_bytes)))
-        return RowPredicate(applies, test)
-    if rule.format not in ctx.formats:
-        ctx.formats.append(rule.format)
-    test = exp.Anonymous(this=FORMAT_FUNCTION.format(rule.format), expressions=[col(rule.column)])
-    return RowPredicate(applies, test)
-
-
-def _dfa_match(column: str, table: bytes) -> exp.Expression:
-    return exp.Anonymous(this=DFA_MATCH, expressions=[col(column), exp.Unhex(this=exp.Literal.string(table.hex()))])
+    raise ctx.dialect.refuse(rule, f"format '{rule.format}' needs dqgate's kernels, which this engine cannot call")
 
 
 @ROW.register(n.Expect)
