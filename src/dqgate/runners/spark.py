@@ -296,7 +296,7 @@ def run(
                 continue
             else:
                 results.append(assemble.result(rule, plan, values, now))
-        checks = tuple(_with_sample(spark, plan, r) for r in results)
+        checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW))
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
         source={"uri": source.uri, "rows": rows},
@@ -346,15 +346,41 @@ def _execute(
     return values, errors
 
 
-def _with_sample(spark: SparkSession, plan: Any, result: CheckResult) -> CheckResult:
-    """Attach failing-row samples, querying only rules that failed and have none yet."""
-    if result.status not in ("fail", "warn") or result.sample or result.id not in plan.samples:
-        return result
+SAMPLE_RULE = "__dq_rule"
+
+
+def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df: DataFrame) -> tuple[CheckResult, ...]:
+    """Attach failing-row samples to the rules that failed, in ONE Spark job: the sample
+    queries of those rules, each widened to every column any of them shows (NULL where a
+    rule does not show it) and tagged with its rule, joined with ``UNION ALL``."""
+    wanted = [r for r in results if r.status in ("fail", "warn") and not r.sample and r.id in plan.samples]
+    if not wanted:
+        return tuple(results)
+    queries = {r.id: plan.samples[r.id] for r in wanted}
+    shown = {rid: [s.alias_or_name for s in q.expressions] for rid, q in queries.items()}
+    every = list(dict.fromkeys(c for cols in shown.values() for c in cols))
+    kinds = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+    union: exp.Expression | None = None
+    for i, (rid, query) in enumerate(queries.items()):
+        items: list[exp.Expression] = [exp.alias_(exp.Literal.number(i), SAMPLE_RULE, quoted=True)]
+        for c in every:
+            value = compiler.col(c) if c in shown[rid] else exp.cast(exp.Null(), exp.DataType.build(kinds[c], dialect=SPARK.sqlglot))
+            items.append(exp.alias_(value, c, quoted=True))
+        widened = exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier(f"__dq_s{i}")))
+        part = exp.select(*items).from_(widened)
+        union = part if union is None else exp.union(union, part, distinct=False)
+    assert union is not None
     try:
-        rows = spark.sql(plan.sample_sql(result.id)).collect()
-    except Exception:
-        return result
+        rows = spark.sql(SPARK.sql(union)).collect()
+    except Exception:  # samples are a courtesy: a failure leaves the counts as they are
+        return tuple(results)
+    ids = list(queries)
+    found: dict[str, list[Any]] = {rid: [] for rid in ids}
+    for row in rows:
+        rid = ids[row[SAMPLE_RULE]]
+        values = row.asDict(recursive=True)
+        cols = shown[rid]
+        found[rid].append(values[cols[0]] if len(cols) == 1 else {c: values[c] for c in cols})
     from dataclasses import replace
 
-    sample = tuple(r[0] if len(r) == 1 else r.asDict(recursive=True) for r in rows)
-    return replace(result, sample=sample)
+    return tuple(replace(r, sample=tuple(found[r.id])) if r.id in found else r for r in results)
