@@ -69,7 +69,7 @@ def test_drift_is_refused_by_name_before_spark_starts(tmp_path: Path, run_cli: A
     assert code == 2 and out == ""
     assert err.strip() == (
         "dq: error: engine 'spark' cannot run rule 'id.drift' (kind Drift): "
-        "drift and evaluation metrics run on duckdb (dq check --engine duckdb)"
+        "drift, by: slices and evaluation metrics run on duckdb (dq check --engine duckdb)"
     )
 
 

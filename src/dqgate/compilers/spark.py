@@ -12,8 +12,9 @@ What differs from the shared SQL (``compilers/duckdb/``):
   an ``expect:`` is rewritten the same way (:meth:`Spark.finish`);
 * formats are calls of ``__dq_format_<name>``, which runners/spark.py registers as Arrow
   UDFs over the Cython kernels: the same code as on DuckDB, in Spark's Python workers;
-* drift and evaluation metrics are refused (UnsupportedRule, named): their batch side
-  needs DuckDB's ``histogram`` and list aggregates.
+* drift, ``by:`` slices and evaluation metrics are refused (UnsupportedRule, named):
+  their batch side uses DuckDB's ``histogram`` and list aggregates, and no Spark
+  spelling of them is tested against the oracle yet.
 
 Key rules stay the shared ``GROUP BY ... HAVING count(*) > 1`` CTE: Spark groups the
 keys in its executors, and only the counts and a few sample keys reach the driver.
@@ -79,6 +80,6 @@ def _format(rule: n.Format, ctx: Context) -> RowPredicate:
     return RowPredicate(and_(where_of(rule), not_null(rule.column)), test)
 
 
-@SPARK.aggregate.register(n.Drift, n.EvalMetric)
+@SPARK.aggregate.register(n.Drift, n.EvalMetric, n.SlicedMetric)
 def _refused(rule: n.Rule, ctx: Context, out: str) -> list[exp.Expression]:
-    raise SPARK.refuse(rule, "drift and evaluation metrics run on duckdb (dq check --engine duckdb)")
+    raise SPARK.refuse(rule, "drift, by: slices and evaluation metrics run on duckdb (dq check --engine duckdb)")
