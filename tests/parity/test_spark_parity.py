@@ -31,7 +31,7 @@ from dqgate.contract import load_contract
 from dqgate.ir.plan import plan
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("DQGATE_SPARK_EXAMPLES", "20")),
+    max_examples=int(os.environ.get("DQGATE_SPARK_EXAMPLES", "12")),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: each step is a Spark job; the failing draw is printed whole
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -56,7 +56,12 @@ def full_match(value: exp.Expression, pattern: exp.Expression) -> exp.Expression
 
 
 def _user_sql(node: exp.Expression) -> exp.Expression:
-    """What sqlglot writes for Spark with another meaning, in SQL the contract wrote."""
+    """What sqlglot writes for Spark with another meaning (or cost), in the finished statement."""
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.TIMESTAMP:
+        # DuckDB's TIMESTAMP has no time zone: Spark's is TIMESTAMP_NTZ. As Spark's TIMESTAMP
+        # (local time zone), a bound compared with a TIMESTAMP_NTZ column would cast the
+        # column on every row instead of the literal once.
+        return exp.DataType.build("TIMESTAMP_NTZ", dialect="spark")
     if isinstance(node, exp.RegexpFullMatch):
         return full_match(node.this, node.expression)
     if isinstance(node, exp.PercentileCont) and node.expression is not None:  # quantile_cont(x, q)

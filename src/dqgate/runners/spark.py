@@ -20,6 +20,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from contextlib import contextmanager
@@ -90,6 +91,8 @@ def session(master: str | None = None) -> SparkSession:
         raise EngineError("engine 'spark' needs Java 17 or later: no 'java' on PATH and no JAVA_HOME", engine=ENGINE)
     builder = SparkSession.builder.appName("dqgate").config("spark.ui.enabled", "false")
     builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false")
+    # dqgate writes no tables: keep Spark from creating ./spark-warehouse wherever it is run.
+    builder = builder.config("spark.sql.warehouse.dir", os.path.join(tempfile.gettempdir(), "dqgate-spark-warehouse"))
     if chosen or not _configured_master():
         builder = builder.master(chosen or "local[*]")
     try:
