@@ -31,10 +31,11 @@ def check(
 
     Args:
         data: a file path, glob or folder (Parquet, CSV, JSON), an Arrow table, a Polars
-            DataFrame or LazyFrame, a pandas DataFrame or a DuckDB relation; ``None``
-            uses the contract's ``source:``.
+            DataFrame or LazyFrame, a pandas DataFrame, a DuckDB relation or a Spark
+            DataFrame; ``None`` uses the contract's ``source:``.
         contract: a Contract or the path of a contract file.
-        engine: ``duckdb`` or ``polars``; default Polars for Polars inputs, else DuckDB.
+        engine: ``duckdb``, ``polars`` or ``spark`` (docs/engines-spark.md); default Polars
+            for Polars inputs, Spark for Spark DataFrames, else DuckDB.
         as_of: the time freshness rules measure against (default: now, UTC).
         samples: failing-row samples kept per failing rule.
         allow_empty: check a 0-row dataset instead of refusing it.
