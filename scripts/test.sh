@@ -12,6 +12,13 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 fi
+# The Spark tests start one local[2] SparkSession (tests/conftest.py): Java 17+ (Debian's
+# headless JDK where missing), Spark's Python workers on this venv's interpreter.
+if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null
+fi
+export PYSPARK_PYTHON="$PWD/.venv/bin/python"
+export DQ_SPARK_MASTER="${DQ_SPARK_MASTER:-local[2]}"
 DQGATE_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test,dagster]'
 # The PostgreSQL engine is tested against a real server (Debian's PostgreSQL), one for the
 # whole run, started here as the `postgres` user and stopped at exit; tests/pg_server.py

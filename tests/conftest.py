@@ -64,3 +64,37 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
         return code, out, err
 
     return run
+
+
+def _why_no_spark() -> str | None:
+    """Why a local SparkSession cannot start here (None: it can)."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install 'dqgate[spark]')"
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))):
+        return "no Java for Spark (no 'java' on PATH, no JAVA_HOME)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    """One local[2] SparkSession for the whole test session (Spark takes ~10 s to start).
+
+    Without pyspark or Java the Spark tests skip, except in CI (``CI=true``), where they
+    fail: CI must run them.
+    """
+    reason = _why_no_spark()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Spark tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    from dqgate.runners.spark import session
+
+    started = session("local[2]")
+    started.conf.set("spark.sql.shuffle.partitions", "2")  # tiny tables: 200 shuffle tasks would dominate
+    yield started
+    started.stop()
+

@@ -31,12 +31,13 @@ def check(
 
     Args:
         data: a file path, glob or folder (Parquet, CSV, JSON), an Arrow table, a Polars
-            DataFrame or LazyFrame, a pandas DataFrame or a DuckDB relation, a PostgreSQL
-            table (``postgresql://host/db?table=schema.name``, checked inside the server);
-            ``None`` uses the contract's ``source:``.
+            DataFrame or LazyFrame, a pandas DataFrame, a DuckDB relation, a Spark DataFrame,
+            or a PostgreSQL table (``postgresql://host/db?table=schema.name``, checked inside
+            the server); ``None`` uses the contract's ``source:``.
         contract: a Contract or the path of a contract file.
-        engine: ``duckdb``, ``polars`` or ``postgres``; default Polars for Polars inputs,
-            PostgreSQL for a PostgreSQL table, else DuckDB.
+        engine: ``duckdb``, ``polars``, ``postgres`` or ``spark`` (docs/engines-*.md);
+            default Polars for Polars inputs, Spark for Spark DataFrames, PostgreSQL for a
+            PostgreSQL table, else DuckDB.
         as_of: the time freshness rules measure against (default: now, UTC).
         samples: failing-row samples kept per failing rule.
         allow_empty: check a 0-row dataset instead of refusing it.

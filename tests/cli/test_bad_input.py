@@ -78,7 +78,7 @@ CASES = {
     "ragged csv": (["flights.yaml", "--data", "ragged.csv"], "ragged.csv: cannot read the data: malformed CSV: line 3 has 1 field, but the header has 2"),
     "glob matches nothing": (["flights.yaml", "--data", "batch-*.parquet"], "batch-*.parquet: no file matches this pattern"),
     "unknown format": (["flights.yaml", "--data", "flights.parquet", "--format", "yaml"], "Invalid value for '--format': 'yaml' is not one of"),
-    "unknown engine": (["flights.yaml", "--data", "flights.parquet", "--engine", "spark"], "Invalid value for '--engine': 'spark' is not one of"),
+    "unknown engine": (["flights.yaml", "--data", "flights.parquet", "--engine", "presto"], "Invalid value for '--engine': 'presto' is not one of"),
 }
 
 

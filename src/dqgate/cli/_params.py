@@ -12,7 +12,7 @@ import click
 from dqgate.errors import UsageError
 
 FORMATS = ("text", "json", "junit", "markdown")
-ENGINES = ("duckdb", "polars", "postgres")  # runners/check.py's ENGINES, without importing an engine here
+ENGINES = ("duckdb", "polars", "postgres", "spark")  # runners/check.py's ENGINES, without importing an engine here
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -229,6 +229,14 @@ def ingest(
     from dqgate.store.layout import dataset_layout
 
     c = as_contract(contract)
+    from dqgate.runners.spark import is_spark_frame
+
+    if engine == "spark" or is_spark_frame(batch):  # one line, before anything is read or written
+        raise UsageError(
+            "ingest does not run on Spark yet: write the batch to Parquet and `dq ingest` those files, "
+            "or only check it with dqgate.check(df, contract) / dq check --engine spark",
+            param="engine",
+        )
     if engine not in (None, "duckdb"):
         raise UsageError(f"ingest runs its check on duckdb (the checked rows are streamed into the store from it), not '{engine}'", param="engine")
     mode = mode or c.model.gate.publish

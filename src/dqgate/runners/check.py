@@ -17,7 +17,7 @@ from dqgate.ir.nodes import HISTORY_RULES, Rule
 from dqgate.ir.plan import plan
 from dqgate.runners.results import Progress, RunResult
 
-ENGINES = ("duckdb", "polars", "postgres")
+ENGINES = ("duckdb", "polars", "postgres", "spark")
 
 
 def as_contract(contract: Contract | str | os.PathLike[str]) -> Contract:
@@ -56,6 +56,8 @@ def run(
         from dqgate.runners import polars as runner
     elif chosen == "postgres":
         from dqgate.runners import postgres as runner  # type: ignore[no-redef]
+    elif chosen == "spark":
+        from dqgate.runners import spark as runner  # type: ignore[no-redef]
     else:
         from dqgate.runners import duckdb as runner  # type: ignore[no-redef]
     now = tuple(r for r in rules if not isinstance(r, HISTORY_RULES))
@@ -63,18 +65,21 @@ def run(
     try:
         result = runner.run(c, now, data, **kw)  # type: ignore[arg-type]
     except UnsupportedRule as exc:
-        if engine is not None or chosen == "postgres":  # asked for by name (or the data lives there): say it cannot
-            raise
+        if engine is not None or chosen in ("postgres", "spark"):  # asked for by name, or the data lives there:
+            raise  # say it cannot; never switch behind the caller's back, nor collect the data to one machine
         result = _on_duckdb(c, now, data, kw, why=exc)
     return with_history(result, rules, c, store=store)
 
 
 def _engine_for(data: Any) -> str:
-    """The engine data gets unless one is named: a Polars frame Polars, a PostgreSQL table
-    PostgreSQL (the check runs where the data lives), anything else DuckDB."""
+    """The engine data gets unless one is named: a Polars frame Polars, a Spark DataFrame
+    Spark, a PostgreSQL table PostgreSQL (the check runs where the data lives), else DuckDB."""
     if _is_postgres_url(data):
         return "postgres"
-    return "polars" if type(data).__module__.split(".")[0] == "polars" else "duckdb"
+    module = type(data).__module__.split(".")[0]
+    if module == "polars":
+        return "polars"
+    return "spark" if module == "pyspark" and type(data).__name__ == "DataFrame" else "duckdb"
 
 
 def _is_postgres_url(data: Any) -> bool:

@@ -1,0 +1,389 @@
+"""Run a contract's compiled plan on Spark: one fused aggregate over the DataFrame, then
+samples of what failed.
+
+The statement is compilers/spark.py's (the shared sqlglot tree in Spark's dialect);
+results are built by :mod:`dqgate.runners.assemble`, as for DuckDB and Polars, so every
+engine reports the same statuses and messages. Only the one result row and the
+samples of failing rules reach the driver: key rules are a ``GROUP BY`` in Spark,
+formats run in the executors as Arrow UDFs over the Cython kernels.
+
+Spark's ANSI mode is off while the check runs (and restored after): with it on, a
+division by zero or a cast of an out-of-range value aborts the whole statement, where
+DuckDB, Polars and the oracle give NULL. As in the other runners, if the fused
+statement fails because of one rule, each rule is run alone so that only the guilty
+rule reports ``error``; data Spark cannot read is a :class:`~dqgate.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
+
+from sqlglot import exp
+
+from dqgate.compilers import duckdb as compiler
+from dqgate.compilers.spark import SPARK
+from dqgate.contract.sql import ref_view
+from dqgate.errors import DataError, EngineError, UsageError
+from dqgate.ir import instants
+from dqgate.ir import nodes as n
+from dqgate.runners import assemble, decide, sources
+from dqgate.runners.errors import first_line
+from dqgate.runners.results import CheckResult, Progress, RunResult
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from dqgate.contract.contract import Contract
+
+ENGINE = "spark"
+MASTER_ENV = "DQ_SPARK_MASTER"
+
+# Spark's type names -> DuckDB's, so all engines share one schema check and one literal casting.
+_DUCKDB_TYPES = {
+    "byte": "TINYINT", "short": "SMALLINT", "integer": "INTEGER", "long": "BIGINT", "float": "FLOAT",
+    "double": "DOUBLE", "string": "VARCHAR", "varchar": "VARCHAR", "char": "VARCHAR", "boolean": "BOOLEAN",
+    "date": "DATE", "timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP", "binary": "BLOB",
+    "array": "LIST", "map": "MAP", "struct": "STRUCT", "void": "NULL",
+}  # fmt: skip
+
+
+def duckdb_type(data_type: Any) -> str:
+    """The DuckDB name of a Spark type (``DecimalType(10,2)`` is ``DECIMAL(10,2)``)."""
+    name = data_type.typeName()
+    if name == "decimal":
+        return f"DECIMAL({data_type.precision},{data_type.scale})"
+    if name.startswith(("varchar", "char")):
+        return "VARCHAR"
+    return _DUCKDB_TYPES.get(name, name.upper())
+
+
+def session(master: str | None = None) -> SparkSession:
+    """The active SparkSession, else one started from ``master``, ``DQ_SPARK_MASTER``,
+    Spark's own ``spark.master`` setting, or ``local[*]``; ``sc://`` URLs use Spark Connect.
+
+    Spark's Python workers run this interpreter (``PYSPARK_PYTHON``), so the format
+    kernels they load are the ones installed here.
+
+    Raises:
+        EngineError: pyspark is not installed, Java is missing, or the session cannot start.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError("engine 'spark' needs pyspark: pip install 'dqgate[spark]'", engine=ENGINE) from None
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    active = SparkSession.getActiveSession()
+    chosen = master or os.environ.get(MASTER_ENV)
+    if active is not None and chosen is None:
+        return active
+    if chosen and chosen.startswith("sc://"):
+        return _connect(chosen)
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))):
+        raise EngineError("engine 'spark' needs Java 17 or later: no 'java' on PATH and no JAVA_HOME", engine=ENGINE)
+    builder = SparkSession.builder.appName("dqgate").config("spark.ui.enabled", "false")
+    builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false")
+    # dqgate writes no tables: keep Spark from creating ./spark-warehouse wherever it is run.
+    builder = builder.config("spark.sql.warehouse.dir", os.path.join(tempfile.gettempdir(), "dqgate-spark-warehouse"))
+    if chosen or not _configured_master():
+        builder = builder.master(chosen or "local[*]")
+    try:
+        with warnings.catch_warnings():  # pyspark warns about pandas versions it never uses here
+            warnings.simplefilter("ignore", FutureWarning)
+            spark = builder.getOrCreate()
+    except Exception as exc:  # pyspark raises its own runtime errors and Py4J's
+        raise EngineError(f"engine 'spark' could not start a SparkSession: {first_line(exc)}", engine=ENGINE) from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _configured_master() -> bool:
+    """Whether Spark's own configuration (spark-submit, PYSPARK_SUBMIT_ARGS) names a master."""
+    return "--master" in os.environ.get("PYSPARK_SUBMIT_ARGS", "") or bool(os.environ.get("MASTER"))
+
+
+def _connect(url: str) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    try:
+        return SparkSession.builder.remote(url).getOrCreate()
+    except ImportError as exc:
+        raise EngineError(f"engine 'spark': Spark Connect ({url}) needs pyspark's connect extras: {exc}", engine=ENGINE) from None
+    except Exception as exc:
+        raise EngineError(f"engine 'spark' could not reach {url}: {first_line(exc)}", engine=ENGINE) from None
+
+
+def is_spark_frame(data: Any) -> bool:
+    """Whether ``data`` is a Spark DataFrame (classic or Spark Connect)."""
+    return type(data).__module__.split(".")[0] == "pyspark" and type(data).__name__ == "DataFrame"
+
+
+def frame(spark: SparkSession, data: Any, *, base_dir: str | None = None, declared: dict[str, str] | None = None) -> tuple[DataFrame, sources.Source]:
+    """``data`` as a Spark DataFrame and where it came from; files are read by Spark itself.
+
+    Raises:
+        DataError: a file is missing, empty, of an unknown format or unreadable.
+        UsageError: ``data`` is an object Spark cannot check.
+    """
+    if is_spark_frame(data):
+        return data, sources.Source(uri="spark DataFrame", kind="spark")
+    if not isinstance(data, (str, os.PathLike)):
+        raise UsageError(f"engine 'spark' checks a Spark DataFrame or files, not a {type(data).__module__}.{type(data).__name__}")
+    path = sources.resolve_path(os.fspath(data), base_dir)
+    kind, _ = sources._reader_for(path, declared or {})  # the same existence and format checks as DuckDB
+    try:
+        if kind == "parquet":
+            df = spark.read.parquet(path)
+        elif kind == "csv":
+            sep = "\t" if path.lower().endswith((".tsv", ".tsv.gz")) else ","
+            df = spark.read.csv(path, header=True, inferSchema=True, sep=sep)
+        else:
+            df = spark.read.json(path, multiLine=_json_array(path))
+    except Exception as exc:
+        raise DataError(f"{path}: Spark cannot read it: {first_line(exc)}", uri=path) from None
+    return df, sources.Source(uri=path, kind=kind)
+
+
+def _json_array(path: str) -> bool:
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(64).lstrip()[:1] == b"["
+
+
+def prepare(spark: SparkSession, contract: Contract, data: Any, *, base_dir: str | None = None) -> tuple[DataFrame, sources.Source, dict[str, str]]:
+    """The data as a DataFrame (read as ``coerce:``/``nan:`` say), its source and its
+    DuckDB-spelled types, checked against the contract."""
+    declared = {name: spec.type for name, spec in contract.columns.items() if spec.type}
+    df, source = frame(spark, data, base_dir=base_dir, declared=declared)
+    types = {f.name: duckdb_type(f.dataType) for f in df.schema.fields}
+    sources.check_names([f.name for f in df.schema.fields], list(types), contract, source)
+    sources.check_schema(types, contract, source)
+    adjust = sources.adjustments(types, contract)
+    if adjust:
+        df = df.select(*_adjusted(df, adjust))
+        types.update(adjust.casts)
+    return df, source, types
+
+
+def _adjusted(df: DataFrame, adjust: sources.Adjustments) -> list[Any]:
+    """Every column, those ``adjust`` names read with DuckDB's meaning (sources.Adjustments):
+    a number cast only when held exactly (else NULL), NaN as NULL."""
+    from pyspark.sql import functions as F
+
+    out = []
+    for name in df.columns:
+        c = F.col(f"`{name.replace('`', '``')}`")
+        if name in adjust.casts:
+            target = exp.DataType.build(adjust.casts[name], dialect="duckdb").sql(SPARK.sqlglot)
+            cast = c.try_cast(target)
+            c = F.when(cast == c, cast)
+        elif name in adjust.nan_null:
+            c = F.when(~F.isnan(c), c)
+        out.append(c.alias(name))
+    return out
+
+
+def register_formats(spark: SparkSession, formats: tuple[str, ...]) -> None:
+    """Expose the Cython format kernels as Arrow UDFs: Spark's Python workers call them on
+    Arrow batches, no row at a time."""
+    if not formats:
+        return
+    from pyspark.sql.pandas.functions import ArrowUDFType, arrow_udf
+    from pyspark.sql.types import BooleanType
+
+    for fmt in formats:
+        with warnings.catch_warnings():  # it prefers type hints; these closures are typed by hand
+            warnings.simplefilter("ignore", UserWarning)
+            udf = arrow_udf(_kernel(fmt), BooleanType(), ArrowUDFType.SCALAR)
+        spark.udf.register(compiler.FORMAT_FUNCTION.format(fmt), udf)
+
+
+def _kernel(fmt: str) -> Any:
+    def valid(values: Any) -> Any:
+        from dqgate._kernels import format_valid
+
+        return format_valid(values, fmt)
+
+    return valid
+
+
+def register_references(spark: SparkSession, contract: Contract, rules: tuple[n.Rule, ...], base_dir: str | None) -> dict[str, str]:
+    """A temporary view per reference a rule reads; returns rule id -> why, for references
+    that cannot be read (those rules report ``error``, as on DuckDB)."""
+    errors: dict[str, str] = {}
+    done: dict[str, str | None] = {}
+    for rule in rules:
+        ref = getattr(rule, "ref", None) if isinstance(rule, (n.Reference, n.ForeignKey)) else None
+        if ref is None:
+            continue
+        if ref not in done:
+            try:
+                df, _ = frame(spark, sources.resolve_path(contract.model.references[ref], base_dir))
+                df.createOrReplaceTempView(ref_view(ref))
+                done[ref] = None
+            except (DataError, UsageError) as exc:
+                done[ref] = first_line(exc)
+        if done[ref] is not None:
+            errors[rule.id] = done[ref]  # type: ignore[assignment]
+    return errors
+
+
+@contextmanager
+def _duckdb_semantics(spark: SparkSession) -> Iterator[None]:
+    """ANSI mode off (NULL, not an abort, for x/0 and failed casts), restored afterwards."""
+    before = spark.conf.get("spark.sql.ansi.enabled", None)
+    spark.conf.set("spark.sql.ansi.enabled", "false")
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset("spark.sql.ansi.enabled")
+        else:
+            spark.conf.set("spark.sql.ansi.enabled", before)
+
+
+def run(
+    contract: Contract,
+    rules: tuple[n.Rule, ...],
+    data: Any,
+    *,
+    as_of: dt.datetime | None = None,
+    samples: int = 5,
+    allow_empty: bool = False,
+    base_dir: str | None = None,
+    progress: Progress | None = None,
+    spark: SparkSession | None = None,
+) -> RunResult:
+    """Check ``data`` (a Spark DataFrame or files) against ``rules`` in one Spark job.
+
+    Raises:
+        DataError: the data cannot be read, does not match the declared schema, or is empty
+            (unless ``allow_empty``).
+        UnsupportedRule: a rule Spark cannot run exactly (compilers/spark.py says which).
+        EngineError: Spark cannot start.
+    """
+    t0 = time.perf_counter()
+    rules = instants.resolve(rules, as_of or dt.datetime.now(dt.timezone.utc))
+    compiler.compile_plan(rules, types={}, dialect=SPARK)  # refuses what Spark cannot run before a JVM starts
+    if spark is None:
+        spark = data.sparkSession if is_spark_frame(data) else session()
+    with _duckdb_semantics(spark):
+        df, source, types = prepare(spark, contract, data, base_dir=base_dir)
+        df.createOrReplaceTempView(compiler.SOURCE_VIEW)
+        errors = register_references(spark, contract, rules, base_dir)
+        runnable = tuple(r for r in rules if r.id not in errors and not isinstance(r, n.HISTORY_RULES))
+        plan = compiler.compile_plan(runnable, types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
+        register_formats(spark, plan.formats)
+        values, failed = _execute(spark, plan, runnable, types, contract, source.uri, samples)
+        errors.update(failed)
+        rows = int(values.get("__rows", 0) or 0)
+        if rows == 0 and not allow_empty and not errors:
+            raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)
+        now = as_of or dt.datetime.now(dt.timezone.utc)
+        results: list[CheckResult] = []
+        for rule in rules:
+            if rule.id in errors:
+                results.append(assemble.errored(rule, errors[rule.id], contract))
+            elif isinstance(rule, n.StrictSchema):
+                results.append(assemble.strict(rule, types))
+            elif isinstance(rule, n.HISTORY_RULES):
+                continue
+            else:
+                results.append(assemble.result(rule, plan, values, now))
+        checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW))
+    return RunResult(
+        contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
+        source={"uri": source.uri, "rows": rows},
+        status=decide.overall(checks),
+        checks=checks,
+        elapsed_s=time.perf_counter() - t0,
+        engine=ENGINE,
+    )
+
+
+def _fetch(spark: SparkSession, tree: exp.Expression) -> dict[str, Any]:
+    rows = spark.sql(SPARK.sql(tree)).collect()
+    return rows[0].asDict(recursive=True) if rows else {}
+
+
+def _execute(
+    spark: SparkSession,
+    plan: Any,
+    rules: tuple[n.Rule, ...],
+    types: dict[str, str],
+    contract: Contract,
+    uri: str,
+    samples: int,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    try:
+        return _fetch(spark, plan.statement), {}
+    except Exception:  # Spark's AnalysisException, a Python worker's failure, Py4J's error
+        pass
+    # One rule broke the fused statement (or the data cannot be read): run each rule alone.
+    try:
+        values = _fetch(spark, compiler.compile_plan((), types=types, dialect=SPARK).statement)
+    except Exception as exc:
+        raise DataError(f"{uri}: Spark cannot read the data: {first_line(exc)}", uri=uri) from None
+    errors: dict[str, str] = {}
+    for rule in rules:
+        if isinstance(rule, n.StrictSchema):
+            continue
+        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
+        try:
+            register_formats(spark, single.formats)
+            got = _fetch(spark, single.statement)
+        except Exception as exc:
+            errors[rule.id] = first_line(exc)
+            continue
+        for out_single, out_plan in zip(single.outputs[rule.id], plan.outputs[rule.id]):
+            values[out_plan] = got.get(out_single)
+    return values, errors
+
+
+SAMPLE_RULE = "__dq_rule"
+
+
+def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df: DataFrame) -> tuple[CheckResult, ...]:
+    """Attach failing-row samples to the rules that failed, in ONE Spark job: the sample
+    queries of those rules, each widened to every column any of them shows (NULL where a
+    rule does not show it) and tagged with its rule, joined with ``UNION ALL``."""
+    wanted = [r for r in results if r.status in ("fail", "warn") and not r.sample and r.id in plan.samples]
+    if not wanted:
+        return tuple(results)
+    queries = {r.id: plan.samples[r.id] for r in wanted}
+    shown = {rid: [s.alias_or_name for s in q.expressions] for rid, q in queries.items()}
+    every = list(dict.fromkeys(c for cols in shown.values() for c in cols))
+    kinds = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+    union: exp.Expression | None = None
+    for i, (rid, query) in enumerate(queries.items()):
+        items: list[exp.Expression] = [exp.alias_(exp.Literal.number(i), SAMPLE_RULE, quoted=True)]
+        for c in every:
+            value = compiler.col(c) if c in shown[rid] else exp.cast(exp.Null(), exp.DataType.build(kinds[c], dialect=SPARK.sqlglot))
+            items.append(exp.alias_(value, c, quoted=True))
+        widened = exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier(f"__dq_s{i}")))
+        part = exp.select(*items).from_(widened)
+        union = part if union is None else exp.union(union, part, distinct=False)
+    assert union is not None
+    try:
+        rows = spark.sql(SPARK.sql(union)).collect()
+    except Exception:  # samples are a courtesy: a failure leaves the counts as they are
+        return tuple(results)
+    ids = list(queries)
+    found: dict[str, list[Any]] = {rid: [] for rid in ids}
+    for row in rows:
+        rid = ids[row[SAMPLE_RULE]]
+        values = row.asDict(recursive=True)
+        cols = shown[rid]
+        found[rid].append(values[cols[0]] if len(cols) == 1 else {c: values[c] for c in cols})
+    from dataclasses import replace
+
+    return tuple(replace(r, sample=tuple(found[r.id])) if r.id in found else r for r in results)
