@@ -165,7 +165,7 @@ def prepare(spark: SparkSession, contract: Contract, data: Any, *, base_dir: str
     declared = {name: spec.type for name, spec in contract.columns.items() if spec.type}
     df, source = frame(spark, data, base_dir=base_dir, declared=declared)
     types = {f.name: duckdb_type(f.dataType) for f in df.schema.fields}
-    sources.check_names([f.name for f in df.schema.fields], list(types), contract, source)
+    sources.check_names([f.name for f in df.schema.fields], source)
     sources.check_schema(types, contract, source)
     adjust = sources.adjustments(types, contract)
     if adjust:

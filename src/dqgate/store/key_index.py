@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from dqgate.store.layout import dataset_layout
 from dqgate.store.state import write_once
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 KEYS_DIR = "keys"
 COUNT = "__dq_n"
@@ -35,6 +35,9 @@ ROW_GROUP = 64 * 1024  # small row groups: the min/max of each lets a lookup ski
 def encode_run(table: pa.Table) -> tuple[dict[str, Any], bytes]:
     """One run (``table`` sorted by its key columns, with :data:`COUNT`) as Parquet bytes, and its
     reference ``{"path", "sha256", "rows", "bytes"}``; nothing is written yet (:func:`write_run`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     sink = io.BytesIO()
     # Keys are distinct within a run: a dictionary would only be built to be dropped. Integer
     # columns are delta-encoded: sorted keys and counts of 1 become a few bits a row (1M ids:
@@ -113,6 +116,9 @@ def may_hold(store: str, dataset: str, runs: list[dict[str, Any]], low: int, hig
     Raises:
         CorruptRun: a run without a range whose footer cannot be read.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     out = []
     for run in runs:
         if isinstance(run.get("low"), int) and isinstance(run.get("high"), int):
@@ -134,6 +140,9 @@ def may_hold(store: str, dataset: str, runs: list[dict[str, Any]], low: int, hig
 def run_problems(store: str, dataset: str, runs: list[dict[str, Any]]) -> str | None:
     """Why the runs cannot be trusted (missing, wrong size, wrong row count), or None."""
     import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     for run in runs:
         try:
