@@ -148,7 +148,7 @@ class Snapshot:
             tables = []
             for path, entry in self._entries.items():
                 with staged(path, entry.path, entry.segment_table, columns) as copy:  # decoded in place
-                    tables.append(pq.read_table(pa.BufferReader(copy.buffer()), columns=columns))
+                    tables.append(pq.read_table(copy.native_file(), columns=columns))
             table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != STAMP_KEY}
         return table.replace_schema_metadata(meta or None)

@@ -127,12 +127,18 @@ class StagedFile:
         """Stage the footer and every column chunk of ``columns`` (all columns when None)."""
         self.add(_wanted_segments(self.chunks(), self._segments, columns))
 
-    def buffer(self) -> pa.Buffer:
-        """The staged file as a zero-copy Arrow buffer (unstaged bytes read as zeros)."""
+    def native_file(self) -> pa.NativeFile:
+        """The staged file as an Arrow memory map (unstaged bytes read as zeros).
+
+        Arrow's own map, not a view of a Python object: an Arrow worker thread that
+        drops the last reference at interpreter exit must not need the GIL. A Python
+        buffer there (``py_buffer`` of an mmap) made such a thread call into a
+        finalizing interpreter, which ends it with ``pthread_exit`` and aborts the
+        process ("terminate called without an active exception", apache/arrow#34314).
+        """
         import pyarrow as pa
 
-        assert self._map is not None
-        return pa.py_buffer(self._map)
+        return pa.memory_map(self.path)
 
     def close(self) -> None:
         if self._map is not None:
@@ -149,7 +155,7 @@ class StagedFile:
 
 @contextlib.contextmanager
 def staged(source: str, name: str, segments: Segments, columns: Collection[str] | None) -> Iterator[StagedFile]:
-    """A private copy of ``source`` holding its verified footer and ``columns`` (``.path``, ``.buffer()``)."""
+    """A private copy of ``source`` holding its verified footer and ``columns`` (``.path``, ``.native_file()``)."""
     staged_file = StagedFile(source, name, segments)
     try:
         staged_file.add_columns(columns)
