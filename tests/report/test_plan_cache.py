@@ -173,8 +173,9 @@ def test_a_store_built_by_the_cli_renders_from_the_cache_the_first_time(tmp_path
                               timeout=300, check=False)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         assert len(_entries(tmp_path / cache / "plan")) == 1
+    # pyarrow neither: the report only reads the store (local files through plain os calls)
     probe = ("import json, sys\nfrom dqgate.cli import main\ncode = main(sys.argv[1:])\n"
-             "print(json.dumps([code, sorted(m for m in ('yaml', 'pydantic', 'sqlglot', 'dqgate.contract.check') if m in sys.modules)]))\n")  # fmt: skip
+             "print(json.dumps([code, sorted(m for m in ('yaml', 'pydantic', 'sqlglot', 'dqgate.contract.check', 'pyarrow') if m in sys.modules)]))\n")  # fmt: skip
     pages = []
     for name, extra in (("hit", {}), ("miss", {"DQGATE_CACHE": "0"})):
         page = tmp_path / f"{name}.html"
