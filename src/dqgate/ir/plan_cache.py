@@ -26,8 +26,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import pickle
-import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,6 +71,8 @@ def _entry(text: bytes, odcs_object: str | None) -> str | None:
 
 
 def _read(entry: str) -> ContractRules | None:
+    import pickle  # here, not at the top: `dq check` on a kept contract only tests that the entry exists
+
     try:
         with open(entry, "rb") as fh:
             value = pickle.load(fh)  # noqa: S301 - our own entry in the user's own cache folder
@@ -85,6 +85,9 @@ def _read(entry: str) -> ContractRules | None:
 
 def _write(entry: str, value: ContractRules) -> None:
     """Keep ``value``; a cache that cannot be written is no error."""
+    import pickle
+    import tempfile
+
     try:
         os.makedirs(os.path.dirname(entry), mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), prefix=".tmp-")
