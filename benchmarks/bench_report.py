@@ -5,8 +5,8 @@ Whole processes, interleaved (A, B, A, B, ...) so the machine's noise falls on b
 reports medians and the ratio. Run: python benchmarks/bench_report.py [--rounds N]
 [--baseline SRC] (SRC: another tree's src/ folder, whose `dq report` is timed in the same
 rounds, with the plan cache and without it). The store is built with the plan cache of the
-run, so its rules are kept by the ingests, as on a user's machine. Child processes write bytecode, as an installed package has it (see
-bench_startup.py).
+run, so its rules are kept by the ingests, as on a user's machine. Child processes write
+bytecode, as an installed package has it (see bench_startup.py).
 """
 
 from __future__ import annotations
