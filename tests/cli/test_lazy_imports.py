@@ -112,3 +112,26 @@ def test_lint_never_imports_an_engine_and_a_known_clean_contract_nothing_heavy(t
     code, modules, out = _dq(tmp_path, "lint", "one.yaml")
     assert code == 0, out
     assert _loaded(modules, NOT_ON_CLEAN_LINT_PATH) == []
+
+
+PLAIN = """\
+dataset: plain
+schema:
+  columns:
+    id: {type: int64, required: true, unique: true}
+    x: {type: float64, range: {min: 0, max: 10}}
+    s: {type: string, in: [a, b], pattern: '^[ab]$'}
+"""
+
+
+def test_lint_parses_sql_only_for_a_contract_that_carries_some(tmp_path: Path) -> None:
+    """sqlglot (a third of a cold lint's imports) serves only `expect`, `where` and metrics:
+    a contract of column rules is linted without it, and one with SQL is still vetted."""
+    (tmp_path / "plain.yaml").write_text(PLAIN, encoding="utf-8")
+    code, modules, out = _dq(tmp_path, "lint", "plain.yaml")
+    assert code == 0, out
+    assert "dqgate.contract.check" in modules and _loaded(modules, ("sqlglot", "dqgate.contract.sql")) == []
+    (tmp_path / "bad.yaml").write_text(PLAIN + "checks:\n  - expect: \"lenght(s) = 1\"\n", encoding="utf-8")
+    code, modules, out = _dq(tmp_path, "lint", "bad.yaml")
+    assert code == 1 and "bad.yaml:8:5:" in out and "Did you mean 'length'" in out  # vetted: the misspelt function, with "did you mean"
+    assert "sqlglot" in modules

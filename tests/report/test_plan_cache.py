@@ -135,3 +135,54 @@ def test_report_of_a_store_on_a_hit_loads_no_contract_machinery(tmp_path: Path) 
         pages.append(page.read_text(encoding="utf-8").split("</p>", 1)[1])  # all but the "made at" line
     assert pages[0] == pages[1]
     assert "data-metric='mean_amount'" in pages[1] and "<b data-field='versions'>4</b>" in pages[1]
+
+
+def test_loading_a_contract_keeps_its_rules_once(tmp_path: Path, cache: Path) -> None:
+    """What `dq check` / `dq ingest` load the contract with: the entry `rules_of` then reads."""
+    path = tmp_path / "sales.yaml"
+    path.write_text(CONTRACT, encoding="utf-8")
+    c = plan_cache.load(str(path))
+    [entry] = _entries(cache)
+    kept = plan_cache._read(str(entry))
+    assert kept is not None and kept.rules == plan(c) and kept.sha256 == c.sha256
+    before = entry.stat().st_mtime_ns
+    plan_cache.load(str(path))  # kept already: not written again
+    assert entry.stat().st_mtime_ns == before and _entries(cache) == [entry]
+
+
+def test_a_store_built_by_the_cli_renders_from_the_cache_the_first_time(tmp_path: Path) -> None:
+    """`dq ingest` and `dq check` keep the rules, so the first `dq report --no-check` of the
+    store they built loads no YAML, pydantic or sqlglot, and draws the same page a miss does."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "sales.yaml"
+    path.write_text(CONTRACT, encoding="utf-8")
+    store = tmp_path / "wh"
+    env = {**os.environ, "DQGATE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(Path(dqgate.__file__).resolve().parents[1])}
+    env.pop("DQGATE_CACHE", None)
+    batches = []
+    for i in range(4):  # three ingested, one checked
+        batch = tmp_path / f"b{i}.parquet"
+        pq.write_table(pa.table({"id": [i * 10 + j for j in range(10)], "amount": [float(i + j) for j in range(10)], "region": ["EU"] * 10}), batch)
+        batches.append(str(batch))
+    cli = [sys.executable, "-m", "dqgate"]
+    for args, cache in ((["ingest", str(path), *batches[:3], "--store", str(store), "-q"], "cache"),
+                        (["check", str(path), "--data", batches[3], "--store", str(store), "-q"], "cache-of-check")):  # fmt: skip
+        done = subprocess.run([*cli, *args], capture_output=True, text=True, env={**env, "DQGATE_CACHE_DIR": str(tmp_path / cache)},
+                              timeout=300, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert len(_entries(tmp_path / cache / "plan")) == 1
+    # pyarrow neither: the report only reads the store (local files through plain os calls)
+    probe = ("import json, sys\nfrom dqgate.cli import main\ncode = main(sys.argv[1:])\n"
+             "print(json.dumps([code, sorted(m for m in ('yaml', 'pydantic', 'sqlglot', 'dqgate.contract.check', 'pyarrow') if m in sys.modules)]))\n")  # fmt: skip
+    pages = []
+    for name, extra in (("hit", {}), ("miss", {"DQGATE_CACHE": "0"})):
+        page = tmp_path / f"{name}.html"
+        done = subprocess.run([sys.executable, "-c", probe, "report", str(path), "--store", str(store), "--no-check", "-o", str(page)],
+                              capture_output=True, text=True, env={**env, **extra}, timeout=300, check=False)  # fmt: skip
+        code, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+        assert code == 0, done.stderr
+        assert heavy == ([] if name == "hit" else ["dqgate.contract.check", "pydantic", "sqlglot", "yaml"])
+        pages.append(page.read_text(encoding="utf-8").split("</p>", 1)[1])
+    assert pages[0] == pages[1] and "<b data-field='versions'>3</b>" in pages[0]

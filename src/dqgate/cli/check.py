@@ -29,12 +29,12 @@ def check(contract: str, data: str | None, as_of: dt.datetime | None, store: str
           odcs_object: str | None, report: str | None, notify_urls: tuple[str, ...], notify_warn: bool) -> int:  # fmt: skip
     """Check data against CONTRACT (a dqgate or ODCS v3 contract). Exit 0 passed (warnings allowed), 1 a check failed, 2 unusable input."""
     from dqgate.api import check as run_check
-    from dqgate.contract import load_contract
+    from dqgate.ir.plan_cache import load
     from dqgate.report.progress import wanted
 
     if output is not None:
         check_output(output)  # before the check runs: a typo in -o must not cost a whole check
-    c = load_contract(contract, object=odcs_object)
+    c = load(contract, odcs_object=odcs_object)  # and keep its rules for `dq report --no-check`
     result = run_check(
         data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
         progress=wanted(quiet),

@@ -37,12 +37,12 @@ def ingest(contract: str, batches: tuple[str, ...], store: str, mode: str | None
     """
     from dqgate.cli.check import render
     from dqgate.gate.ingest import ingest as run_ingest
-    from dqgate.contract import load_contract
+    from dqgate.ir.plan_cache import load
     from dqgate.report.progress import wanted
 
     if output is not None:
         check_output(output)
-    c = load_contract(contract, object=odcs_object)
+    c = load(contract, odcs_object=odcs_object)  # and keep its rules for `dq report --no-check`
     for batch in batches:  # a missing file is a typo: refuse before any batch is written
         if not batch.startswith(("postgresql://", "postgres://")) and not any(ch in batch for ch in "*?[") and not os.path.exists(batch):
             raise DataError(f"{batch}: batch file not found", uri=batch)

@@ -15,7 +15,7 @@ import hashlib
 import re
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,9 +23,11 @@ from dqgate.contract import bounds
 from dqgate.contract import model as m
 from dqgate.contract.contract import Contract
 from dqgate.contract.load import Document, Path
-from dqgate.contract.sql import Fragment, SqlProblem, vet
 from dqgate.errors import ContractError
 from dqgate.span import did_you_mean
+
+if TYPE_CHECKING:
+    from dqgate.contract.sql import Fragment
 
 _STRING_TYPES = {"string"}
 _NUMERIC_TYPES = {t for t in m.TYPE_NAMES if t.startswith(("int", "uint", "float")) or t in ("number", "decimal", "integer")}
@@ -298,6 +300,8 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
     def sql(path: Path, text: str | None, *, aggregate: bool) -> None:
         if text is None:
             return
+        from dqgate.contract.sql import SqlProblem, vet  # sqlglot: only for a contract that carries SQL
+
         try:
             fragments[path] = vet(text, columns=declared, references=refs, aggregate=aggregate)
         except SqlProblem as exc:

@@ -19,7 +19,6 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE = os.path.dirname(_HERE)
@@ -84,6 +83,8 @@ def remember_clean(text: bytes) -> None:
     entry = _entry(text)
     if entry is None:
         return
+    import tempfile  # only to write: a known-clean lint never needs it (nor shutil, which it imports)
+
     try:
         os.makedirs(os.path.dirname(entry), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), prefix=".tmp-")

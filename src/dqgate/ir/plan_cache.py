@@ -6,6 +6,10 @@ its SQL: ~0.4 s of imports and work before the first rule, every run. The IR it
 becomes is a tuple of small frozen records (``ir/nodes.py``) that unpickle with
 nothing but this package, so a hit skips all of that.
 
+`dq check`, `dq ingest` and `dq report` load their contract through :func:`load`, which
+keeps the rules as it goes (planning is pure and cheap next to loading), so a store
+built by ingests renders its history from the cache the first time too.
+
 An entry's key is the SHA-256 of the contract's exact bytes, the ODCS ``--object``
 chosen, dqgate's version, and the code the rules depend on: the fingerprint
 ``contract/lint_cache.py`` keeps for clean lint verdicts (the contract package and the
@@ -22,12 +26,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import pickle
-import tempfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dqgate.contract import lint_cache
 from dqgate.ir.nodes import Rule
+
+if TYPE_CHECKING:
+    from dqgate.contract.contract import Contract
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -65,6 +71,8 @@ def _entry(text: bytes, odcs_object: str | None) -> str | None:
 
 
 def _read(entry: str) -> ContractRules | None:
+    import pickle  # here, not at the top: `dq check` on a kept contract only tests that the entry exists
+
     try:
         with open(entry, "rb") as fh:
             value = pickle.load(fh)  # noqa: S301 - our own entry in the user's own cache folder
@@ -77,6 +85,9 @@ def _read(entry: str) -> ContractRules | None:
 
 def _write(entry: str, value: ContractRules) -> None:
     """Keep ``value``; a cache that cannot be written is no error."""
+    import pickle
+    import tempfile
+
     try:
         os.makedirs(os.path.dirname(entry), mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), prefix=".tmp-")
@@ -99,11 +110,39 @@ def rules_of(path: str, *, odcs_object: str | None = None) -> ContractRules:
         found = _read(entry)
         if found is not None:
             return ContractRules(found.dataset, found.version, path, found.sha256, found.rules)
-    from dqgate.contract import load_contract
     from dqgate.ir.plan import plan
 
-    c = load_contract(path, object=odcs_object)
+    c = _load(path, odcs_object)
     value = ContractRules(c.dataset, c.version, c.path, c.sha256, plan(c))
-    if entry is not None and hashlib.sha256(text).hexdigest() == c.sha256:  # not edited since it was read
-        _write(entry, value)
+    _keep(entry, text, value)
     return value
+
+
+def load(path: str, *, odcs_object: str | None = None) -> Contract:
+    """``load_contract(path, object=odcs_object)``, keeping the contract's rules for
+    :func:`rules_of` unless they are kept already.
+
+    Raises:
+        ContractError: the contract is missing or invalid (never cached).
+    """
+    text = lint_cache.read(path)
+    c = _load(path, odcs_object)
+    entry = _entry(text, odcs_object) if text is not None else None
+    if entry is not None and not os.path.exists(entry):  # a corrupt entry is rebuilt by rules_of
+        from dqgate.ir.plan import plan
+
+        _keep(entry, text, ContractRules(c.dataset, c.version, c.path, c.sha256, plan(c)))
+    return c
+
+
+def _load(path: str, odcs_object: str | None) -> Contract:
+    from dqgate.contract import load_contract
+
+    return load_contract(path, object=odcs_object)
+
+
+def _keep(entry: str | None, text: bytes | None, value: ContractRules) -> None:
+    """Keep ``value`` under ``entry`` if the file was not edited between reading its
+    bytes for the key and loading it (its rules must be those of the bytes keyed)."""
+    if entry is not None and text is not None and hashlib.sha256(text).hexdigest() == value.sha256:
+        _write(entry, value)

@@ -73,30 +73,63 @@ def metric_history(title: str, versions: list[int], values: list[float], band: l
                    current: float | None = None, bounds: tuple[float | None, float | None] = (None, None)) -> str:  # fmt: skip
     """A metric across versions, with its anomaly band (where one is computed) and its fixed bounds."""
     with _rc():
-        fig, ax = _figure(2.4, integer_x=True)
-        # a marker per version while they can be told apart; a long history reads as a line
-        # (and a hundred markers are ~15% of the chart's drawing)
-        marker = {"marker": "o", "markersize": 2.5} if len(versions) <= MARKED_POINTS else {}
-        ax.plot(versions, values, linewidth=1.2, color="#1565c0", label="published value", **marker)
-        xs = [v for v, b in zip(versions, band) if b is not None]
-        if xs:
-            lows = [b[0] for b in band if b is not None]
-            highs = [b[1] for b in band if b is not None]
-            ax.fill_between(xs, lows, highs, color="#90caf9", alpha=0.35, linewidth=0, label="anomaly band")
-        shown = values + [x for b in band if b is not None for x in b]
-        low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
-        pad = (high - low) * 0.15 or abs(high) * 0.1 or 1.0
-        for bound in bounds:  # a bound far from the data would flatten it: draw only the near ones
-            if bound is not None and low - 3 * pad <= bound <= high + 3 * pad:
-                ax.axhline(bound, color=_FAIL, linewidth=0.8, linestyle="--", label="bound")
-                low, high = min(low, bound), max(high, bound)
-        ax.set_ylim(low - pad, high + pad)
-        if current is not None:
-            ax.plot([versions[-1] + 1 if versions else 1], [current], marker="D", color=_WARN, linestyle="none", label="this batch")
-        _title(ax, title)
-        ax.set_xlabel("version")
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
-        return _svg(fig)
+        return _metric_history(_figure(2.4, integer_x=True), title, versions, values, band, current=current, bounds=bounds)
+
+
+def metric_histories(series: list[tuple[str, list[int], list[float], list[tuple[float, float] | None], tuple[float | None, float | None]]]) -> list[str]:
+    """:func:`metric_history` of each ``(title, versions, values, band, bounds)``, drawn on one
+    figure in turn: an axes and its ticks cost a fifth of a chart to build, so they are
+    built once and emptied between charts (the SVG is byte for byte a fresh figure's,
+    tests/report/test_charts_reuse.py)."""
+    out: list[str] = []
+    with _rc():
+        canvas = None
+        for title, versions, values, band, bounds in series:
+            canvas = _figure(2.4, integer_x=True) if canvas is None else _emptied(*canvas)
+            out.append(_metric_history(canvas, title, versions, values, band, bounds=bounds))
+    return out
+
+
+def _emptied(fig: Any, ax: Any) -> tuple[Any, Any]:
+    """``fig`` and ``ax`` with what a chart drew taken away: as :func:`_figure` made them,
+    down to the colour cycle and autoscaling (the title and labels are set by every chart)."""
+    for artist in [*ax.lines, *ax.collections, *ax.patches]:
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
+    ax.relim()
+    ax.set_autoscale_on(True)
+    ax.set_prop_cycle(None)
+    return fig, ax
+
+
+def _metric_history(canvas: tuple[Any, Any], title: str, versions: list[int], values: list[float], band: list[tuple[float, float] | None], *,
+                    current: float | None = None, bounds: tuple[float | None, float | None] = (None, None)) -> str:  # fmt: skip
+    fig, ax = canvas
+    # a marker per version while they can be told apart; a long history reads as a line
+    # (and a hundred markers are ~15% of the chart's drawing)
+    marker = {"marker": "o", "markersize": 2.5} if len(versions) <= MARKED_POINTS else {}
+    ax.plot(versions, values, linewidth=1.2, color="#1565c0", label="published value", **marker)
+    xs = [v for v, b in zip(versions, band) if b is not None]
+    if xs:
+        lows = [b[0] for b in band if b is not None]
+        highs = [b[1] for b in band if b is not None]
+        ax.fill_between(xs, lows, highs, color="#90caf9", alpha=0.35, linewidth=0, label="anomaly band")
+    shown = values + [x for b in band if b is not None for x in b]
+    low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
+    pad = (high - low) * 0.15 or abs(high) * 0.1 or 1.0
+    for bound in bounds:  # a bound far from the data would flatten it: draw only the near ones
+        if bound is not None and low - 3 * pad <= bound <= high + 3 * pad:
+            ax.axhline(bound, color=_FAIL, linewidth=0.8, linestyle="--", label="bound")
+            low, high = min(low, bound), max(high, bound)
+    ax.set_ylim(low - pad, high + pad)
+    if current is not None:
+        ax.plot([versions[-1] + 1 if versions else 1], [current], marker="D", color=_WARN, linestyle="none", label="this batch")
+    _title(ax, title)
+    ax.set_xlabel("version")
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    return _svg(fig)
 
 
 def drift_histogram(title: str, labels: list[str], reference: list[float], batch: list[float]) -> str:

@@ -68,7 +68,7 @@ def gather(store: str, contract: Contract | ContractRules, rules: tuple[n.Rule, 
     from dqgate.store.read import list_quarantine
 
     board = Dashboard(contract.dataset)
-    if not dataset_layout(store, contract.dataset).exists():
+    if not dataset_layout(store, contract.dataset, reader=True).exists():  # reading only: no pyarrow import
         return board
     numbers = list_versions(store, contract.dataset)
     board.older = max(0, len(numbers) - MAX_VERSIONS)
@@ -95,16 +95,22 @@ def gather(store: str, contract: Contract | ContractRules, rules: tuple[n.Rule, 
 
 def _metrics(manifests: list[Any], rules: tuple[n.Rule, ...]) -> list[MetricSeries]:
     anomalies = {r.metric_id: r for r in rules if isinstance(r, n.Anomaly)}
+    observed: list[tuple[int, dict[Any, list[Any]]]] = []  # per manifest: rule id -> observed values, indexed once
+    for mf in manifests:
+        seen: dict[Any, list[Any]] = {}
+        for c in (mf.checks or {}).get("checks") or []:
+            if isinstance(c, dict):
+                seen.setdefault(c.get("id"), []).append(c.get("observed"))
+        observed.append((mf.version, seen))
     out = []
     for rule in rules:
         if not isinstance(rule, n.Metric):
             continue
         versions, values = [], []
-        for mf in manifests:
-            for c in (mf.checks or {}).get("checks") or []:
-                v = c.get("observed") if isinstance(c, dict) and c.get("id") == rule.id else None
+        for version, seen in observed:
+            for v in seen.get(rule.id, ()):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    versions.append(mf.version)
+                    versions.append(version)
                     values.append(float(v))
         anomaly = anomalies.get(rule.id)
         band = [_band(values[:i], anomaly) if anomaly else None for i in range(len(values))]

@@ -181,11 +181,10 @@ def _dashboard(board: Dashboard) -> str:
     out.append("</tbody></table></div></details></section>")
     if board.metrics:
         out.append("<section id='metrics'><h2>Metric history</h2><div class='charts'>")
-        for s in board.metrics:
-            if not s.values:
-                continue
+        drawn = [s for s in board.metrics if s.values]
+        svgs = charts.metric_histories([(s.id, s.versions, s.values, s.band, s.bounds) for s in drawn])
+        for s, svg in zip(drawn, svgs):
             caption = f"anomaly band: {s.anomaly}" if s.anomaly else "no anomaly rule"
-            svg = charts.metric_history(s.id, s.versions, s.values, s.band, bounds=s.bounds)
             out.append(f"<figure data-metric='{_e(s.id)}' data-last='{s.values[-1]!r}'>{svg}<figcaption class='muted'>{_e(caption)}</figcaption></figure>")
         out.append("</div></section>")
     if board.drift:

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 from typing import Any
 
-from dqgate.contract import Contract, load_contract
+from dqgate.contract import Contract
 from dqgate.errors import UnsupportedRule, UsageError
 from dqgate.ir.nodes import HISTORY_RULES, Rule
 from dqgate.ir.plan import plan
@@ -21,10 +21,12 @@ ENGINES = ("duckdb", "polars", "postgres", "spark")
 
 
 def as_contract(contract: Contract | str | os.PathLike[str]) -> Contract:
-    """A Contract, loading it when given a path."""
+    """A Contract, loading it when given a path (keeping its rules for `dq report --no-check`)."""
     if isinstance(contract, Contract):
         return contract
-    return load_contract(os.fspath(contract))
+    from dqgate.ir.plan_cache import load
+
+    return load(os.fspath(contract))
 
 
 def run(

@@ -55,7 +55,7 @@ def read_lineage(store: str, dataset: str) -> list[dict[str, Any]]:
     Raises:
         StoreError: the store or dataset does not exist.
     """
-    layout = dataset_layout(store, dataset)
+    layout = dataset_layout(store, dataset, reader=True)
     require_dataset(layout)
     try:
         with layout.fs.open_input_stream(layout.lineage_path) as f:

@@ -83,7 +83,7 @@ def default_user() -> str:
 
 def list_versions(store: str, dataset: str) -> list[int]:
     """Published version numbers of ``dataset``, ascending (empty when none)."""
-    return version_numbers(dataset_layout(store, dataset))
+    return version_numbers(dataset_layout(store, dataset, reader=True))  # local: plain os calls, no pyarrow import
 
 
 def latest_version(store: str, dataset: str) -> int | None:
@@ -116,7 +116,7 @@ def load_manifest(store: str, dataset: str, version: int | str = "latest") -> Ma
         StoreError: the store, dataset or version does not exist.
         StampError: the manifest is corrupt or names another version.
     """
-    return read_manifest(dataset_layout(store, dataset), version)[0]
+    return read_manifest(dataset_layout(store, dataset, reader=True), version)[0]
 
 
 def read_manifest(layout: DatasetLayout, version: int | str) -> tuple[Manifest, dict[str, Any]]:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from dqgate.errors import StampError, StoreError, UsageError
 from dqgate.store.chain import manifest_problems, read_head, remember, rollback_problem
 from dqgate.store.layout import dataset_layout, is_local, require_dataset, suggest
-from dqgate.store.localfs import arrow_filesystem
+from dqgate.store.localfs import FileType, arrow_filesystem
 from dqgate.store.lineage import record_read
 from dqgate.store.publish import default_user, read_manifest_sha, version_numbers
 from dqgate.store.stamp import (
@@ -358,18 +358,12 @@ def list_quarantine(store: str, dataset: str) -> list[dict[str, Any]]:
     Raises:
         StoreError: the store or dataset does not exist.
     """
-    import pyarrow.fs as pafs
-
-    layout = dataset_layout(store, dataset)
+    layout = dataset_layout(store, dataset, reader=True)  # local: plain os calls, no pyarrow import
     require_dataset(layout)
-    dirs = layout.fs.get_file_info(pafs.FileSelector(layout.quarantine_dir, allow_not_found=True))
+    dirs = layout.listing(layout.quarantine_dir)
     out = []
-    for d in sorted((i for i in dirs if i.type == pafs.FileType.Directory), key=lambda i: i.base_name):
-        files = [
-            i
-            for i in layout.fs.get_file_info(pafs.FileSelector(d.path, recursive=True))
-            if i.type == pafs.FileType.File
-        ]
+    for d in sorted((i for i in dirs if i.type == FileType.Directory), key=lambda i: i.base_name):
+        files = [i for i in layout.listing(d.path, recursive=True) if i.type == FileType.File]
         report = _read_json(layout.fs, posixpath.join(d.path, "report.json"))
         out.append(
             {
