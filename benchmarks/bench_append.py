@@ -229,6 +229,7 @@ def main() -> int:
         report["baseline_vs_check_cpu"] = {r: round(med_cpu[f"baseline@{r}"] / med_cpu["check"], 2) for r in parents}
     if len(parents) > 1:
         report["largest_vs_smallest_parent"] = round(med[f"append@{max(parents)}"] / med[f"append@{min(parents)}"], 2)
+        report["largest_vs_smallest_parent_cpu"] = round(med_cpu[f"append@{max(parents)}"] / med_cpu[f"append@{min(parents)}"], 2)
     report["state_kept_per_version"] = kept
     if a.json:
         print(json.dumps(report, indent=2, default=str))
@@ -243,7 +244,7 @@ def main() -> int:
         for r, x in report.get("baseline_vs_check_cpu", {}).items():
             print(f"baseline append to {r:,} rows / check of the batch: {x}x CPU")
         if "largest_vs_smallest_parent" in report:
-            print(f"largest parent / smallest parent: {report['largest_vs_smallest_parent']}x")
+            print(f"largest parent / smallest parent: {report['largest_vs_smallest_parent']}x wall, {report['largest_vs_smallest_parent_cpu']}x CPU")
         print(json.dumps({"parents": report["parents"]}))
     return 0
 

@@ -195,7 +195,7 @@ def copy_object(
 def _copy(
     out: pa.NativeFile, plan: PageCopy, stamp_for: Callable[[str], dict[str, Any]], source_sha256: str | None
 ) -> tuple[str, int, int]:
-    whole, source = hashlib.sha256(), hashlib.sha256()
+    pages = hashlib.sha256()  # the object and the source share these bytes: hashed once for both
     piece = bytearray(PIECE)
     view = memoryview(piece)
     try:
@@ -207,13 +207,13 @@ def _copy(
                 n = f.readinto(view[: min(left, PIECE)])
                 if not n:
                     raise DataError(f"{plan.path}: the batch shrank while it was being published", uri=plan.path)
-                whole.update(view[:n])
-                source.update(view[:n])
+                pages.update(view[:n])
                 out.write(view[:n])
                 left -= n
             rest = f.read()
     except OSError as exc:
         raise DataError(f"{plan.path}: cannot read the batch ({exc})", uri=plan.path) from exc
+    source, whole = pages.copy(), pages
     source.update(rest)
     if rest[:-8] != plan.footer or (source_sha256 and not source.hexdigest().startswith(source_sha256)):
         raise DataError(f"{plan.path}: the batch changed since it was checked; nothing was published", uri=plan.path)
