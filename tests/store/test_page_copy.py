@@ -9,8 +9,9 @@ What must hold, each against a real store read back by every read path:
 * the Thrift footer is decoded and encoded again byte for byte;
 * random batches (row groups, codecs, nulls, dictionary pages, page versions) read
   back the same whether their pages were copied or re-encoded;
-* what cannot be copied (page index, a bloom filter's worth of extra bytes, huge row
-  groups, a stamped file) is re-encoded, and a file changed after its check is refused.
+* page indexes and bloom filters after the chunks are left out of the copy; what
+  cannot be copied (bytes between chunks, huge row groups, a stamped file) is
+  re-encoded, and a file changed after its check is refused.
 """
 
 from __future__ import annotations
@@ -231,11 +232,12 @@ def parquet_batches(draw):
         "data_page_version": draw(st.sampled_from(["1.0", "2.0"])),
         "data_page_size": draw(st.sampled_from([64, 1024, 1 << 20])),
         "write_statistics": draw(st.booleans()),
+        "write_page_index": draw(st.booleans()),  # after the chunks: left out of the copy
     }
     return table, options
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parquet_batches())
 def test_page_copy_publishes_the_same_data_as_re_encoding(tmp_path_factory, batch):
     table, options = batch
@@ -254,18 +256,35 @@ def test_page_copy_publishes_the_same_data_as_re_encoding(tmp_path_factory, batc
     assert a.manifest.schema == b.manifest.schema and a.rows == b.rows == table.num_rows
 
 
+def test_duckdb_bloom_filters_and_page_indexes_after_the_chunks_are_left_out(tmp_path, store):
+    table = _batch(300_000, 7).drop_columns(["at"])
+    path = tmp_path / "duck.parquet"
+    duckdb.connect().from_arrow(table).write_parquet(str(path))  # bloom filters after the row groups
+    meta = pq.read_metadata(path)
+    source = path.read_bytes()
+    info = _copy_publish(store, path, "b")
+    obj = (Path(store) / "flights" / info.path).read_bytes()  # type: ignore[attr-defined]
+    chunks_end = max(
+        (c.dictionary_page_offset or c.data_page_offset) + c.total_compressed_size
+        for g in range(meta.num_row_groups) for c in (meta.row_group(g).column(j) for j in range(meta.num_columns))
+    )  # fmt: skip
+    assert len(source) - 8 - len(_footer(source)) > chunks_end  # the source had bytes after its chunks
+    assert obj[:chunks_end] == source[:chunks_end] and len(obj) - 8 - len(_footer(obj)) == chunks_end
+    snap = open_snapshot(store, "flights", verify="full")
+    assert snap.to_arrow().equals(pq.read_table(path))
+    assert snap.scan_polars().collect().equals(pl.read_parquet(path))
+
+
 def test_what_is_not_copied_says_why(tmp_path, store):
     table = _batch(1000, 5)
-    cases = {
-        "a page index": {"write_page_index": True},
-        "a row group of": {"row_group_size": 2_000_000},
-    }
     big = pa.table({"id": pa.array(range(1_100_000), pa.int64())})
-    for reason, options in cases.items():
-        path = tmp_path / f"{len(reason)}.parquet"
-        pq.write_table(big if "row group" in reason else table, path, **options)
-        plan = plan_copy(str(path))
-        assert isinstance(plan, str) and plan.startswith(reason), plan
+    path = tmp_path / "big.parquet"
+    pq.write_table(big, path, row_group_size=2_000_000)
+    assert plan_copy(str(path)) == "a row group of 1100000 rows (more than the store's 1048576)"
+    path = tmp_path / "polars.parquet"  # Polars leaves bytes between its column chunks
+    pl.from_arrow(table.drop_columns(["at"])).write_parquet(path)
+    plan = plan_copy(str(path))
+    assert isinstance(plan, str) and "outside every column chunk" in plan, plan
     # an object of a store already carries a stamp: copied again, its stamp would be replaced silently
     path = tmp_path / "ok.parquet"
     pq.write_table(table, path)

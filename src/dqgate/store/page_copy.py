@@ -22,9 +22,13 @@ takes the re-encoding path (:func:`plan_copy` says why):
 * one plain ``PAR1`` file: no encryption, no column chunk in another file;
 * codecs the readers all decode (none, snappy, gzip, brotli, zstd, lz4_raw) and the
   standard encodings;
-* the column chunks tile the bytes between the header and the footer: no page
-  index, bloom filter or unreferenced bytes, so a verified read that stages the
-  chunks of its columns (``store/staging.py``) stages every byte its reader touches;
+* the column chunks tile the bytes from the header on, with no gap, so a verified
+  read that stages the chunks of its columns (``store/staging.py``) stages every
+  byte its reader touches. Page indexes and bloom filters after the last chunk
+  (DuckDB writes bloom filters, pyarrow a page index on request) are left out: the
+  object ends with the chunks, and the footer no longer points past them (they
+  only let a reader skip pages; the data is the same). Bytes between chunks (Polars
+  leaves some) send the batch to re-encoding;
 * row groups no larger than the store's own (``MAX_GROUP_ROWS``), which bound a
   reader's memory;
 * no quality stamp already in the footer (a file taken from another store);
@@ -77,6 +81,7 @@ class PageCopy:
     footer: bytes  # the Thrift FileMetaData, without its length and magic
     meta: Struct
     rows: int
+    data_end: int  # where the column chunks end: what is copied (page indexes and bloom filters after it are not)
 
 
 def plan_copy(path: str) -> PageCopy | str:
@@ -102,14 +107,15 @@ def plan_copy(path: str) -> PageCopy | str:
         return f"unreadable footer ({exc})"
     try:
         meta = decode(footer)
-        problem = _copy_problem(meta, at)
+        found = _chunks_end(meta, at)
         rows = int(meta[_ROWS])
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         return f"unreadable footer ({exc})"
-    return problem if problem is not None else PageCopy(path, size, at, footer, meta, rows)
+    return found if isinstance(found, str) else PageCopy(path, size, at, footer, meta, rows, found)
 
 
-def _copy_problem(meta: Struct, footer_at: int) -> str | None:
+def _chunks_end(meta: Struct, footer_at: int) -> int | str:
+    """Where the tiled column chunks end, or why the file cannot be copied."""
     if _ENCRYPTION in meta or _SIGNING_KEY in meta:
         return "encrypted columns"
     for item in _items(meta.get(_KEY_VALUE)):
@@ -124,11 +130,7 @@ def _copy_problem(meta: Struct, footer_at: int) -> str | None:
                 return "a column chunk in another file"
             if any(i in chunk for i in _CHUNK_CRYPTO):
                 return "encrypted columns"
-            if any(i in chunk for i in _CHUNK_INDEXES):
-                return "a page index"
             column = chunk[_CHUNK_META]
-            if any(i in column for i in _META_BLOOM):
-                return "a bloom filter"
             codec = int(column[_META_CODEC])
             if codec not in COPY_CODECS:
                 return f"codec {codec}, which not every reader decodes"
@@ -143,9 +145,26 @@ def _copy_problem(meta: Struct, footer_at: int) -> str | None:
         if start != end:
             return f"bytes {min(start, end)}..{max(start, end)} outside every column chunk"
         end = stop
-    if end != footer_at:
-        return f"bytes {end}..{footer_at} outside every column chunk"
-    return None
+    if end > footer_at:
+        return "column chunks that run into the footer"
+    return end
+
+
+def _without_indexes(meta: Struct) -> Struct:
+    """``meta`` without page index and bloom filter references (they lie after the copied chunks)."""
+    groups = []
+    for group in _items(meta[_GROUPS]):
+        chunks = []
+        for chunk in _items(group[_GROUP_COLUMNS]):
+            column = chunk[_CHUNK_META]
+            column = Struct([f for f in column.fields if f.id not in _META_BLOOM])
+            fields = [f for f in chunk.fields if f.id not in _CHUNK_INDEXES]
+            chunks.append(Struct([Field(f.id, f.type, column) if f.id == _CHUNK_META else f for f in fields]))
+        columns = ThriftList(STRUCT, chunks)
+        groups.append(Struct([Field(f.id, f.type, columns) if f.id == _GROUP_COLUMNS else f for f in group.fields]))
+    out = Struct(list(meta.fields))
+    out.put(_GROUPS, LIST, ThriftList(STRUCT, groups))
+    return out
 
 
 def _items(value: Any) -> list[Any]:
@@ -156,7 +175,7 @@ def stamped_footer(meta: Struct, stamp: Mapping[str, Any]) -> bytes:
     """``meta`` encoded again with ``stamp`` as its ``dqgate.stamp`` key-value entry (others kept)."""
     entries = [item for item in _items(meta.get(_KEY_VALUE)) if item.get(1) != STAMP_KEY]
     entry = Struct([Field(1, BINARY, STAMP_KEY), Field(2, BINARY, canonical_json(dict(stamp)))])
-    out = Struct(list(meta.fields))
+    out = _without_indexes(meta)
     out.put(_KEY_VALUE, LIST, ThriftList(STRUCT, [*entries, entry]))
     return encode(out)
 
@@ -185,7 +204,7 @@ def copy_object(
 
     def stamp_for(data_sha256: str) -> dict[str, Any]:
         return build_file_stamp(
-            stamp, dataset=dataset, rows=plan.rows, key=key, data_sha256=data_sha256, data_bytes=plan.footer_at
+            stamp, dataset=dataset, rows=plan.rows, key=key, data_sha256=data_sha256, data_bytes=plan.data_end
         )
 
     with publisher_lease(layout):
@@ -202,7 +221,7 @@ def _copy(
         with open(plan.path, "rb", buffering=0) as f:
             if os.fstat(f.fileno()).st_size != plan.size:
                 raise DataError(f"{plan.path}: the batch changed while it was being published", uri=plan.path)
-            left = plan.footer_at
+            left = plan.data_end
             while left:
                 n = f.readinto(view[: min(left, PIECE)])
                 if not n:
@@ -215,14 +234,14 @@ def _copy(
         raise DataError(f"{plan.path}: cannot read the batch ({exc})", uri=plan.path) from exc
     source, whole = pages.copy(), pages
     source.update(rest)
-    if rest[:-8] != plan.footer or (source_sha256 and not source.hexdigest().startswith(source_sha256)):
+    if rest[plan.footer_at - plan.data_end : -8] != plan.footer or (source_sha256 and not source.hexdigest().startswith(source_sha256)):
         raise DataError(f"{plan.path}: the batch changed since it was checked; nothing was published", uri=plan.path)
     footer = stamped_footer(plan.meta, stamp_for(whole.hexdigest()))
     tail = footer + struct.pack("<i", len(footer)) + MAGIC
     _require_same_reading(plan, tail)
     whole.update(tail)
     out.write(tail)
-    return whole.hexdigest(), plan.rows, plan.footer_at + len(tail)
+    return whole.hexdigest(), plan.rows, plan.data_end + len(tail)
 
 
 def _require_same_reading(plan: PageCopy, tail: bytes) -> None:
