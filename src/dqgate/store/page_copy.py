@@ -44,7 +44,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dqgate.errors import DataError, StoreError
+from dqgate.errors import DataError, StampError, StoreError
 from dqgate.store.layout import dataset_layout
 from dqgate.store.lease import publisher_lease
 from dqgate.store.objects import place_object
@@ -103,7 +103,7 @@ def plan_copy(path: str) -> PageCopy | str:
             footer = f.read(size - at - 8)
     except OSError as exc:
         raise DataError(f"{path}: cannot read the batch ({exc})", uri=path) from exc
-    except Exception as exc:  # StampError of footer_start: a broken file, which the re-encoding path reports
+    except StampError as exc:  # a broken trailer: the re-encoding path reports it in its own words
         return f"unreadable footer ({exc})"
     try:
         meta = decode(footer)
