@@ -98,6 +98,14 @@ def reader(batch: Any) -> pa.RecordBatchReader | None:
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
+def single_file(batch: Any) -> str | None:
+    """The batch's path when it is one Parquet file whose own Arrow schema is the data (it may be
+    page-copied), else None (a folder or glob is re-encoded: its batch id names more than the bytes)."""
+    if isinstance(batch, pa.Table) or not os.path.isfile(os.fspath(batch)) or schema_of(batch) is None:
+        return None
+    return os.fspath(batch)
+
+
 def table(batch: Any) -> pa.Table | None:
     """The batch's exact rows in memory (quarantine_rows filters them), or None."""
     got = reader(batch)

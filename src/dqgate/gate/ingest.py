@@ -254,6 +254,7 @@ def ingest(
     schema = exact.schema_of(batch)
     if schema is not None:  # what Parquet cannot hold exactly is refused before anything is written
         refuse_inexact(schema, where=describe(batch))
+    own_id = batch_id is None  # then the batch id names the bytes of the batch, and a page copy checks them
     batch_id = batch_id or batch_id_of(batch, contract_sha256=c.sha256)
     published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
     # quarantine_rows publishes the kept rows before it writes report.json; a crash between
@@ -279,8 +280,10 @@ def ingest(
             if published is not None:
                 return IngestResult(batch_id, "already_published", c.dataset, version=published)
             try:
-                data = exact.publishable(batch, lambda: _reader(con, _all_rows()))
-                return _publish(c, con, judged, store, batch_id, mode, created_by, result.rows, data=data)
+                copy = _page_copy(batch)
+                data = None if copy is not None else exact.publishable(batch, lambda: _reader(con, _all_rows()))
+                source_sha256 = batch_id[1:CONTENT_ID_LENGTH] if own_id else None
+                return _publish(c, con, judged, store, batch_id, mode, created_by, result.rows, data=data, copy=copy, source_sha256=source_sha256)
             except scope.SnapshotConflict as lost:  # a racer published keys or rows this batch collides with
                 judged, result = lost.judged, lost.judged.result
         policy = on_failure or c.model.gate.on_failure
@@ -330,8 +333,21 @@ def _all_rows() -> exp.Expression:
     return exp.select(exp.Star()).from_(exp.to_table(compiler.SOURCE_VIEW, quoted=True))
 
 
-def _publish(c: Any, con: Any, judged: scope.Judged, store: str, batch_id: str, mode: str, created_by: str | None, rows: int, data: Any = None) -> IngestResult:
-    """Write the batch's object and the snapshot's state, then the manifest, all under the
+def _page_copy(batch: Any) -> Any:
+    """How to publish ``batch`` by copying its Parquet pages (``store/page_copy.py``), or None:
+    then it is re-encoded from its exact rows (a batch that is not one Parquet file, or
+    whose file has something not every reader of a snapshot reads the same way)."""
+    from dqgate.store.page_copy import plan_copy
+
+    path = exact.single_file(batch)
+    plan = plan_copy(path) if path is not None else None
+    return plan if plan is not None and not isinstance(plan, str) else None
+
+
+def _publish(c: Any, con: Any, judged: scope.Judged, store: str, batch_id: str, mode: str, created_by: str | None, rows: int,
+             data: Any = None, copy: Any = None, source_sha256: str | None = None) -> IngestResult:  # fmt: skip
+    """Write the batch's object (its pages copied when ``copy`` says how, else encoded from
+    ``data`` or the checked view) and the snapshot's state, then the manifest, all under the
     publisher lease (gc waits until they are named); a racer that wins the version
     re-judges the batch against it (``scope.rejudge``) before retrying."""
     import pyarrow as pa
@@ -339,11 +355,15 @@ def _publish(c: Any, con: Any, judged: scope.Judged, store: str, batch_id: str, 
     from dqgate.store.layout import dataset_layout
     from dqgate.store.lease import publisher_lease
     from dqgate.store.objects import write_object
+    from dqgate.store.page_copy import copy_object
     from dqgate.store.publish import publish
 
     stamp = {"batch_id": batch_id, "contract_sha256": c.sha256, "status": judged.result.status}
     with publisher_lease(dataset_layout(store, c.dataset)):
-        info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
+        if copy is not None:
+            info = copy_object(store, c.dataset, copy, stamp=stamp, source_sha256=source_sha256)
+        else:
+            info = write_object(store, c.dataset, data if data is not None else _reader(con, _all_rows()), stamp=stamp)
         if not isinstance(data, pa.Table):
             data = None  # a stream is spent: profile the checked view
         contract = {"dataset": c.dataset, "version": c.version, "sha256": c.sha256}

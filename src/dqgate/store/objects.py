@@ -42,7 +42,7 @@ from dqgate.store.segments import footer_start
 from dqgate.store.stamp import STAMP_KEY, build_file_stamp, canonical_json, signing_key
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     import pyarrow.fs as pafs
 
@@ -237,6 +237,32 @@ def _write_leased(
     row_group_size: int,
 ) -> ObjectInfo:
     dataset = layout.dataset
+    return place_object(
+        layout,
+        lambda out: _write_stream(
+            out,
+            schema,
+            batches,
+            row_group_size=row_group_size,
+            stamp_for_rows=lambda n, data_sha256, data_bytes: build_file_stamp(
+                stamp, dataset=dataset, rows=n, key=key, data_sha256=data_sha256, data_bytes=data_bytes
+            ),
+        ),
+    )
+
+
+def place_object(layout: DatasetLayout, fill: Callable[[pa.NativeFile], tuple[str, int, int]]) -> ObjectInfo:
+    """Write an object through ``fill`` into a temporary file, then move it to its content address.
+
+    ``fill`` writes the whole object into the stream it is given and returns its
+    (sha256, rows, bytes). Whatever goes wrong, the temporary file is removed; the
+    caller holds the publisher lease (gc must not take the file from under it).
+
+    Raises:
+        DataError: ``fill`` failed on the data (an Arrow error that is not an OSError).
+        StoreError: the store could not be written.
+    """
+    dataset = layout.dataset
     fs: pafs.FileSystem = layout.fs
     tmp = layout.object_tmp_path()
     try:
@@ -246,15 +272,7 @@ def _write_leased(
         msg = f"cannot write to store {layout.store!r}: {exc}"
         raise StoreError(msg) from exc
     try:
-        sha, rows, size = _write_stream(
-            out,
-            schema,
-            batches,
-            row_group_size=row_group_size,
-            stamp_for_rows=lambda n, data_sha256, data_bytes: build_file_stamp(
-                stamp, dataset=dataset, rows=n, key=key, data_sha256=data_sha256, data_bytes=data_bytes
-            ),
-        )
+        sha, rows, size = fill(out)
         if layout.local:
             _fsync(tmp)
         rel = layout.object_rel(sha)
