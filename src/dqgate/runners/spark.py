@@ -387,3 +387,100 @@ def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df
     from dataclasses import replace
 
     return tuple(replace(r, sample=tuple(found[r.id])) if r.id in found else r for r in results)
+
+
+# --- what an ingest on Spark needs beyond the check (gate/spark_ingest.py) -----------------
+
+duckdb_semantics = _duckdb_semantics
+
+
+def content_id(df: DataFrame) -> str:
+    """40 hex digits naming the rows of ``df`` whatever their order or partitioning, computed in
+    the executors (one aggregate job; nothing but four numbers reaches the driver).
+
+    A multiset hash: the row count and the sums (exact, as DECIMAL(38,0)) of three hashes of
+    each row (two xxhash64 with different leading values, one murmur3), with each value's
+    NULL-ness hashed beside it (Spark skips NULLs when hashing, so (NULL, 1) and (1, NULL)
+    would meet); the schema is hashed too. A Spark DataFrame has no row order, so the id
+    must not depend on one.
+
+    Raises:
+        DataError: a column Spark cannot hash (a map), or data Spark cannot read.
+    """
+    import hashlib
+
+    from pyspark.sql import functions as F
+
+    values: list[Any] = []
+    for name in df.columns:
+        c = F.col(_quoted(name))
+        values += [c, F.isnull(c)]
+    hashes = [F.xxhash64(*values), F.xxhash64(F.lit(1), *values), F.hash(*values)]
+    sums = [F.sum(h.cast("decimal(38,0)")) for h in hashes]
+    try:
+        row = df.agg(F.count(F.lit(1)), *sums).collect()[0]
+    except Exception as exc:
+        raise DataError(f"spark DataFrame: cannot hash its rows for a batch id ({first_line(exc)}); pass batch_id=", uri="spark DataFrame") from None
+    digest = hashlib.sha256(f"{df.schema.simpleString()}\n{[str(v) for v in row]}".encode())
+    return digest.hexdigest()[:40]
+
+
+def _quoted(name: str) -> str:
+    return f"`{name.replace('`', '``')}`"
+
+
+FLAG_SOURCE = "__dq_flag_source"
+_RAW = "__dq_raw_{}"
+
+
+def flagged(spark: SparkSession, contract: Contract, data: DataFrame, rules: tuple[n.Rule, ...]) -> tuple[DataFrame, tuple[str, ...], list[str]]:
+    """``data``'s own columns and one flag column per row rule of ``rules`` (TRUE: the row fails
+    it; compilers' ``row_flags``), the rule ids in flag order, and the flag columns' names.
+
+    The flags are computed over the data as the check reads it (``coerce:``, ``nan:``), the
+    columns are the data's own values: a NaN kept as NaN, a number as the batch held it, as
+    the DuckDB ingest publishes a batch's exact rows.
+    """
+    from pyspark.sql import functions as F
+
+    types = {f.name: duckdb_type(f.dataType) for f in data.schema.fields}
+    adjust = sources.adjustments(types, contract)
+    names = list(data.columns)
+    changed = [i for i, name in enumerate(names) if name in adjust.casts or name in adjust.nan_null]
+    view = data.select(*_adjusted(data, adjust), *[F.col(_quoted(names[i])).alias(_RAW.format(i)) for i in changed]) if changed else data
+    types.update(adjust.casts)
+    view.createOrReplaceTempView(FLAG_SOURCE)
+    query, ids = compiler.row_flags(rules, types=types, source=FLAG_SOURCE, dialect=SPARK)
+    register_formats(spark, tuple(dict.fromkeys(r.format for r in rules if isinstance(r, n.Format))))
+    flags = [compiler.flag_column(k) for k in range(len(ids))]
+    out = spark.sql(SPARK.sql(query))
+    columns = [F.col(_quoted(_RAW.format(i) if i in changed else name)).alias(name) for i, name in enumerate(names)]
+    return out.select(*columns, *[F.col(f) for f in flags]), tuple(ids), flags
+
+
+def each_partition(df: DataFrame, write: Any, schema: str) -> list[dict[str, Any]]:
+    """Run ``write(rows, partition_id) -> record`` in the executors on each non-empty partition
+    of ``df`` (its rows as an Arrow RecordBatchReader, streamed: one partition is never
+    whole in memory), and return the records (``schema``: their Spark DDL) to the driver."""
+    import functools
+
+    with warnings.catch_warnings():  # pyspark warns about pandas versions it never uses here
+        warnings.simplefilter("ignore", FutureWarning)
+        mapped = df.mapInArrow(functools.partial(_in_partition, write), schema)
+    return [row.asDict() for row in mapped.collect()]
+
+
+def _in_partition(write: Any, batches: Iterator[Any]) -> Iterator[Any]:
+    import itertools
+
+    import pyarrow as pa
+    from pyspark import TaskContext
+
+    batches = iter(batches)
+    first = next((b for b in batches if b.num_rows), None)
+    if first is None:  # an empty partition writes nothing
+        return
+    context = TaskContext.get()
+    part = context.partitionId() if context is not None else 0
+    record = write(pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches)), part)
+    yield pa.RecordBatch.from_pylist([record])
