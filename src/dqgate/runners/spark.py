@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from sqlglot import exp
 
 from dqgate.compilers import duckdb as compiler
-from dqgate.compilers.spark import SPARK
+from dqgate.compilers.spark import SPARK, SPARK_BEFORE_4_2, Spark
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError, EngineError, UsageError
 from dqgate.ir import instants
@@ -276,14 +276,15 @@ def run(
     compiler.compile_plan(rules, types={}, dialect=SPARK)  # refuses what Spark cannot run before a JVM starts
     if spark is None:
         spark = data.sparkSession if is_spark_frame(data) else session()
+    dialect = dialect_for(spark)
     with _duckdb_semantics(spark):
         df, source, types = prepare(spark, contract, data, base_dir=base_dir)
         df.createOrReplaceTempView(compiler.SOURCE_VIEW)
         errors = register_references(spark, contract, rules, base_dir)
         runnable = tuple(r for r in rules if r.id not in errors and not isinstance(r, n.HISTORY_RULES))
-        plan = compiler.compile_plan(runnable, types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
+        plan = compiler.compile_plan(runnable, types=types, key=contract.key_columns(), samples=samples, dialect=dialect)
         register_formats(spark, plan.formats)
-        values, failed = _execute(spark, plan, runnable, types, contract, source.uri, samples)
+        values, failed = _execute(spark, plan, runnable, types, contract, source.uri, samples, dialect)
         errors.update(failed)
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
@@ -298,7 +299,7 @@ def run(
             elif isinstance(rule, n.HISTORY_RULES):
                 continue
             else:
-                results.append(assemble.result(rule, plan, values, now))
+                results.append(_sampled_as_duckdb(rule, assemble.result(rule, plan, values, now)))
         checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW))
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
@@ -308,6 +309,25 @@ def run(
         elapsed_s=time.perf_counter() - t0,
         engine=ENGINE,
     )
+
+
+def dialect_for(spark: SparkSession) -> Spark:
+    """The Spark dialect this session runs: samples in the counting job from Spark 4.2 on."""
+    try:
+        major, minor = (int(p) for p in spark.version.split(".")[:2])
+    except ValueError:  # a vendor's version string: take the portable spelling
+        return SPARK_BEFORE_4_2
+    return SPARK if (major, minor) >= (4, 2) else SPARK_BEFORE_4_2
+
+
+def _sampled_as_duckdb(rule: n.Rule, result: CheckResult) -> CheckResult:
+    """A row rule's sample only when it fails or warns, as the runners that query samples
+    afterwards give it (a rule passing under ``mostly`` shows none); key rules keep theirs."""
+    if isinstance(rule, n.RowRule) and not isinstance(rule, n.Unique) and result.sample and result.status not in ("fail", "warn"):
+        from dataclasses import replace
+
+        return replace(result, sample=())
+    return result
 
 
 def _fetch(spark: SparkSession, tree: exp.Expression) -> dict[str, Any]:
@@ -323,6 +343,7 @@ def _execute(
     contract: Contract,
     uri: str,
     samples: int,
+    dialect: Spark = SPARK,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         return _fetch(spark, plan.statement), {}
@@ -330,14 +351,14 @@ def _execute(
         pass
     # One rule broke the fused statement (or the data cannot be read): run each rule alone.
     try:
-        values = _fetch(spark, compiler.compile_plan((), types=types, dialect=SPARK).statement)
+        values = _fetch(spark, compiler.compile_plan((), types=types, dialect=dialect).statement)
     except Exception as exc:
         raise DataError(f"{uri}: Spark cannot read the data: {first_line(exc)}", uri=uri) from None
     errors: dict[str, str] = {}
     for rule in rules:
         if isinstance(rule, n.StrictSchema):
             continue
-        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
+        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples, dialect=dialect)
         try:
             register_formats(spark, single.formats)
             got = _fetch(spark, single.statement)

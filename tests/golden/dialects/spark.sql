@@ -29,27 +29,41 @@ SELECT
     NOT `id` IS NULL
   )) AS `r0_failed`,
   COUNT_IF(TRUE) AS `r0_total`,
-  COALESCE((
-    SELECT
-      SUM(n)
-    FROM __dq_dup_1
-  ), 0) AS `r1_failed`,
+  MAX_BY(STRUCT(`id` AS `id`), 0, 5) FILTER(WHERE
+    NOT (
+      NOT `id` IS NULL
+    )) AS `r0_sample`,
+  COALESCE(
+    (
+      SELECT
+        STRUCT(
+          SUM(n) AS `failed`,
+          COUNT(*) AS `groups`,
+          MAX_BY(STRUCT(`id` AS `id`), 0, 5) AS `sample`
+        )
+      FROM __dq_dup_1
+    ).`failed`,
+    0
+  ) AS `r1_failed`,
   COUNT_IF(NOT `id` IS NULL) AS `r1_total`,
   (
     SELECT
-      COLLECT_LIST(STRUCT(`id` AS `id`))
-    FROM (
-      SELECT
-        `id`
-      FROM __dq_dup_1
-      LIMIT 5
-    ) AS s
-  ) AS `r1_sample`,
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`), 0, 5) AS `sample`
+      )
+    FROM __dq_dup_1
+  ).`sample` AS `r1_sample`,
   (
     SELECT
-      COUNT(*)
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`), 0, 5) AS `sample`
+      )
     FROM __dq_dup_1
-  ) AS `r1_groups`,
+  ).`groups` AS `r1_groups`,
   COUNT_IF(
     (
       COALESCE((
@@ -63,10 +77,23 @@ SELECT
   COUNT_IF(COALESCE((
     `status` <> 'void'
   ), FALSE) AND NOT `amount` IS NULL) AS `r2_total`,
+  MAX_BY(STRUCT(`id` AS `id`, `amount` AS `amount`), 0, 5) FILTER(WHERE
+    (
+      COALESCE((
+        `status` <> 'void'
+      ), FALSE) AND NOT `amount` IS NULL
+    )
+    AND NOT (
+      `amount` >= 0 AND `amount` < 1000
+    )) AS `r2_sample`,
   COUNT_IF(NOT `status` IS NULL AND NOT (
     `status` IN ('open', 'paid', 'void')
   )) AS `r3_failed`,
   COUNT_IF(NOT `status` IS NULL) AS `r3_total`,
+  MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) FILTER(WHERE
+    NOT `status` IS NULL AND NOT (
+      `status` IN ('open', 'paid', 'void')
+    )) AS `r3_sample`,
   COUNT_IF(
     NOT `status` IS NULL
     AND NOT (
@@ -74,35 +101,55 @@ SELECT
     )
   ) AS `r4_failed`,
   COUNT_IF(NOT `status` IS NULL) AS `r4_total`,
+  MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) FILTER(WHERE
+    NOT `status` IS NULL
+    AND NOT (
+      LENGTH(`status`) >= 3 AND LENGTH(`status`) <= 4
+    )) AS `r4_sample`,
   MAX(`Created At`) AS `r5_value`,
-  COALESCE((
-    SELECT
-      SUM(n)
-    FROM __dq_dup_6
-  ), 0) AS `r6_failed`,
+  COALESCE(
+    (
+      SELECT
+        STRUCT(
+          SUM(n) AS `failed`,
+          COUNT(*) AS `groups`,
+          MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) AS `sample`
+        )
+      FROM __dq_dup_6
+    ).`failed`,
+    0
+  ) AS `r6_failed`,
   COUNT_IF(NOT `id` IS NULL AND NOT `status` IS NULL) AS `r6_total`,
   (
     SELECT
-      COLLECT_LIST(STRUCT(`id` AS `id`, `status` AS `status`))
-    FROM (
-      SELECT
-        `id`,
-        `status`
-      FROM __dq_dup_6
-      LIMIT 5
-    ) AS s
-  ) AS `r6_sample`,
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) AS `sample`
+      )
+    FROM __dq_dup_6
+  ).`sample` AS `r6_sample`,
   (
     SELECT
-      COUNT(*)
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) AS `sample`
+      )
     FROM __dq_dup_6
-  ) AS `r6_groups`,
+  ).`groups` AS `r6_groups`,
   COUNT_IF(NOT (
     (
       `amount` >= 0 OR `status` = 'void'
     )
   )) AS `r7_failed`,
   COUNT_IF(TRUE) AS `r7_total`,
+  MAX_BY(STRUCT(`id` AS `id`, `amount` AS `amount`, `status` AS `status`), 0, 5) FILTER(WHERE
+    NOT (
+      (
+        `amount` >= 0 OR `status` = 'void'
+      )
+    )) AS `r7_sample`,
   COUNT(*) AS `r8_value`,
   CAST(COUNT_IF(`amount` IS NULL) AS DOUBLE) / NULLIF(COUNT(*), 0) AS `r9_value`,
   COUNT(DISTINCT `status`) AS `r10_value`,
