@@ -25,11 +25,14 @@ Spark runs a subquery written the same way once, where three different subquerie
 each grouped the keys again, a scan and a shuffle each (``benchmarks/README.md``,
 session 6: 7 jobs and 14 stages become 5 and 9, those of the hand-written query).
 
-Samples come with the counts, in the one job (Spark 4.2 or later: ``max_by(x, ord, k)``
-keeps up to k values in each task, so memory stays bounded): a row rule's failing rows
-as ``max_by(struct(...), 0, k) FILTER (WHERE fails)``, a key rule's sample keys as a
-field of its struct. Before Spark 4.2 (:data:`SPARK_BEFORE_4_2`), samples are queried
-afterwards as on DuckDB, for failing rules only.
+Samples use ``max_by(x, ord, k)`` (Spark 4.2 or later; it keeps up to k values in each
+task, so memory stays bounded): a key rule's sample keys are a field of its struct, and
+the failing rows of the row rules that failed are ONE aggregate job after the counts
+(``first_records(...) FILTER (WHERE fails)`` per rule, runners/spark.py), not one
+``LIMIT`` query each. They are not folded into the counting aggregate: an aggregate
+like ``max_by`` there turns Spark's code-generated hash aggregate into a sort-based
+one and slows every count (measured, session 6). Before Spark 4.2
+(:data:`SPARK_BEFORE_4_2`), samples are ``LIMIT`` queries as on DuckDB.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class Spark(Dialect):
             exp.alias_(exp.Count(this=exp.Star()), "groups", quoted=True),
         ]
         if self.top_k:
-            items.append(exp.alias_(_first(fields, samples), "sample", quoted=True))
+            items.append(exp.alias_(first_records(fields, samples), "sample", quoted=True))
         struct = exp.Struct(expressions=items)
         table = exp.to_table(keys.name, quoted=True)
 
@@ -65,11 +68,6 @@ class Spark(Dialect):
 
         sample = field("sample") if self.top_k else super().repeated_keys(fields, keys, samples)[1]
         return exp.func("coalesce", field("failed"), exp.Literal.number(0)), sample, field("groups")
-
-    def inline_sample(self, fields: list[tuple[str, exp.Expression]], fails: exp.Expression, samples: int) -> exp.Expression | None:
-        if not self.top_k:
-            return None
-        return exp.Filter(this=_first(fields, samples), expression=exp.Where(this=fails))
 
     def before_top_k(self) -> Spark:
         """This dialect for a Spark without ``max_by(x, ord, k)`` (its tables shared)."""
@@ -92,7 +90,7 @@ SPARK = Spark()
 SPARK_BEFORE_4_2 = SPARK.before_top_k()
 
 
-def _first(fields: list[tuple[str, exp.Expression]], samples: int) -> exp.Expression:
+def first_records(fields: list[tuple[str, exp.Expression]], samples: int) -> exp.Expression:
     """Up to ``samples`` records of the rows aggregated: ``max_by(struct, 0, k)`` (all orders
     tie, so any k rows, as a ``LIMIT`` gives; bounded memory in each task)."""
     struct = exp.Struct(expressions=[exp.alias_(v.copy(), k, quoted=True) for k, v in fields])

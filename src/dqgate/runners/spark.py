@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from sqlglot import exp
 
 from dqgate.compilers import duckdb as compiler
-from dqgate.compilers.spark import SPARK, SPARK_BEFORE_4_2, Spark
+from dqgate.compilers.spark import SPARK, SPARK_BEFORE_4_2, Spark, first_records
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError, EngineError, UsageError
 from dqgate.ir import instants
@@ -299,8 +299,8 @@ def run(
             elif isinstance(rule, n.HISTORY_RULES):
                 continue
             else:
-                results.append(_sampled_as_duckdb(rule, assemble.result(rule, plan, values, now)))
-        checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW))
+                results.append(assemble.result(rule, plan, values, now))
+        checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW), samples if dialect.top_k else 0)
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
         source={"uri": source.uri, "rows": rows},
@@ -318,16 +318,6 @@ def dialect_for(spark: SparkSession) -> Spark:
     except ValueError:  # a vendor's version string: take the portable spelling
         return SPARK_BEFORE_4_2
     return SPARK if (major, minor) >= (4, 2) else SPARK_BEFORE_4_2
-
-
-def _sampled_as_duckdb(rule: n.Rule, result: CheckResult) -> CheckResult:
-    """A row rule's sample only when it fails or warns, as the runners that query samples
-    afterwards give it (a rule passing under ``mostly`` shows none); key rules keep theirs."""
-    if isinstance(rule, n.RowRule) and not isinstance(rule, n.Unique) and result.sample and result.status not in ("fail", "warn"):
-        from dataclasses import replace
-
-        return replace(result, sample=())
-    return result
 
 
 def _fetch(spark: SparkSession, tree: exp.Expression) -> dict[str, Any]:
@@ -373,14 +363,18 @@ def _execute(
 SAMPLE_RULE = "__dq_rule"
 
 
-def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df: DataFrame) -> tuple[CheckResult, ...]:
-    """Attach failing-row samples to the rules that failed, in ONE Spark job: the sample
-    queries of those rules, each widened to every column any of them shows (NULL where a
-    rule does not show it) and tagged with its rule, joined with ``UNION ALL``."""
+def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df: DataFrame, top_k: int = 0) -> tuple[CheckResult, ...]:
+    """Attach failing-row samples to the rules that failed, in ONE Spark job: with ``top_k``
+    (Spark 4.2 on), one aggregate scan keeping up to ``top_k`` failing rows per rule
+    (:func:`_sampled_in_one_scan`); else the sample queries of those rules, each widened to
+    every column any of them shows (NULL where a rule does not show it) and tagged with its
+    rule, joined with ``UNION ALL``."""
     wanted = [r for r in results if r.status in ("fail", "warn") and not r.sample and r.id in plan.samples]
     if not wanted:
         return tuple(results)
     queries = {r.id: plan.samples[r.id] for r in wanted}
+    if top_k:
+        return _sampled_in_one_scan(spark, queries, results, top_k)
     shown = {rid: [s.alias_or_name for s in q.expressions] for rid, q in queries.items()}
     every = list(dict.fromkeys(c for cols in shown.values() for c in cols))
     kinds = {f.name: f.dataType.simpleString() for f in df.schema.fields}
@@ -408,6 +402,30 @@ def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df
     from dataclasses import replace
 
     return tuple(replace(r, sample=tuple(found[r.id])) if r.id in found else r for r in results)
+
+
+def _sampled_in_one_scan(spark: SparkSession, queries: dict[str, exp.Select], results: list[CheckResult], k: int) -> tuple[CheckResult, ...]:
+    """``max_by(struct(shown), 0, k) FILTER (WHERE fails)`` per failing rule, all in one aggregate
+    (each rule's sample query gives its shown columns, its failing condition and its table)."""
+    from dataclasses import replace
+
+    items, shown = [], {}
+    for i, (rid, query) in enumerate(queries.items()):
+        fields = [(s.alias_or_name, s.copy()) for s in query.expressions]
+        shown[rid] = [name for name, _ in fields]
+        fails = query.args["where"].this.copy()
+        items.append(exp.alias_(exp.Filter(this=first_records(fields, k), expression=exp.Where(this=fails)), f"__dq_s{i}", quoted=True))
+    first = next(iter(queries.values()))
+    source = (first.args.get("from") or first.args.get("from_")).this.copy()  # the key's name moved in sqlglot 28
+    try:
+        row = spark.sql(SPARK.sql(exp.select(*items).from_(source))).collect()[0].asDict(recursive=True)
+    except Exception:  # samples are a courtesy: a failure leaves the counts as they are
+        return tuple(results)
+    found = {}
+    for i, rid in enumerate(queries):
+        cols = shown[rid]
+        found[rid] = tuple(v[cols[0]] if len(cols) == 1 else {c: v[c] for c in cols} for v in row[f"__dq_s{i}"] or ())
+    return tuple(replace(r, sample=found[r.id]) if r.id in found else r for r in results)
 
 
 # --- what an ingest on Spark needs beyond the check (gate/spark_ingest.py) -----------------

@@ -29,10 +29,6 @@ SELECT
     NOT `id` IS NULL
   )) AS `r0_failed`,
   COUNT_IF(TRUE) AS `r0_total`,
-  MAX_BY(STRUCT(`id` AS `id`), 0, 5) FILTER(WHERE
-    NOT (
-      NOT `id` IS NULL
-    )) AS `r0_sample`,
   COALESCE(
     (
       SELECT
@@ -77,23 +73,10 @@ SELECT
   COUNT_IF(COALESCE((
     `status` <> 'void'
   ), FALSE) AND NOT `amount` IS NULL) AS `r2_total`,
-  MAX_BY(STRUCT(`id` AS `id`, `amount` AS `amount`), 0, 5) FILTER(WHERE
-    (
-      COALESCE((
-        `status` <> 'void'
-      ), FALSE) AND NOT `amount` IS NULL
-    )
-    AND NOT (
-      `amount` >= 0 AND `amount` < 1000
-    )) AS `r2_sample`,
   COUNT_IF(NOT `status` IS NULL AND NOT (
     `status` IN ('open', 'paid', 'void')
   )) AS `r3_failed`,
   COUNT_IF(NOT `status` IS NULL) AS `r3_total`,
-  MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) FILTER(WHERE
-    NOT `status` IS NULL AND NOT (
-      `status` IN ('open', 'paid', 'void')
-    )) AS `r3_sample`,
   COUNT_IF(
     NOT `status` IS NULL
     AND NOT (
@@ -101,11 +84,6 @@ SELECT
     )
   ) AS `r4_failed`,
   COUNT_IF(NOT `status` IS NULL) AS `r4_total`,
-  MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) FILTER(WHERE
-    NOT `status` IS NULL
-    AND NOT (
-      LENGTH(`status`) >= 3 AND LENGTH(`status`) <= 4
-    )) AS `r4_sample`,
   MAX(`Created At`) AS `r5_value`,
   COALESCE(
     (
@@ -144,12 +122,6 @@ SELECT
     )
   )) AS `r7_failed`,
   COUNT_IF(TRUE) AS `r7_total`,
-  MAX_BY(STRUCT(`id` AS `id`, `amount` AS `amount`, `status` AS `status`), 0, 5) FILTER(WHERE
-    NOT (
-      (
-        `amount` >= 0 OR `status` = 'void'
-      )
-    )) AS `r7_sample`,
   COUNT(*) AS `r8_value`,
   CAST(COUNT_IF(`amount` IS NULL) AS DOUBLE) / NULLIF(COUNT(*), 0) AS `r9_value`,
   COUNT(DISTINCT `status`) AS `r10_value`,

@@ -130,11 +130,6 @@ def compile_plan(
                 exp.alias_(exp.CountIf(this=pred.applies), f"{out}_total", quoted=True),
             ]
             plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total")
-            shown = list(dict.fromkeys([*key, *rule.columns]))
-            inline = dialect.inline_sample([(c, col(c)) for c in shown], fails.copy(), samples)
-            if inline is not None:  # the samples come with the counts: no second scan when a rule fails
-                chosen.append(exp.alias_(inline, f"{out}_sample", quoted=True))
-                plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample")
             plan.samples[rule.id] = _sample_query(rule, fails.copy(), table, key, samples)
         elif isinstance(rule, n.Metric):
             if rule.func == "sql":

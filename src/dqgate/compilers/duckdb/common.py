@@ -238,12 +238,6 @@ class Dialect:
         groups = scalar(exp.select(exp.Count(this=exp.Star())).from_(table.copy()))
         return failed, sample, groups
 
-    def inline_sample(self, fields: list[tuple[str, exp.Expression]], fails: exp.Expression, samples: int) -> exp.Expression | None:
-        """An aggregate of the fused statement holding up to ``samples`` failing rows of a row
-        rule (a list of records), or None: the runner queries the samples of failing rules
-        afterwards (``plan.samples``), which costs a scan only when something failed."""
-        return None
-
     def finish(self, tree: exp.Expression) -> exp.Expression:
         """Rewrite a finished statement where sqlglot's translation would change its meaning."""
         return tree
