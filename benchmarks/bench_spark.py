@@ -70,6 +70,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=0, help="unmeasured rounds first")
     ap.add_argument("--data-dir", default=os.environ.get("PEERBENCH_DATA", "/tmp/peerbench-data"))
+    ap.add_argument("--baseline-src", help="also time `dq check --engine spark` of another dqgate source tree (before/after)")
     args = ap.parse_args()
     data = Path(args.data_dir) / f"peerbench_{args.rows}.parquet"
     if not data.exists():
@@ -82,20 +83,26 @@ def main() -> None:
                                     "--format", "json", "-q", "--engine", "spark"],
         "hand-written Spark SQL aggregate": [sys.executable, str(HERE / "peerbench" / "spark_fused.py"), "--data", str(data)],
     }  # fmt: skip
+    envs = {name: env for name in commands}
+    if args.baseline_src:
+        name = f"dq check --engine spark ({args.baseline_src})"
+        commands[name] = commands["dq check --engine spark"]
+        envs[name] = {**env, "PYTHONPATH": args.baseline_src}
     names = list(commands)
     wall: dict[str, list[float]] = {k: [] for k in names}
     cpu: dict[str, list[float]] = {k: [] for k in names}
     rss: dict[str, list[float]] = {k: [] for k in names}
     ratios: list[float] = []
+    before: list[float] = []
     agree = {k: "not run" for k in names}
     for r in range(args.warmup + args.rounds):
-        order = names[r % 2:] + names[: r % 2]
+        order = names[r % len(names):] + names[: r % len(names)]
         got: dict[str, float] = {}
         for name in order:
-            w, c, m, code, out = timed(commands[name], env)
+            w, c, m, code, out = timed(commands[name], envs[name])
             if code not in (0, 1):
                 raise SystemExit(f"{name} exited {code}")
-            counts = dq_counts(json.loads(out)) if name == names[0] else json.loads(out)
+            counts = json.loads(out) if name == names[1] else dq_counts(json.loads(out))
             agree[name] = agreement(counts, expected)
             got[name] = w
             if r >= args.warmup:
@@ -104,6 +111,8 @@ def main() -> None:
                 rss[name].append(m)
         if r >= args.warmup:
             ratios.append(got[names[0]] / got[names[1]])
+            if len(names) > 2:
+                before.append(got[names[2]] / got[names[1]])
         print(f"round {r}: " + ", ".join(f"{k} {got[k]:.1f}s" for k in names), file=sys.stderr, flush=True)
     print(f"rows: {expected.get('rows')}, rounds: {args.rounds} (+{args.warmup} warm-up), master {env['DQ_SPARK_MASTER']}")
     print("")
@@ -113,6 +122,8 @@ def main() -> None:
         print(f"| {name} | {statistics.median(wall[name]):.1f} ({min(wall[name]):.1f}-{max(wall[name]):.1f}) "
               f"| {statistics.median(cpu[name]):.1f} | {statistics.median(rss[name]):.0f} | {agree[name]} |")  # fmt: skip
     print(f"\ndq check / hand-written, median of per-round ratios: {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
+    if before:
+        print(f"baseline dq check / hand-written: {statistics.median(before):.2f}x ({', '.join(f'{x:.2f}' for x in before)})")
 
 
 if __name__ == "__main__":

@@ -18,19 +18,62 @@ What differs from the shared SQL (``compilers/duckdb/``):
 
 Key rules stay the shared ``GROUP BY ... HAVING count(*) > 1`` CTE: Spark groups the
 keys in its executors, and only the counts and a few sample keys reach the driver.
+
+A key rule's failing rows, repeated keys and sample keys are ONE scalar subquery over
+the CTE returning a struct, read three times (``(SELECT struct(...) FROM dup).failed``):
+Spark runs a subquery written the same way once, where three different subqueries
+each grouped the keys again, a scan and a shuffle each (``benchmarks/README.md``,
+session 6: 7 jobs and 14 stages become 5 and 9, those of the hand-written query).
+
+Samples use ``max_by(x, ord, k)`` (Spark 4.2 or later; it keeps up to k values in each
+task, so memory stays bounded): a key rule's sample keys are a field of its struct, and
+the failing rows of the row rules that failed are ONE aggregate job after the counts
+(``first_records(...) FILTER (WHERE fails)`` per rule, runners/spark.py), not one
+``LIMIT`` query each. They are not folded into the counting aggregate: an aggregate
+like ``max_by`` there turns Spark's code-generated hash aggregate into a sort-based
+one and slows every count (measured, session 6). Before Spark 4.2
+(:data:`SPARK_BEFORE_4_2`), samples are ``LIMIT`` queries as on DuckDB.
 """
 
 from __future__ import annotations
 
+import copy
+
 from sqlglot import exp
 
-from dqgate.compilers.duckdb.common import FORMAT_FUNCTION, Context, Dialect, RowPredicate, and_, col, not_null, where_of
+from dqgate.compilers.duckdb.common import FORMAT_FUNCTION, Context, Dialect, RowPredicate, and_, col, not_null, scalar, where_of
 from dqgate.ir import nodes as n
 
 
 class Spark(Dialect):
     engine = "spark"
     sqlglot = "spark"
+    top_k = True  # max_by(x, ord, k): Spark 4.2 or later
+
+    def repeated_keys(self, fields: list[tuple[str, exp.Expression]], keys: exp.Table, samples: int) -> tuple[exp.Expression, exp.Expression, exp.Expression]:
+        """One scalar subquery returning a struct of all three, read three times: Spark runs
+        one subquery written the same way once, where three different ones over the CTE
+        each group the keys again (a scan and a shuffle each)."""
+        items: list[exp.Expression] = [
+            exp.alias_(exp.Sum(this=exp.column("n")), "failed", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "groups", quoted=True),
+        ]
+        if self.top_k:
+            items.append(exp.alias_(first_records(fields, samples), "sample", quoted=True))
+        struct = exp.Struct(expressions=items)
+        table = exp.to_table(keys.name, quoted=True)
+
+        def field(name: str) -> exp.Expression:
+            return exp.Dot(this=scalar(exp.select(struct.copy()).from_(table.copy())), expression=exp.to_identifier(name, quoted=True))
+
+        sample = field("sample") if self.top_k else super().repeated_keys(fields, keys, samples)[1]
+        return exp.func("coalesce", field("failed"), exp.Literal.number(0)), sample, field("groups")
+
+    def before_top_k(self) -> Spark:
+        """This dialect for a Spark without ``max_by(x, ord, k)`` (its tables shared)."""
+        older = copy.copy(self)
+        older.top_k = False
+        return older
 
     def quantile(self, value: exp.Expression, q: float, rule: n.Rule) -> exp.Expression:
         return exp.Anonymous(this="percentile", expressions=[value, exp.Literal.number(q)])
@@ -44,6 +87,14 @@ class Spark(Dialect):
 
 
 SPARK = Spark()
+SPARK_BEFORE_4_2 = SPARK.before_top_k()
+
+
+def first_records(fields: list[tuple[str, exp.Expression]], samples: int) -> exp.Expression:
+    """Up to ``samples`` records of the rows aggregated: ``max_by(struct, 0, k)`` (all orders
+    tie, so any k rows, as a ``LIMIT`` gives; bounded memory in each task)."""
+    struct = exp.Struct(expressions=[exp.alias_(v.copy(), k, quoted=True) for k, v in fields])
+    return exp.Anonymous(this="max_by", expressions=[struct, exp.Literal.number(0), exp.Literal.number(samples)])
 
 
 def full_match(value: exp.Expression, pattern: exp.Expression) -> exp.Expression:

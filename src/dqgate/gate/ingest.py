@@ -28,18 +28,21 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import os
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlglot import exp
 
 from dqgate.runners.check import as_contract, planned, with_history
 from dqgate.compilers import duckdb as compiler
-from dqgate.errors import DataError, UsageError
+from dqgate.errors import UsageError
 from dqgate.gate import exact, quarantine
+from dqgate.gate.batch_id import arrow_table, batch_id_of
+from dqgate.gate.outcome import CONTENT_ID_LENGTH, IngestResult
+from dqgate.gate.outcome import published_in as _published_in
+from dqgate.gate.outcome import report as _report
 from dqgate.gate import snapshot_scope as scope
+from dqgate.gate import spark_ingest
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
 from dqgate.runners import native, postgres
@@ -47,135 +50,7 @@ from dqgate.runners.results import Progress, RunResult
 from dqgate.runners.sources import describe, duckdb_readable, resolve_path
 from dqgate.store.exact import refuse_inexact
 
-_CHUNK = 8 << 20
 RACE_ATTEMPTS = 20  # re-judgements of a rows quarantine whose publish keeps losing to colliding racers
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What one ingest did with one batch."""
-
-    batch_id: str
-    outcome: str  # published | already_published | quarantined_batch | quarantined_rows | already_quarantined | rejected
-    dataset: str
-    version: int | None = None
-    rows_published: int = 0
-    rows_quarantined: int = 0
-    result: RunResult | None = None
-    quarantine_path: str | None = None
-    recheck: RunResult | None = None  # quarantine_rows: the check of the rows that were published
-    messages: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def exit_code(self) -> int:
-        """0 when the batch (or its good rows) is published, 1 when the gate kept it out."""
-        return 0 if self.outcome in ("published", "already_published", "quarantined_rows") else 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "outcome": self.outcome,
-            "dataset": self.dataset,
-            "version": self.version,
-            "rows_published": self.rows_published,
-            "rows_quarantined": self.rows_quarantined,
-            "quarantine": self.quarantine_path,
-            "check": self.result.to_json() if self.result else None,
-            "recheck": self.recheck.to_json() if self.recheck else None,
-            "notes": list(self.messages),
-        }
-
-    def summary(self) -> str:
-        where = {
-            "published": f"published {self.dataset}@{self.version}: {self.rows_published:,} rows",
-            "already_published": f"batch already published in {self.dataset}@{self.version}; nothing to do",
-            "already_quarantined": f"batch already quarantined under this contract; nothing to do (dq quarantine release|drop {self.dataset} {self.batch_id})",
-            "quarantined_batch": f"gate failed: whole batch ({self.rows_quarantined:,} rows) quarantined",
-            "quarantined_rows": f"{self.rows_quarantined:,} failing rows quarantined; {self.rows_published:,} rows published as {self.dataset}@{self.version}",
-            "rejected": "gate failed: nothing written (on_failure: fail)",
-        }[self.outcome]
-        tail = f" in {self.quarantine_path}" if self.quarantine_path and "quarantined" in self.outcome else ""
-        return f"{self.batch_id}: {where}{tail}"
-
-
-CONTENT_ID_LENGTH = 41  # "b" + 40 hex digits: the part of a batch id that names its bytes
-
-
-def batch_id_of(data: Any, *, contract_sha256: str | None = None) -> str:
-    """A stable id from the batch's content (files by their bytes, Arrow data by its IPC
-    stream), followed by 8 hex digits of the contract's sha256 when one is given."""
-    h = hashlib.sha256()
-    if isinstance(data, (str, os.PathLike)):
-        path = os.fspath(data)
-        for name, p in _batch_files(path):
-            if name is not None:  # a folder or glob: where a file sits (e.g. its hive partition) is content too
-                h.update(name.encode() + b"\0")
-            try:
-                with open(p, "rb") as fh:
-                    while chunk := fh.read(_CHUNK):
-                        h.update(chunk)
-            except FileNotFoundError:
-                raise DataError(f"{p}: batch file not found", uri=p) from None
-            except IsADirectoryError:
-                continue
-    else:
-        import pyarrow as pa
-
-        table = arrow_table(data)
-        # Stream the IPC bytes straight into the hash: no second copy of the batch in memory.
-        with pa.ipc.new_stream(pa.PythonFile(_HashSink(h), mode="w"), table.schema) as writer:
-            writer.write_table(table)
-    suffix = contract_sha256[:8] if contract_sha256 else ""
-    return "b" + h.hexdigest()[:40] + suffix
-
-
-class _HashSink:
-    """A write-only file object that feeds every byte written to it into a hash."""
-
-    closed = False
-
-    def __init__(self, h: Any) -> None:
-        self.h = h
-
-    def write(self, data: Any) -> int:
-        self.h.update(data)
-        return len(memoryview(data))
-
-    def writable(self) -> bool:
-        return True
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def arrow_table(data: Any) -> Any:
-    """In-memory batch data (Arrow, Polars, pandas, DuckDB relation) as one Arrow table."""
-    import pyarrow as pa
-
-    from dqgate.runners.sources import _as_arrow
-
-    table, _ = _as_arrow(data)
-    if isinstance(table, pa.Table):
-        return table
-    return pa.Table.from_pandas(table) if type(table).__module__.startswith("pandas") else pa.table(table)
-
-
-def _batch_files(path: str) -> list[tuple[str | None, str]]:
-    """(name, path) of each file of a batch; name is None for a single file, whose id is its bytes alone."""
-    if os.path.isdir(path):
-        root = path
-        paths = sorted(os.path.join(r, f) for r, _, fs in os.walk(path) for f in fs if not f.startswith("."))
-    elif any(ch in path for ch in "*?["):
-        import glob
-
-        root = os.path.dirname(path[: min(path.index(ch) for ch in "*?[" if ch in path)]) or "."
-        paths = sorted(glob.glob(path, recursive=True))
-    else:
-        return [(None, path)]
-    return [(os.path.relpath(p, root).replace(os.sep, "/"), p) for p in paths]
 
 
 def _emits_lineage(run: Callable[..., IngestResult]) -> Callable[..., IngestResult]:
@@ -219,8 +94,9 @@ def ingest(
     (``dq quarantine release`` publishes a quarantined batch under its id, or nothing).
 
     ``samples``, ``allow_empty`` and ``progress`` are those of :func:`dqgate.check`;
-    ``engine`` may only be ``duckdb`` (the checked batch is streamed into the store from
-    the DuckDB view it was checked in).
+    ``engine`` is ``duckdb`` (the checked batch is streamed into the store from the
+    DuckDB view it was checked in) or ``spark`` (default for a Spark DataFrame: Spark
+    checks it and its executors write it, see :mod:`dqgate.gate.spark_ingest`).
 
     Raises:
         ContractError, DataError, UsageError, StoreError: nothing could be decided;
@@ -229,20 +105,16 @@ def ingest(
     from dqgate.store.layout import dataset_layout
 
     c = as_contract(contract)
-    from dqgate.runners.spark import is_spark_frame
-
-    if engine == "spark" or is_spark_frame(batch):  # one line, before anything is read or written
-        raise UsageError(
-            "ingest does not run on Spark yet: write the batch to Parquet and `dq ingest` those files, "
-            "or only check it with dqgate.check(df, contract) / dq check --engine spark",
-            param="engine",
-        )
-    if engine not in (None, "duckdb"):
-        raise UsageError(f"ingest runs its check on duckdb (the checked rows are streamed into the store from it), not '{engine}'", param="engine")
+    on_spark = spark_ingest.spark_batch(batch, engine)
+    if engine not in (None, "duckdb") and not on_spark:
+        raise UsageError(f"ingest runs its check on duckdb or spark (the checked rows are written into the store from it), not '{engine}'", param="engine")
     mode = mode or c.model.gate.publish
     if mode not in ("append", "replace"):
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
+    if on_spark:  # the same gate, with Spark checking and its executors writing (gate/spark_ingest.py)
+        return spark_ingest.ingest(c, batch, store, mode=mode, as_of=as_of, created_by=created_by, batch_id=batch_id,
+                                   on_failure=on_failure, samples=samples, allow_empty=allow_empty, progress=progress)  # fmt: skip
     origin = None
     if postgres.is_url(batch):  # a table: read once, so what is checked is what is published
         origin = postgres.parse_url(batch).shown
@@ -302,27 +174,6 @@ def ingest(
 
 def _notes(judged: scope.Judged) -> tuple[str, ...]:
     return tuple(judged.notes) + ((judged.conflict,) if judged.conflict else ())
-
-
-def _published_in(store: str, dataset: str, batch_id: str) -> int | None:
-    """The version that published ``batch_id``, or None; one manifest read per replace, not per version.
-
-    Each version adds one batch and an append repeats its parent's batch ids, so the
-    k batch ids of version v are those of versions v-k+1..v, in order.
-    """
-    from dqgate.store.publish import list_versions, load_manifest
-
-    versions = list_versions(store, dataset)
-    present, v = set(versions), (versions[-1] if versions else 0)
-    while v >= 1:
-        if v not in present:  # a gap (verify reports it); keep looking below it
-            v -= 1
-            continue
-        ids = [i[:CONTENT_ID_LENGTH] for i in load_manifest(store, dataset, v).batch_ids]
-        if batch_id[:CONTENT_ID_LENGTH] in ids:  # the same bytes, under whichever contract
-            return v - (len(ids) - 1 - ids.index(batch_id[:CONTENT_ID_LENGTH]))
-        v -= max(1, len(ids))
-    return None
 
 
 def _reader(con: Any, query: exp.Expression) -> Any:
@@ -393,11 +244,6 @@ def _profile(con: Any, store: str, c: Any, mode: str, data: Any, batch: Any = No
     return snapshot_profile(con, view, store, c, mode=mode, batch=batch)
 
 
-def _report(result: RunResult, batch_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
-    """The result JSON of the check (what `dq check --format json` prints) plus what the gate did."""
-    return {**result.to_json(), "batch_id": batch_id, "outcome": outcome, **extra}
-
-
 def _quarantine_batch(c: Any, con: Any, result: RunResult, store: str, batch_id: str, *, note: str | None = None, batch: Any = None) -> IngestResult:
     data = _reader(con, _all_rows()) if batch is None else exact.publishable(batch, lambda: _reader(con, _all_rows()))
     path, rows = quarantine.write_data(store, c.dataset, batch_id, "batch.parquet", data)
@@ -428,7 +274,7 @@ def _quarantine_rows(
     whole = exact.table(batch) if batch is not None else None
     bad_data: Any = None
     if whole is not None:  # split the batch's exact rows by the flags, matched by row number
-        kept, bad_data = split_exact_rows(con, whole, row_rules, types, ids)
+        kept, bad_data = split_exact_rows(con, whole, row_rules, types, ids, contract=c)
     else:
         kept = con.sql(kept_sql.sql("duckdb")).to_arrow_table()
     if bad_data is None:
@@ -492,19 +338,34 @@ def _judge_kept(
 _ROW = "__dq_row"
 
 
-def split_exact_rows(con: Any, whole: Any, row_rules: tuple[n.Rule, ...], types: dict[str, str], ids: tuple[str, ...]) -> tuple[Any, Any]:
+def split_exact_rows(con: Any, whole: Any, row_rules: tuple[n.Rule, ...], types: dict[str, str], ids: tuple[str, ...],
+                     contract: Any = None) -> tuple[Any, Any]:  # fmt: skip
     """(kept rows, failing rows + one flag column per rule) of the batch's exact Arrow rows.
 
     The flags are computed over the rows numbered in Arrow, and read back ordered by
     that number: a uniqueness flag is a window, which does not keep the scan's order.
+    With ``contract``, they see the rows as the check did (its ``coerce:`` and ``nan:``:
+    a NaN is NULL to a range rule), while the rows themselves stay exact.
     """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from dqgate.runners.sources import adjustments
+
     numbered = duckdb_readable(whole).append_column(_ROW, pa.array(np.arange(whole.num_rows, dtype=np.int64)))
     con.register("__dq_numbered", numbered)
-    flagged, _ = compiler.row_flags(row_rules, types={**types, _ROW: "BIGINT"}, source="__dq_numbered", native=native.load(con))
+    source = "__dq_numbered"
+    if contract is not None:
+        described = con.execute('DESCRIBE SELECT * FROM "__dq_numbered"').fetchall()
+        adjust = adjustments({compiler.data_column(r[0]): r[1] for r in described if r[0] != _ROW}, contract)
+        if adjust:
+            source = "__dq_numbered_read"
+            read = exp.Create(this=exp.to_table(source, quoted=True), kind="VIEW", replace=True,
+                              properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+                              expression=adjust.select_from(exp.to_table("__dq_numbered", quoted=True)))  # fmt: skip
+            con.execute(read.sql("duckdb"))
+    flagged, _ = compiler.row_flags(row_rules, types={**types, _ROW: "BIGINT"}, source=source, native=native.load(con))
     row = exp.column(_ROW, quoted=True)
     flag_columns = [compiler.flag_column(k) for k in range(len(ids))]
     query = exp.select(row, *[exp.column(f, quoted=True) for f in flag_columns]).from_(exp.Subquery(this=flagged, alias=exp.TableAlias(this=exp.to_identifier("f")))).order_by(row.copy())

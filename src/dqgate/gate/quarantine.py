@@ -5,7 +5,9 @@ batch) or ``rows.parquet`` (the failing rows, each with one boolean column per
 error-severity row rule, named by rule id, TRUE where the row fails that rule), and
 ``report.json`` (the result JSON plus what happened). The Parquet key-value
 metadata ``dqgate.rule_columns`` names the reason columns, so the file explains
-itself. ``report.json`` is written last: a quarantine entry without it is a
+itself. An ingest on Spark writes the same data from each partition, in the
+executors: ``batch.parquet/`` or ``rows.parquet/`` is then a folder of
+``part-NNNNN.parquet`` files (as Spark names its own output), read as one table. ``report.json`` is written last: a quarantine entry without it is a
 leftover of a crash, which ``dq store gc`` may remove.
 """
 
@@ -73,6 +75,32 @@ def write_data(
                 writer.write_batch(batch.replace_schema_metadata(schema.metadata))
                 rows += batch.num_rows
     return path, rows
+
+
+def clear_part_folder(store: str, dataset: str, batch_id: str, name: str) -> None:
+    """Remove ``quarantine/<batch-id>/<name>/`` if a crashed run left one: its parts would be read as rows."""
+    from pyarrow import fs as pafs
+
+    layout = dataset_layout(store, dataset)
+    folder = posixpath.join(layout.quarantine_batch_dir(batch_id), name)
+    if layout.fs.get_file_info(folder).type == pafs.FileType.Directory:
+        layout.fs.delete_dir(folder)
+
+
+def write_part(
+    store: str,
+    dataset: str,
+    batch_id: str,
+    name: str,
+    part: int,
+    data: pa.RecordBatchReader | pa.Table,
+    *,
+    rule_columns: tuple[str, ...] = (),
+) -> tuple[str, int]:
+    """Stream one partition's rows to ``quarantine/<batch-id>/<name>/part-<part>.parquet``."""
+    layout = dataset_layout(store, dataset)
+    layout.fs.create_dir(posixpath.join(layout.quarantine_batch_dir(batch_id), name), recursive=True)
+    return write_data(store, dataset, batch_id, posixpath.join(name, f"part-{part:05d}.parquet"), data, rule_columns=rule_columns)
 
 
 def write_report(store: str, dataset: str, batch_id: str, report: dict[str, Any]) -> str:

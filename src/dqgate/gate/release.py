@@ -84,7 +84,7 @@ def flag_rows(contract: Any, table: Any) -> tuple[Any, list[str]]:
         source, types = runner.prepare(con, c, table)
         ids = tuple(r.id for r in rules)
         with data_names(source.names):
-            _, failing = split_exact_rows(con, table, rules, types, ids)
+            _, failing = split_exact_rows(con, table, rules, types, ids, contract=c)
     finally:
         con.close()
     return failing, list(ids)

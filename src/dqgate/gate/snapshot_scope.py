@@ -154,10 +154,9 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
             keys[rule.id] = got.table
             out[rule.id] = {"sig": signature(rule), "failed": got.failed, "total": got.total, "groups": got.groups}
         elif isinstance(rule, n.RowRule):
-            got = by_id.get(rule.id)
-            if got is None or got.failed_rows is None:  # the rule could not run: nothing to merge
-                continue
-            out[rule.id] = {"sig": signature(rule), "failed": got.failed_rows, "total": got.total_rows}
+            state = row_state(rule, by_id.get(rule.id))
+            if state is not None:
+                out[rule.id] = state
         else:
             names = [f"{len(wanted)}_{k}" for k in _agg_names(rule)]
             aggs += [exp.alias_(e, name, quoted=True) for e, name in zip(_agg_exprs(rule, types), names)]
@@ -173,6 +172,14 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
     for rule, got in wanted:
         out[rule.id] = {"sig": signature(rule), **_agg_state(rule, [row[g] for g in got], types)}
     return BatchState(out, keys, rows=int(row["__rows"]), profile=profile)
+
+
+def row_state(rule: n.Rule, got: CheckResult | None) -> dict[str, Any] | None:
+    """The state a row rule keeps: its failing and applying rows, from the check of the same
+    rows (None when the rule could not run: nothing to merge)."""
+    if got is None or got.failed_rows is None:
+        return None
+    return {"sig": signature(rule), "failed": got.failed_rows, "total": got.total_rows}
 
 
 def _agg_names(rule: n.Rule) -> list[str]:

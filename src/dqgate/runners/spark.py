@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from sqlglot import exp
 
 from dqgate.compilers import duckdb as compiler
-from dqgate.compilers.spark import SPARK
+from dqgate.compilers.spark import SPARK, SPARK_BEFORE_4_2, Spark, first_records
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError, EngineError, UsageError
 from dqgate.ir import instants
@@ -276,14 +276,15 @@ def run(
     compiler.compile_plan(rules, types={}, dialect=SPARK)  # refuses what Spark cannot run before a JVM starts
     if spark is None:
         spark = data.sparkSession if is_spark_frame(data) else session()
+    dialect = dialect_for(spark)
     with _duckdb_semantics(spark):
         df, source, types = prepare(spark, contract, data, base_dir=base_dir)
         df.createOrReplaceTempView(compiler.SOURCE_VIEW)
         errors = register_references(spark, contract, rules, base_dir)
         runnable = tuple(r for r in rules if r.id not in errors and not isinstance(r, n.HISTORY_RULES))
-        plan = compiler.compile_plan(runnable, types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
+        plan = compiler.compile_plan(runnable, types=types, key=contract.key_columns(), samples=samples, dialect=dialect)
         register_formats(spark, plan.formats)
-        values, failed = _execute(spark, plan, runnable, types, contract, source.uri, samples)
+        values, failed = _execute(spark, plan, runnable, types, contract, source.uri, samples, dialect)
         errors.update(failed)
         rows = int(values.get("__rows", 0) or 0)
         if rows == 0 and not allow_empty and not errors:
@@ -299,7 +300,7 @@ def run(
                 continue
             else:
                 results.append(assemble.result(rule, plan, values, now))
-        checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW))
+        checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW), samples if dialect.top_k else 0)
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
         source={"uri": source.uri, "rows": rows},
@@ -308,6 +309,15 @@ def run(
         elapsed_s=time.perf_counter() - t0,
         engine=ENGINE,
     )
+
+
+def dialect_for(spark: SparkSession) -> Spark:
+    """The Spark dialect this session runs: samples in the counting job from Spark 4.2 on."""
+    try:
+        major, minor = (int(p) for p in spark.version.split(".")[:2])
+    except ValueError:  # a vendor's version string: take the portable spelling
+        return SPARK_BEFORE_4_2
+    return SPARK if (major, minor) >= (4, 2) else SPARK_BEFORE_4_2
 
 
 def _fetch(spark: SparkSession, tree: exp.Expression) -> dict[str, Any]:
@@ -323,6 +333,7 @@ def _execute(
     contract: Contract,
     uri: str,
     samples: int,
+    dialect: Spark = SPARK,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         return _fetch(spark, plan.statement), {}
@@ -330,14 +341,14 @@ def _execute(
         pass
     # One rule broke the fused statement (or the data cannot be read): run each rule alone.
     try:
-        values = _fetch(spark, compiler.compile_plan((), types=types, dialect=SPARK).statement)
+        values = _fetch(spark, compiler.compile_plan((), types=types, dialect=dialect).statement)
     except Exception as exc:
         raise DataError(f"{uri}: Spark cannot read the data: {first_line(exc)}", uri=uri) from None
     errors: dict[str, str] = {}
     for rule in rules:
         if isinstance(rule, n.StrictSchema):
             continue
-        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples, dialect=SPARK)
+        single = compiler.compile_plan((rule,), types=types, key=contract.key_columns(), samples=samples, dialect=dialect)
         try:
             register_formats(spark, single.formats)
             got = _fetch(spark, single.statement)
@@ -352,14 +363,18 @@ def _execute(
 SAMPLE_RULE = "__dq_rule"
 
 
-def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df: DataFrame) -> tuple[CheckResult, ...]:
-    """Attach failing-row samples to the rules that failed, in ONE Spark job: the sample
-    queries of those rules, each widened to every column any of them shows (NULL where a
-    rule does not show it) and tagged with its rule, joined with ``UNION ALL``."""
+def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df: DataFrame, top_k: int = 0) -> tuple[CheckResult, ...]:
+    """Attach failing-row samples to the rules that failed, in ONE Spark job: with ``top_k``
+    (Spark 4.2 on), one aggregate scan keeping up to ``top_k`` failing rows per rule
+    (:func:`_sampled_in_one_scan`); else the sample queries of those rules, each widened to
+    every column any of them shows (NULL where a rule does not show it) and tagged with its
+    rule, joined with ``UNION ALL``."""
     wanted = [r for r in results if r.status in ("fail", "warn") and not r.sample and r.id in plan.samples]
     if not wanted:
         return tuple(results)
     queries = {r.id: plan.samples[r.id] for r in wanted}
+    if top_k:
+        return _sampled_in_one_scan(spark, queries, results, top_k)
     shown = {rid: [s.alias_or_name for s in q.expressions] for rid, q in queries.items()}
     every = list(dict.fromkeys(c for cols in shown.values() for c in cols))
     kinds = {f.name: f.dataType.simpleString() for f in df.schema.fields}
@@ -387,3 +402,124 @@ def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df
     from dataclasses import replace
 
     return tuple(replace(r, sample=tuple(found[r.id])) if r.id in found else r for r in results)
+
+
+def _sampled_in_one_scan(spark: SparkSession, queries: dict[str, exp.Select], results: list[CheckResult], k: int) -> tuple[CheckResult, ...]:
+    """``max_by(struct(shown), 0, k) FILTER (WHERE fails)`` per failing rule, all in one aggregate
+    (each rule's sample query gives its shown columns, its failing condition and its table)."""
+    from dataclasses import replace
+
+    items, shown = [], {}
+    for i, (rid, query) in enumerate(queries.items()):
+        fields = [(s.alias_or_name, s.copy()) for s in query.expressions]
+        shown[rid] = [name for name, _ in fields]
+        fails = query.args["where"].this.copy()
+        items.append(exp.alias_(exp.Filter(this=first_records(fields, k), expression=exp.Where(this=fails)), f"__dq_s{i}", quoted=True))
+    first = next(iter(queries.values()))
+    source = (first.args.get("from") or first.args.get("from_")).this.copy()  # the key's name moved in sqlglot 28
+    try:
+        row = spark.sql(SPARK.sql(exp.select(*items).from_(source))).collect()[0].asDict(recursive=True)
+    except Exception:  # samples are a courtesy: a failure leaves the counts as they are
+        return tuple(results)
+    found = {}
+    for i, rid in enumerate(queries):
+        cols = shown[rid]
+        found[rid] = tuple(v[cols[0]] if len(cols) == 1 else {c: v[c] for c in cols} for v in row[f"__dq_s{i}"] or ())
+    return tuple(replace(r, sample=found[r.id]) if r.id in found else r for r in results)
+
+
+# --- what an ingest on Spark needs beyond the check (gate/spark_ingest.py) -----------------
+
+duckdb_semantics = _duckdb_semantics
+
+
+def content_id(df: DataFrame) -> str:
+    """40 hex digits naming the rows of ``df`` whatever their order or partitioning, computed in
+    the executors (one aggregate job; nothing but four numbers reaches the driver).
+
+    A multiset hash: the row count and the sums (exact, as DECIMAL(38,0)) of three hashes of
+    each row (two xxhash64 with different leading values, one murmur3), with each value's
+    NULL-ness hashed beside it (Spark skips NULLs when hashing, so (NULL, 1) and (1, NULL)
+    would meet); the schema is hashed too. A Spark DataFrame has no row order, so the id
+    must not depend on one.
+
+    Raises:
+        DataError: a column Spark cannot hash (a map), or data Spark cannot read.
+    """
+    import hashlib
+
+    from pyspark.sql import functions as F
+
+    values: list[Any] = []
+    for name in df.columns:
+        c = F.col(_quoted(name))
+        values += [c, F.isnull(c)]
+    hashes = [F.xxhash64(*values), F.xxhash64(F.lit(1), *values), F.hash(*values)]
+    sums = [F.sum(h.cast("decimal(38,0)")) for h in hashes]
+    try:
+        row = df.agg(F.count(F.lit(1)), *sums).collect()[0]
+    except Exception as exc:
+        raise DataError(f"spark DataFrame: cannot hash its rows for a batch id ({first_line(exc)}); pass batch_id=", uri="spark DataFrame") from None
+    digest = hashlib.sha256(f"{df.schema.simpleString()}\n{[str(v) for v in row]}".encode())
+    return digest.hexdigest()[:40]
+
+
+def _quoted(name: str) -> str:
+    return f"`{name.replace('`', '``')}`"
+
+
+FLAG_SOURCE = "__dq_flag_source"
+_RAW = "__dq_raw_{}"
+
+
+def flagged(spark: SparkSession, contract: Contract, data: DataFrame, rules: tuple[n.Rule, ...]) -> tuple[DataFrame, tuple[str, ...], list[str]]:
+    """``data``'s own columns and one flag column per row rule of ``rules`` (TRUE: the row fails
+    it; compilers' ``row_flags``), the rule ids in flag order, and the flag columns' names.
+
+    The flags are computed over the data as the check reads it (``coerce:``, ``nan:``), the
+    columns are the data's own values: a NaN kept as NaN, a number as the batch held it, as
+    the DuckDB ingest publishes a batch's exact rows.
+    """
+    from pyspark.sql import functions as F
+
+    types = {f.name: duckdb_type(f.dataType) for f in data.schema.fields}
+    adjust = sources.adjustments(types, contract)
+    names = list(data.columns)
+    changed = [i for i, name in enumerate(names) if name in adjust.casts or name in adjust.nan_null]
+    view = data.select(*_adjusted(data, adjust), *[F.col(_quoted(names[i])).alias(_RAW.format(i)) for i in changed]) if changed else data
+    types.update(adjust.casts)
+    view.createOrReplaceTempView(FLAG_SOURCE)
+    query, ids = compiler.row_flags(rules, types=types, source=FLAG_SOURCE, dialect=SPARK)
+    register_formats(spark, tuple(dict.fromkeys(r.format for r in rules if isinstance(r, n.Format))))
+    flags = [compiler.flag_column(k) for k in range(len(ids))]
+    out = spark.sql(SPARK.sql(query))
+    columns = [F.col(_quoted(_RAW.format(i) if i in changed else name)).alias(name) for i, name in enumerate(names)]
+    return out.select(*columns, *[F.col(f) for f in flags]), tuple(ids), flags
+
+
+def each_partition(df: DataFrame, write: Any, schema: str) -> list[dict[str, Any]]:
+    """Run ``write(rows, partition_id) -> record`` in the executors on each non-empty partition
+    of ``df`` (its rows as an Arrow RecordBatchReader, streamed: one partition is never
+    whole in memory), and return the records (``schema``: their Spark DDL) to the driver."""
+    import functools
+
+    with warnings.catch_warnings():  # pyspark warns about pandas versions it never uses here
+        warnings.simplefilter("ignore", FutureWarning)
+        mapped = df.mapInArrow(functools.partial(_in_partition, write), schema)
+    return [row.asDict() for row in mapped.collect()]
+
+
+def _in_partition(write: Any, batches: Iterator[Any]) -> Iterator[Any]:
+    import itertools
+
+    import pyarrow as pa
+    from pyspark import TaskContext
+
+    batches = iter(batches)
+    first = next((b for b in batches if b.num_rows), None)
+    if first is None:  # an empty partition writes nothing
+        return
+    context = TaskContext.get()
+    part = context.partitionId() if context is not None else 0
+    record = write(pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches)), part)
+    yield pa.RecordBatch.from_pylist([record])

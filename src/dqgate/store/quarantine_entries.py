@@ -2,7 +2,8 @@
 
 An entry is ``<store>/<dataset>/quarantine/<batch-id>/``: ``batch.parquet`` (a whole
 batch) or ``rows.parquet`` (failing rows, one boolean column per rule named in the
-``dqgate.rule_columns`` metadata), and ``report.json``. A released entry also holds
+``dqgate.rule_columns`` metadata), each a file or (written by Spark's partitions) a
+folder of part files, and ``report.json``. A released entry also holds
 ``release.json`` (who released it, when, under which contract, into which version);
 the gate then treats the batch as published. Dropping removes the folder; retention
 (``dq store gc --quarantine-older-than 30d``) drops entries whose report is older.
@@ -49,7 +50,7 @@ def entry_rows(store: str, dataset: str, batch_id: str) -> tuple[pa.Table, list[
     layout, folder = _entry_dir(store, dataset, batch_id)
     for name in ("rows.parquet", "batch.parquet"):
         path = posixpath.join(folder, name)
-        if layout.fs.get_file_info(path).type != pafs.FileType.File:
+        if layout.fs.get_file_info(path).type not in (pafs.FileType.File, pafs.FileType.Directory):
             continue
         try:
             table = pq.read_table(path, filesystem=layout.fs)

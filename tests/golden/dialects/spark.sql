@@ -29,27 +29,37 @@ SELECT
     NOT `id` IS NULL
   )) AS `r0_failed`,
   COUNT_IF(TRUE) AS `r0_total`,
-  COALESCE((
-    SELECT
-      SUM(n)
-    FROM __dq_dup_1
-  ), 0) AS `r1_failed`,
+  COALESCE(
+    (
+      SELECT
+        STRUCT(
+          SUM(n) AS `failed`,
+          COUNT(*) AS `groups`,
+          MAX_BY(STRUCT(`id` AS `id`), 0, 5) AS `sample`
+        )
+      FROM __dq_dup_1
+    ).`failed`,
+    0
+  ) AS `r1_failed`,
   COUNT_IF(NOT `id` IS NULL) AS `r1_total`,
   (
     SELECT
-      COLLECT_LIST(STRUCT(`id` AS `id`))
-    FROM (
-      SELECT
-        `id`
-      FROM __dq_dup_1
-      LIMIT 5
-    ) AS s
-  ) AS `r1_sample`,
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`), 0, 5) AS `sample`
+      )
+    FROM __dq_dup_1
+  ).`sample` AS `r1_sample`,
   (
     SELECT
-      COUNT(*)
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`), 0, 5) AS `sample`
+      )
     FROM __dq_dup_1
-  ) AS `r1_groups`,
+  ).`groups` AS `r1_groups`,
   COUNT_IF(
     (
       COALESCE((
@@ -75,28 +85,37 @@ SELECT
   ) AS `r4_failed`,
   COUNT_IF(NOT `status` IS NULL) AS `r4_total`,
   MAX(`Created At`) AS `r5_value`,
-  COALESCE((
-    SELECT
-      SUM(n)
-    FROM __dq_dup_6
-  ), 0) AS `r6_failed`,
+  COALESCE(
+    (
+      SELECT
+        STRUCT(
+          SUM(n) AS `failed`,
+          COUNT(*) AS `groups`,
+          MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) AS `sample`
+        )
+      FROM __dq_dup_6
+    ).`failed`,
+    0
+  ) AS `r6_failed`,
   COUNT_IF(NOT `id` IS NULL AND NOT `status` IS NULL) AS `r6_total`,
   (
     SELECT
-      COLLECT_LIST(STRUCT(`id` AS `id`, `status` AS `status`))
-    FROM (
-      SELECT
-        `id`,
-        `status`
-      FROM __dq_dup_6
-      LIMIT 5
-    ) AS s
-  ) AS `r6_sample`,
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) AS `sample`
+      )
+    FROM __dq_dup_6
+  ).`sample` AS `r6_sample`,
   (
     SELECT
-      COUNT(*)
+      STRUCT(
+        SUM(n) AS `failed`,
+        COUNT(*) AS `groups`,
+        MAX_BY(STRUCT(`id` AS `id`, `status` AS `status`), 0, 5) AS `sample`
+      )
     FROM __dq_dup_6
-  ) AS `r6_groups`,
+  ).`groups` AS `r6_groups`,
   COUNT_IF(NOT (
     (
       `amount` >= 0 OR `status` = 'void'

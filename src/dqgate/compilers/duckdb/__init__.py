@@ -4,8 +4,9 @@ in DuckDB's dialect or another's (:class:`~dqgate.compilers.duckdb.common.Dialec
 
 Every row rule becomes two aggregates of the same scan, ``count_if(applies AND NOT
 passes)`` and ``count_if(applies)``; every metric one aggregate. Uniqueness needs a
-GROUP BY: it is a CTE of the same statement, read twice (count and sample), which
-DuckDB materialises once. Reference rules are ``IN (SELECT ...)`` over the
+GROUP BY: it is a CTE of the same statement, read three times (count, groups and
+sample), which DuckDB materialises once (Spark reads one subquery returning all three:
+``Spark.repeated_keys``). Reference rules are ``IN (SELECT ...)`` over the
 reference's view. Failing-row samples are separate ``LIMIT`` queries, built here but
 run only for rules that failed.
 
@@ -113,11 +114,7 @@ def compile_plan(
         elif isinstance(rule, n.Unique):
             cte = f"__dq_dup_{i}"
             _unique_cte(rule, ctx, cte)
-            failed = exp.func("coalesce", scalar(exp.select(exp.Sum(this=exp.column("n"))).from_(exp.to_table(cte, quoted=True))), exp.Literal.number(0))
-            sample_rows = exp.select(*[col(c) for c in rule.columns]).from_(exp.to_table(cte, quoted=True)).limit(samples)
-            records = dialect.records([(engine_name(c), col(c)) for c in rule.columns])
-            sample = scalar(exp.select(records).from_(exp.Subquery(this=sample_rows, alias=exp.TableAlias(this=exp.to_identifier("s")))))
-            groups = scalar(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(cte, quoted=True)))
+            failed, sample, groups = dialect.repeated_keys([(engine_name(c), col(c)) for c in rule.columns], exp.to_table(cte, quoted=True), samples)
             chosen += [
                 exp.alias_(failed, f"{out}_failed", quoted=True),
                 exp.alias_(exp.CountIf(this=_unique_applies(rule)), f"{out}_total", quoted=True),

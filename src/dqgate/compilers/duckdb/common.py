@@ -227,6 +227,17 @@ class Dialect:
         struct = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k, quoted=True), expression=v) for k, v in fields])
         return exp.func("list", struct)
 
+    def repeated_keys(self, fields: list[tuple[str, exp.Expression]], keys: exp.Table, samples: int) -> tuple[exp.Expression, exp.Expression, exp.Expression]:
+        """(failing rows, up to ``samples`` repeated keys as a list of records, repeated keys) of
+        a key rule, from ``keys``: its ``GROUP BY ... HAVING count(*) > 1`` CTE with the count
+        in column ``n``. Three scalar subqueries; DuckDB materialises the CTE once."""
+        table = exp.to_table(keys.name, quoted=True)
+        failed = exp.func("coalesce", scalar(exp.select(exp.Sum(this=exp.column("n"))).from_(table.copy())), exp.Literal.number(0))
+        first = exp.select(*[v.copy() for _, v in fields]).from_(table.copy()).limit(samples)
+        sample = scalar(exp.select(self.records(fields)).from_(exp.Subquery(this=first, alias=exp.TableAlias(this=exp.to_identifier("s")))))
+        groups = scalar(exp.select(exp.Count(this=exp.Star())).from_(table.copy()))
+        return failed, sample, groups
+
     def finish(self, tree: exp.Expression) -> exp.Expression:
         """Rewrite a finished statement where sqlglot's translation would change its meaning."""
         return tree
