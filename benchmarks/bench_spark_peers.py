@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PEERBENCH = HERE / "peerbench"
 CONTRACT = PEERBENCH / "suite_contract.yaml"
+HARNESS = Path(os.environ.get("PEERBENCH_HARNESS", "/work/shared/peerbench"))
 HAND = "hand-written Spark SQL aggregate"
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -92,9 +93,18 @@ class Run:
                 self.code = os.waitstatus_to_exitcode(status)
 
 
+def parse_output(text: str) -> dict[str, Any]:
+    """The JSON a process printed: dq's whole (indented) report, or a runner's last line."""
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text.splitlines()[-1])
+
+
 def dq_counts(report: dict[str, Any]) -> dict[str, Any]:
     """Suite id -> dq's failed rows (row checks) or observed value (dataset checks)."""
-    sys.path.insert(0, str(PEERBENCH))
+    sys.path[:0] = [str(PEERBENCH), str(HARNESS / "runners")]  # dqgate_runner imports the harness's _common
     from dqgate_runner import SUITE_IDS
 
     return {SUITE_IDS[c["id"]]: c.get("failed_rows") if c.get("failed_rows") is not None else c.get("observed")
@@ -144,6 +154,8 @@ def main() -> None:
     ap.add_argument("--soda-venv", default="/work/venvs/soda-spark")
     ap.add_argument("--gx-venv", default="/work/venvs/gx-spark")
     ap.add_argument("--only", default="", help="comma-separated subset of: dq,hand,soda,gx")
+    ap.add_argument("--keep", default="", help="write each process's last output and stderr into this folder")
+    ap.add_argument("--rotate", type=int, default=0, help="start the order rotation here (to continue an earlier run)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a process is killed")
     args = ap.parse_args()
     data = Path(args.data).resolve()
@@ -176,7 +188,8 @@ def main() -> None:
     agree: dict[str, str] = {k: "not run" for k in names}
     versions: dict[str, str] = {}
     for r in range(args.warmup + args.rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
+        turn = (r + args.rotate) % len(names)
+        order = names[turn:] + names[:turn]
         walls: dict[str, float] = {}
         for key in order:
             cmd, env, label = systems[key]
@@ -186,7 +199,16 @@ def main() -> None:
                 agree[key] = "timed out" if run.timed_out else f"exited {run.code}: {tail[0][:200]}"
                 print(f"round {r} {key}: {agree[key]} after {run.wall:.1f}s", file=sys.stderr, flush=True)
                 continue
-            out = json.loads(run.out.decode().strip().splitlines()[-1])
+            if args.keep:
+                Path(args.keep).mkdir(parents=True, exist_ok=True)
+                (Path(args.keep) / f"{key}.out").write_bytes(run.out)
+                (Path(args.keep) / f"{key}.err").write_bytes(run.err)
+            try:
+                out = parse_output(run.out.decode())
+            except ValueError:
+                agree[key] = f"printed no JSON (exit {run.code}): " + run.err.decode(errors="replace")[-300:]
+                print(f"round {r} {key}: {agree[key]}", file=sys.stderr, flush=True)
+                continue
             if key == "dq":
                 agree[key] = agreement(dq_counts(out), {}, expected)
             elif key == "hand":
