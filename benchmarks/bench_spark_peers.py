@@ -184,13 +184,14 @@ def main() -> None:
         systems = {k: v for k, v in systems.items() if k in args.only.split(",") or k == "hand"}
     become_subreaper()
     names = list(systems)
-    samples: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": [], "rss": [], "ratio": []} for k in names}
+    samples: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": [], "rss": [], "ratio": [], "cpu_ratio": []} for k in names}
     agree: dict[str, str] = {k: "not run" for k in names}
     versions: dict[str, str] = {}
     for r in range(args.warmup + args.rounds):
         turn = (r + args.rotate) % len(names)
         order = names[turn:] + names[:turn]
         walls: dict[str, float] = {}
+        cpus: dict[str, float] = {}
         for key in order:
             cmd, env, label = systems[key]
             run = Run(cmd, env, args.timeout)
@@ -217,7 +218,7 @@ def main() -> None:
                 counts, notes = peer_counts(out)
                 agree[key] = agreement(counts, notes, expected)
                 versions[key] = f"{out['system']} {out['version']}, pyspark {out.get('pyspark')}"
-            walls[key] = run.wall
+            walls[key], cpus[key] = run.wall, run.cpu
             if r >= args.warmup:
                 for metric, value in (("wall", run.wall), ("cpu", run.cpu), ("rss", run.rss_mb)):
                     samples[key][metric].append(value)
@@ -226,20 +227,22 @@ def main() -> None:
         if r >= args.warmup and "hand" in walls:
             for key, wall in walls.items():
                 samples[key]["ratio"].append(wall / walls["hand"])
+                samples[key]["cpu_ratio"].append(cpus[key] / cpus["hand"])
     print(f"rows: {expected.get('rows')}, rounds: {args.rounds} (+{args.warmup} warm-up), master {master}")
     for key, text in versions.items():
         print(f"{key}: {text}")
     print("")
-    print("| process | wall s (median, min-max) | CPU s, JVM incl. | peak RSS MB (sum) | × hand-written (median) | counts vs expected.json |")
-    print("|---|---|---|---|---|---|")
+    print("| process | wall s (median, min-max) | CPU s, JVM incl. | peak RSS MB (sum) | wall × hand-written (median) | CPU × hand-written (median) | counts vs expected.json |")
+    print("|---|---|---|---|---|---|---|")
     for key in names:
         s, label = samples[key], systems[key][2]
         if not s["wall"]:
-            print(f"| {label} | - | - | - | - | {agree[key]} |")
+            print(f"| {label} | - | - | - | - | - | {agree[key]} |")
             continue
-        ratio = f"{statistics.median(s['ratio']):.2f}× ({', '.join(f'{x:.2f}' for x in s['ratio'])})" if s["ratio"] else "-"
+        ratio, cpu_ratio = (f"{statistics.median(s[k]):.2f}× ({', '.join(f'{x:.2f}' for x in s[k])})" if s[k] else "-"
+                            for k in ("ratio", "cpu_ratio"))  # fmt: skip
         print(f"| {label} | {statistics.median(s['wall']):.1f} ({min(s['wall']):.1f}-{max(s['wall']):.1f}) "
-              f"| {statistics.median(s['cpu']):.1f} | {statistics.median(s['rss']):.0f} | {ratio} | {agree[key]} |")  # fmt: skip
+              f"| {statistics.median(s['cpu']):.1f} | {statistics.median(s['rss']):.0f} | {ratio} | {cpu_ratio} | {agree[key]} |")  # fmt: skip
 
 
 if __name__ == "__main__":
