@@ -248,29 +248,42 @@ def checked_in_place(source: str, name: str, segments: Segments, columns: Collec
 
 
 def _check_in_place(fd: int, name: str, segments: Segments, columns: Collection[str] | None) -> None:
-    """Hash, in ``fd``'s file, the footer and the segments of ``columns``; raise StampError on a difference."""
+    """Hash, in ``fd``'s file, the footer and the segments of ``columns``; raise StampError on a difference.
+
+    The segments are hashed where the page cache holds them, through a read-only map
+    of the file: no copy into a buffer first. The file cannot shrink under the map
+    (a SIGBUS): its size is checked first, and the read lease the caller holds makes
+    any writer wait until this read is over.
+    """
     starts, lengths, digests = segments.starts, segments.lengths, segments.digests
-    buffer = bytearray(max(lengths))
-    view = memoryview(buffer)
+    if os.fstat(fd).st_size < segments.size:
+        msg = f"file {name} is shorter than when it was published; refusing to read it"
+        raise StampError(msg)
+    if not segments.size:
+        return
+    mapped = mmap.mmap(fd, segments.size, prot=mmap.PROT_READ)
+    view = memoryview(mapped)
+    try:
 
-    def check(i: int, scratch: memoryview) -> bytes:
-        got = os.preadv(fd, [scratch[: lengths[i]]], starts[i]) if lengths[i] else 0
-        if got != lengths[i] or segment_digest(scratch[: lengths[i]]) != digests[i]:
-            msg = (
-                f"file {name}: bytes {starts[i]}..{starts[i] + lengths[i]} differ from what was published "
-                "(hash mismatch); refusing to read them"
-            )
-            raise StampError(msg)
-        return bytes(scratch[: lengths[i]]) if i == len(lengths) - 1 else b""
+        def check(i: int) -> None:
+            if segment_digest(view[starts[i] : starts[i] + lengths[i]]) != digests[i]:
+                msg = (
+                    f"file {name}: bytes {starts[i]}..{starts[i] + lengths[i]} differ from what was published "
+                    "(hash mismatch); refusing to read them"
+                )
+                raise StampError(msg)
 
-    footer = check(len(lengths) - 1, view)
-    groups = column_chunks(_metadata_bytes(footer), where=f"file {name}")
-    todo = sorted(_wanted_segments(groups, segments, columns) - {len(lengths) - 1})
-    if len(todo) > 1 and sum(lengths[i] for i in todo) > (8 << 20):
-        other = memoryview(bytearray(max(lengths)))
-        with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            halves = [(todo[0::2], view), (todo[1::2], other)]
-            list(pool.map(lambda half: [check(i, half[1]) for i in half[0]], halves))
-    else:
-        for i in todo:
-            check(i, view)
+        last = len(lengths) - 1
+        check(last)
+        footer = bytes(view[starts[last] : starts[last] + lengths[last]])
+        groups = column_chunks(_metadata_bytes(footer), where=f"file {name}")
+        todo = sorted(_wanted_segments(groups, segments, columns) - {last})
+        if len(todo) > 1 and sum(lengths[i] for i in todo) > (8 << 20):
+            with ThreadPoolExecutor(max_workers=THREADS) as pool:
+                list(pool.map(lambda half: [check(i) for i in half], [todo[0::2], todo[1::2]]))
+        else:
+            for i in todo:
+                check(i)
+    finally:
+        view.release()
+        mapped.close()
