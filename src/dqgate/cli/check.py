@@ -34,7 +34,12 @@ def check(contract: str, data: str | None, as_of: dt.datetime | None, store: str
 
     if output is not None:
         check_output(output)  # before the check runs: a typo in -o must not cost a whole check
-    c = load(contract, odcs_object=odcs_object)  # and keep its rules for `dq report --no-check`
+    if store is None:  # nothing to report on later: no rules to keep
+        from dqgate.contract import load_contract
+
+        c = load_contract(contract, object=odcs_object)
+    else:
+        c = load(contract, odcs_object=odcs_object)  # and keep its rules for `dq report --store --no-check`
     result = run_check(
         data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
         progress=wanted(quiet),

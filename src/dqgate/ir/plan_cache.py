@@ -6,8 +6,8 @@ its SQL: ~0.4 s of imports and work before the first rule, every run. The IR it
 becomes is a tuple of small frozen records (``ir/nodes.py``) that unpickle with
 nothing but this package, so a hit skips all of that.
 
-`dq check`, `dq ingest` and `dq report` load their contract through :func:`load`, which
-keeps the rules as it goes (planning is pure and cheap next to loading), so a store
+`dq check --store`, `dq ingest` and `dq report` (the commands of a store) load their
+contract through :func:`load`, which keeps the rules as it goes (planning is pure and cheap next to loading), so a store
 built by ingests renders its history from the cache the first time too.
 
 An entry's key is the SHA-256 of the contract's exact bytes, the ODCS ``--object``
