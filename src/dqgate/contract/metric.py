@@ -6,6 +6,7 @@ vetted by ``contract/sql.py``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -38,11 +39,20 @@ class ParsedMetric:
     q: float | None = None
 
 
+@functools.lru_cache(maxsize=1024)
+def _tree(text: str) -> exp.Expression | None:
+    """The parsed metric, kept per text: contracts repeat their metrics, and this module
+    only reads the tree (never changes it). None when it does not parse."""
+    try:
+        return sqlglot.parse_one(text, read="duckdb")
+    except SqlglotError:
+        return None
+
+
 def parse_metric(text: str, declared: dict[str, str]) -> ParsedMetric:
     """Classify ``text`` as a builtin metric or a SQL aggregate (``func == "sql"``)."""
-    try:
-        tree = sqlglot.parse_one(text, read="duckdb")
-    except SqlglotError:
+    tree = _tree(text)
+    if tree is None:
         return ParsedMetric("sql")  # let the SQL vetting report the parse error
     if isinstance(tree, exp.Column) and not tree.table:
         name = tree.name.lower()

@@ -87,6 +87,14 @@ def _parse_one(text: str) -> exp.Expression:
     return statements[0]
 
 
+# Fragments already vetted in this process, by (text, aggregate, references): a contract
+# repository repeats its `where:` and `expect:` texts across rules and files, and a lint of
+# many contracts parsed each again. A kept fragment is reused only when every column it
+# reads is declared under its own name in the asking contract, which is all its result
+# depends on the columns for; anything else is vetted afresh (and errors are never kept).
+_VETTED: dict[tuple[str, bool, tuple[str, ...]], Fragment] = {}
+
+
 def vet(
     text: str,
     *,
@@ -111,12 +119,17 @@ def vet(
     """
     if not isinstance(text, str) or not text.strip():
         raise SqlProblem("empty SQL expression")
+    key = (text, aggregate, tuple(references))
+    known = _VETTED.get(key)
+    if known is not None and all(columns.get(name) == name for name in known.columns):
+        return known
     tree = _parse_one(text)
     if isinstance(tree, (exp.Select, exp.Union, exp.Query)):
         raise SqlProblem(f"a query ({type(tree).__name__.upper()}) is not allowed; write an expression over columns")
     if isinstance(tree, _FORBIDDEN_NODES):
         raise SqlProblem(f"'{_first_word(text)}' statements are not allowed; write an expression over columns")
     used: list[str] = []
+    exact = True  # every column named as declared: the result may be kept for reuse
     has_agg = False
     for node in tree.walk():
         if isinstance(node, exp.Func) and _FORBIDDEN_FUNCTION.match(_function_name(node)):
@@ -147,6 +160,7 @@ def vet(
                 listed = f" (columns: {', '.join(known)})" if 0 < len(known) <= 12 else ""
                 raise SqlProblem(f"unknown column '{name}'.{hint}" if hint else f"unknown column '{name}'{listed}")
             used.append(declared)
+            exact &= declared == name
             node.set("this", exp.to_identifier(declared, quoted=True))
     if aggregate and not has_agg and not _has_anonymous_call(tree):
         raise SqlProblem("a metric must be an aggregate expression (count, sum, avg, ...)")
@@ -158,7 +172,10 @@ def vet(
         wrong = functions.problem(call)
         if wrong:
             raise SqlProblem(wrong)
-    return Fragment(tree.sql(DIALECT), tuple(dict.fromkeys(used)), has_agg)
+    fragment = Fragment(tree.sql(DIALECT), tuple(dict.fromkeys(used)), has_agg)
+    if exact:
+        _VETTED[key] = fragment
+    return fragment
 
 
 def _has_anonymous_call(tree: exp.Expression) -> bool:
