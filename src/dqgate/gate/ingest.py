@@ -145,14 +145,15 @@ def ingest(
     renamed = contextlib.ExitStack()
     try:
         keys = scope.CheckKeys.of(rules)  # counted once, for the check and for the key index
+        carried = scope.carried_by_check(c, rules, store, mode=mode)  # the check computes the profile's and state's aggregates too
         first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty,
-                           progress=progress, keys=keys)  # fmt: skip
+                           progress=progress, keys=keys, ride=carried.ride)  # fmt: skip
         if origin is not None:  # the report names the table, not the Arrow copy of it
             first = dataclasses.replace(first, source={**first.source, "uri": origin})
         renamed.enter_context(compiler.data_names(first.renamed))  # the rest compiles over the same view
         checked = with_history(first, rules, c, store=store)
         judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True,
-                                 keys=keys)  # fmt: skip
+                                 keys=keys, carried=carried)  # fmt: skip
         result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
         if result.status != "fail":
             if published is not None:

@@ -145,8 +145,6 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
     by_id = {r.id: r for r in counts.checks}
     out: dict[str, dict[str, Any]] = {}
     keys: dict[str, Any] = {}
-    aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
-    wanted: list[tuple[n.Rule, list[str]]] = []
     merged = [r for r in rules if how(r, types) == "merged" and not isinstance(r, n.StrictSchema)]
     unique = [r for r in merged if isinstance(r, n.Unique)]
     counted = keys_counted if keys_counted is not None and all(r.id in keys_counted for r in unique) else count_keys(con, view, unique, types)
@@ -159,10 +157,8 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
             state = row_state(rule, by_id.get(rule.id))
             if state is not None:
                 out[rule.id] = state
-        else:
-            names = [f"{len(wanted)}_{k}" for k in _agg_names(rule)]
-            aggs += [exp.alias_(e, name, quoted=True) for e, name in zip(_agg_exprs(rule, types), names)]
-            wanted.append((rule, names))
+    found, wanted = state_aggregates(rules, types)
+    aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True), *found]
     profile = None
     if profiler is not None:  # the profile counts the rows as "__rows" too
         profile, row = profiler(aggs[1:])
@@ -174,6 +170,22 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
     for rule, got in wanted:
         out[rule.id] = {"sig": signature(rule), **_agg_state(rule, [row[g] for g in got], types)}
     return BatchState(out, keys, rows=int(row["__rows"]), profile=profile)
+
+
+def state_aggregates(rules: tuple[n.Rule, ...], types: dict[str, str]) -> tuple[list[exp.Expression], list[tuple[n.Rule, list[str]]]]:
+    """The aggregates the merged metric and freshness rules keep as state (aliased, over the
+    batch's view with DuckDB ``types``), and which of them each rule reads. The names depend
+    only on the rules and types, so a statement that computed them elsewhere (the check's own,
+    :func:`carried_by_check`) gives the values under the names :func:`batch_state` reads."""
+    aggs: list[exp.Expression] = []
+    wanted: list[tuple[n.Rule, list[str]]] = []
+    for rule in rules:
+        if how(rule, types) != "merged" or isinstance(rule, (n.StrictSchema, n.RowRule)):
+            continue
+        names = [f"{len(wanted)}_{k}" for k in _agg_names(rule)]
+        aggs += [exp.alias_(e, name, quoted=True) for e, name in zip(_agg_exprs(rule, types), names)]
+        wanted.append((rule, names))
+    return aggs, wanted
 
 
 def row_state(rule: n.Rule, got: CheckResult | None) -> dict[str, Any] | None:
@@ -680,19 +692,57 @@ def keep(store: str, dataset: str, judged: Judged) -> dict[str, Any]:
     return write_state(store, dataset, judged.state)
 
 
+@dataclass
+class Carried:
+    """What the check of a batch about to be published computes for its judgement: ``ride`` (a
+    ``runners.duckdb.Ride``, given to the check) and ``first`` (the ``FirstPass`` it carried:
+    the first statement of the batch's profile plus the state's aggregates), set when the
+    check plans its statement."""
+
+    ride: Any = None
+    first: Any = None
+
+
+def carried_by_check(c: Contract, rules: tuple[n.Rule, ...], store: str, *, mode: str) -> Carried:
+    """The check's fused statement computes the first statement of the batch's profile and the
+    state's aggregates too, so :func:`judge_view` (given ``carried=``) does not scan the batch
+    again for them: one read of the batch fewer per publish."""
+    from dqgate.runners.duckdb import Ride
+    from dqgate.runners.reference import first_pass
+
+    carried = Carried()
+
+    def aggregates(con: Any) -> list[exp.Expression]:
+        described = con.execute(exp.Describe(this=exp.select(exp.Star()).from_(exp.to_table(SOURCE_VIEW, quoted=True))).sql("duckdb")).fetchall()
+        extra, _ = state_aggregates(rules, {row[0]: row[1] for row in described})
+        carried.first = first_pass(con, SOURCE_VIEW, store, c, mode=mode, extra=extra)
+        return list(carried.first.aggregates)
+
+    carried.ride = Ride(aggregates)
+    return carried
+
+
 def judge_view(c: Contract, rules: tuple[n.Rule, ...], con: Any, view: str, checked: RunResult, store: str, batch_id: str,
                *, mode: str, as_of: dt.datetime | None = None, published: int | None = None, profile: bool = False,
-               keys: CheckKeys | None = None) -> Judged:  # fmt: skip
+               keys: CheckKeys | None = None, carried: Carried | None = None) -> Judged:  # fmt: skip
     """Judge the rows of ``view`` (checked as ``checked``) as the next version of the store's dataset
     (or, when version ``published`` already holds them, as that version over its parent).
 
     ``profile``: the rows are about to be published; their drift profile is computed in the
     statement that computes their state (``judged.source.state.profile``, for the publish).
-    ``keys``: the key counts the check of ``view`` took (:class:`CheckKeys`), reused."""
+    ``keys``: the key counts the check of ``view`` took (:class:`CheckKeys`), reused.
+    ``carried``: the ride of :func:`carried_by_check` that the check of ``view`` took: when it
+    computed that statement already, its values are used instead of a scan."""
     from dqgate.runners.reference import profile_batch
     from dqgate.store.publish import load_manifest
 
+    first = carried.first if carried is not None else None
+    if first is not None:
+        first.values = carried.ride.values  # type: ignore[union-attr]
+
     def profiler(extra: list[exp.Expression]) -> tuple[Any, dict[str, Any]]:
+        if first is not None and first.values is not None:  # the check computed the profile's first statement and the state's aggregates
+            return profile_batch(con, view, store, c, mode=mode, first=first)
         return profile_batch(con, view, store, c, mode=mode, extra_first=extra)
 
     batch = prepare_batch(con, view, rules, checked, batch_id, as_of=as_of, base_dir=c.base_dir, profiler=profiler if profile else None,

@@ -119,6 +119,7 @@ def run(
     use_footer: bool = True,
     progress: Progress | None = None,
     keys: KeyCounter | None = None,
+    ride: Ride | None = None,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one scan and return every result.
 
@@ -130,6 +131,8 @@ def run(
     connection is used and closed. ``progress`` (see :class:`~dqgate.runners.results.Progress`)
     follows the scans with DuckDB's own estimate. ``keys``: the caller counts the keys of
     some unique rules itself (see :data:`KeyCounter`); the statement leaves their GROUP BYs out.
+    ``ride``: aggregates another step needs over the same rows, computed by the fused statement
+    when it reads every row (see :class:`Ride`).
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -147,8 +150,11 @@ def run(
             plan, dense, decided = planned.plan, planned.dense, planned.decided
             register_formats(con, plan.formats)
             scanned = tuple(r for r in rules if r.id not in decided)
+            carried = _carry(con, planned, ride)
             with _progress(con, progress, since=t0):
                 values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples, planned.source)
+                if ride is not None and carried and all(name in values for name in carried):
+                    ride.values = {"__rows": values.get("__rows"), **{name: values.pop(name) for name in carried}}
                 dense = {k: v for k, v in dense.items() if k not in errors}
                 dense_unique.fill(con, dense, plan, values, rules, types, samples)
                 for rule_id in planned.given:
@@ -213,6 +219,35 @@ def _count_keys(con: duckdb.DuckDBPyConnection, keys: KeyCounter | None, samples
         return keys(con, compiler.SOURCE_VIEW, samples)
     except duckdb.Error:
         return {}
+
+
+@dataclass
+class Ride:
+    """Aggregates another step needs over the rows being checked, carried by the check's fused
+    statement: an ingest profiles the batch and computes its snapshot state with them, and
+    reading the batch once for both costs about a third of a second less per 1M rows than
+    a second scan (benchmarks/README.md, session 7).
+
+    ``aggregates(con)`` gives aliased aggregate expressions over the data's view (called once
+    the view exists, inside the data's column names); ``values`` is filled with their values
+    (and the row count, ``__rows``) when the statement read every row and succeeded. It stays
+    None when the scan was narrowed to some row groups by the Parquet footer or the fused
+    statement failed: the step then runs its own statement, as without a ride.
+    """
+
+    aggregates: Callable[[duckdb.DuckDBPyConnection], list[exp.Expression]]
+    values: dict[str, Any] | None = None
+
+
+def _carry(con: duckdb.DuckDBPyConnection, planned: Planned, ride: Ride | None) -> list[str]:
+    """Add ``ride``'s aggregates to the fused statement if it reads every row; their names."""
+    if ride is None or planned.source != compiler.SOURCE_VIEW:
+        return []
+    extra = [e for e in ride.aggregates(con) if e.alias != "__rows"]  # the statement counts the rows itself
+    if not extra:
+        return []
+    planned.plan.statement = planned.plan.statement.select(*extra)
+    return [e.alias for e in extra]
 
 
 def _progress(con: duckdb.DuckDBPyConnection, progress: Progress | None, *, since: float) -> AbstractContextManager[Any]:
