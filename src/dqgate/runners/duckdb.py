@@ -286,14 +286,15 @@ def plan_for(
     """The statement this data gets: keys the bitmap pass counts, rules the footer decides,
     the rest fused, over only the row groups the footer leaves open when it can say so.
     ``given``: unique rules whose keys the caller counted (:data:`KeyCounter`), left out of the
-    statement unless the bitmap pass or the footer settles them anyway."""
+    statement (and of the bitmap pass) unless the footer settles them."""
     fast = native.load(con)
     dense = dense_unique.find(con, rules, types, source, native=fast)  # keys marked in bitmaps, not GROUP BY
     cast = set(source.adjust.casts) if source.adjust else set()
     trusted = tuple(r for r in rules if not cast.intersection(r.columns))  # a cast column's footer describes the stored type
     found = footer.read(con, trusted, types, source) if use_footer else footer.Footer()
+    given = frozenset(given - set(found.decided))
+    dense = {k: d for k, d in dense.items() if k not in given}  # counted already: no bitmaps to mark in the scan
     marks = {k: (d.low, d.span) for k, d in dense.items() if d.marked}
-    given = frozenset(given - set(dense) - set(found.decided))
     args = dict(
         types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense) | given, marks=marks,
         decided=frozenset(found.decided), native=fast,
