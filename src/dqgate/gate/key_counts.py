@@ -12,7 +12,15 @@ cost on peerbench (1M rows: ``id`` and ``[id, product_code]``), so rules share o
   over the groups, no second scan, hash table or sort);
 * the groups are ordered by the first key column only: a run needs its rows ordered
   by that column for the min/max of its row groups to let a lookup skip them, and
-  ordering the ties too would sort every row by the longer key for nothing.
+  ordering the ties too would sort every row by the longer key for nothing;
+* when that column is an integer, the keys are not hashed at all: they are read sorted
+  by it, and only the rows whose first column repeats are grouped
+  (:func:`_sorted_counts`; a batch of new ids repeats few: 140 of 1M on peerbench).
+  Sorting 1M keys cost 0.20-0.25 s of CPU where grouping and sorting them cost 0.35 s.
+
+An ingest counts the keys before its check (``snapshot_scope.CheckKeys``), and the
+check takes its unique rules' results from these counts (:meth:`KeyCounts.repeated`)
+instead of grouping the same keys again.
 
 Both rules must judge the same rows (the same ``where:``, NULLs not equal), so the
 shared GROUP BY keeps the rows whose first column is not NULL, and the longer key's
@@ -47,7 +55,6 @@ class KeyCounts:
     total: int
     failed: int
     groups: int
-
 
     def repeated(self, columns: tuple[str, ...], samples: int) -> tuple[int, list[dict[str, Any]], int]:
         """(failing rows, the first ``samples`` repeated keys as records, repeated keys): what the
