@@ -224,9 +224,9 @@ def _count_keys(con: duckdb.DuckDBPyConnection, keys: KeyCounter | None, samples
 @dataclass
 class Ride:
     """Aggregates another step needs over the rows being checked, carried by the check's fused
-    statement: an ingest profiles the batch and computes its snapshot state with them, and
-    reading the batch once for both costs about a third of a second less per 1M rows than
-    a second scan (benchmarks/README.md, session 7).
+    statement: an ingest profiles the batch and computes its snapshot state with them. One
+    statement for both costs less than two (on peerbench's 1M rows 0.65 s of CPU against
+    0.19 + 0.57 s: the columns are decoded once; benchmarks/README.md, session 7).
 
     ``aggregates(con)`` gives aliased aggregate expressions over the data's view (called once
     the view exists, inside the data's column names); ``values`` is filled with their values
