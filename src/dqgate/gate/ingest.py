@@ -42,10 +42,9 @@ from dqgate.gate.outcome import CONTENT_ID_LENGTH, IngestResult
 from dqgate.gate.outcome import published_in as _published_in
 from dqgate.gate.outcome import report as _report
 from dqgate.gate import snapshot_scope as scope
-from dqgate.gate import spark_ingest
 from dqgate.ir import nodes as n
 from dqgate.runners import duckdb as runner
-from dqgate.runners import native, postgres
+from dqgate.runners import native
 from dqgate.runners.results import Progress, RunResult
 from dqgate.runners.sources import describe, duckdb_readable, resolve_path
 from dqgate.store.exact import refuse_inexact
@@ -105,7 +104,7 @@ def ingest(
     from dqgate.store.layout import dataset_layout
 
     c = as_contract(contract)
-    on_spark = spark_ingest.spark_batch(batch, engine)
+    on_spark = _on_spark(batch, engine)
     if engine not in (None, "duckdb") and not on_spark:
         raise UsageError(f"ingest runs its check on duckdb or spark (the checked rows are written into the store from it), not '{engine}'", param="engine")
     mode = mode or c.model.gate.publish
@@ -113,10 +112,14 @@ def ingest(
         raise UsageError(f"--mode must be append or replace, not '{mode}'", param="mode")
     layout = dataset_layout(store, c.dataset)  # validates the store path and dataset name early
     if on_spark:  # the same gate, with Spark checking and its executors writing (gate/spark_ingest.py)
+        from dqgate.gate import spark_ingest
+
         return spark_ingest.ingest(c, batch, store, mode=mode, as_of=as_of, created_by=created_by, batch_id=batch_id,
                                    on_failure=on_failure, samples=samples, allow_empty=allow_empty, progress=progress)  # fmt: skip
     origin = None
-    if postgres.is_url(batch):  # a table: read once, so what is checked is what is published
+    if _is_table_url(batch):  # a table: read once, so what is checked is what is published
+        from dqgate.runners import postgres
+
         origin = postgres.parse_url(batch).shown
         batch = postgres.read_arrow(batch)
     if not isinstance(batch, (str, os.PathLike)):
@@ -141,12 +144,16 @@ def ingest(
     con = runner.connect()
     renamed = contextlib.ExitStack()
     try:
-        first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty, progress=progress)
+        keys = scope.CheckKeys.of(rules)  # counted once, for the check and for the key index
+        carried = scope.carried_by_check(c, rules, store, mode=mode)  # the check computes the profile's and state's aggregates too
+        first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty,
+                           progress=progress, keys=keys, ride=carried.ride)  # fmt: skip
         if origin is not None:  # the report names the table, not the Arrow copy of it
             first = dataclasses.replace(first, source={**first.source, "uri": origin})
         renamed.enter_context(compiler.data_names(first.renamed))  # the rest compiles over the same view
         checked = with_history(first, rules, c, store=store)
-        judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True)
+        judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True,
+                                 keys=keys, carried=carried)  # fmt: skip
         result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
         if result.status != "fail":
             if published is not None:
@@ -170,6 +177,25 @@ def ingest(
     finally:
         renamed.close()
         con.close()
+
+
+def _on_spark(batch: Any, engine: str | None) -> bool:
+    """Whether the ingest runs on Spark; its modules are imported only for a Spark batch (or
+    ``engine="spark"``): every other ingest would pay for them at start-up."""
+    if engine != "spark" and not type(batch).__module__.startswith("pyspark"):
+        return False
+    from dqgate.gate import spark_ingest
+
+    return spark_ingest.spark_batch(batch, engine)
+
+
+def _is_table_url(batch: Any) -> bool:
+    """Whether ``batch`` names a PostgreSQL table (the runner is imported only for text with a scheme)."""
+    if not isinstance(batch, str) or "://" not in batch:
+        return False
+    from dqgate.runners import postgres
+
+    return postgres.is_url(batch)
 
 
 def _notes(judged: scope.Judged) -> tuple[str, ...]:

@@ -41,7 +41,7 @@ from dqgate.compilers.duckdb import SOURCE_VIEW, col, data_column, data_names
 from dqgate.compilers.duckdb.common import and_, filtered, zero_for_empty
 from dqgate.contract.contract import Contract
 from dqgate.errors import DataError
-from dqgate.gate.key_counts import count_keys
+from dqgate.gate.key_counts import KeyCounts, count_keys
 from dqgate.ir import nodes as n
 from dqgate.runners import assemble, decide
 from dqgate.runners.results import CheckResult, RunResult
@@ -136,18 +136,18 @@ def _base_type(t: str) -> str:
 
 
 def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResult, types: dict[str, str],
-                profiler: Profiler | None = None) -> BatchState:  # fmt: skip
+                profiler: Profiler | None = None, keys_counted: dict[str, KeyCounts] | None = None) -> BatchState:  # fmt: skip
     """The aggregates and key counts of ``view`` that the merged rules need (one scan, plus the
     GROUP BYs of :mod:`dqgate.gate.key_counts`); row rules' counts come from ``counts`` (the check
     of the same rows). With ``profiler`` the aggregates are computed by the statement that
-    profiles the batch for the version's drift profile: one scan of the batch instead of two."""
+    profiles the batch for the version's drift profile: one scan of the batch instead of two.
+    ``keys_counted``: the key counts of the same rows, counted for the check (:class:`CheckKeys`)."""
     by_id = {r.id: r for r in counts.checks}
     out: dict[str, dict[str, Any]] = {}
     keys: dict[str, Any] = {}
-    aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
-    wanted: list[tuple[n.Rule, list[str]]] = []
     merged = [r for r in rules if how(r, types) == "merged" and not isinstance(r, n.StrictSchema)]
-    counted = count_keys(con, view, [r for r in merged if isinstance(r, n.Unique)], types)
+    unique = [r for r in merged if isinstance(r, n.Unique)]
+    counted = keys_counted if keys_counted is not None and all(r.id in keys_counted for r in unique) else count_keys(con, view, unique, types)
     for rule in merged:
         if isinstance(rule, n.Unique):
             got = counted[rule.id]
@@ -157,10 +157,8 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
             state = row_state(rule, by_id.get(rule.id))
             if state is not None:
                 out[rule.id] = state
-        else:
-            names = [f"{len(wanted)}_{k}" for k in _agg_names(rule)]
-            aggs += [exp.alias_(e, name, quoted=True) for e, name in zip(_agg_exprs(rule, types), names)]
-            wanted.append((rule, names))
+    found, wanted = state_aggregates(rules, types)
+    aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True), *found]
     profile = None
     if profiler is not None:  # the profile counts the rows as "__rows" too
         profile, row = profiler(aggs[1:])
@@ -172,6 +170,22 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
     for rule, got in wanted:
         out[rule.id] = {"sig": signature(rule), **_agg_state(rule, [row[g] for g in got], types)}
     return BatchState(out, keys, rows=int(row["__rows"]), profile=profile)
+
+
+def state_aggregates(rules: tuple[n.Rule, ...], types: dict[str, str]) -> tuple[list[exp.Expression], list[tuple[n.Rule, list[str]]]]:
+    """The aggregates the merged metric and freshness rules keep as state (aliased, over the
+    batch's view with DuckDB ``types``), and which of them each rule reads. The names depend
+    only on the rules and types, so a statement that computed them elsewhere (the check's own,
+    :func:`carried_by_check`) gives the values under the names :func:`batch_state` reads."""
+    aggs: list[exp.Expression] = []
+    wanted: list[tuple[n.Rule, list[str]]] = []
+    for rule in rules:
+        if how(rule, types) != "merged" or isinstance(rule, (n.StrictSchema, n.RowRule)):
+            continue
+        names = [f"{len(wanted)}_{k}" for k in _agg_names(rule)]
+        aggs += [exp.alias_(e, name, quoted=True) for e, name in zip(_agg_exprs(rule, types), names)]
+        wanted.append((rule, names))
+    return aggs, wanted
 
 
 def row_state(rule: n.Rule, got: CheckResult | None) -> dict[str, Any] | None:
@@ -325,10 +339,13 @@ def collide(con: Any, store: str, dataset: str, rule: n.Unique, keys: Any, runs:
     schema = pa.schema([*(keys.schema.field(c) for c in names), pa.field("bn", pa.int64()), pa.field("pn", pa.int64()), pa.field("version", pa.int64())])
     empty = pa.Table.from_batches([], schema=schema)  # not schema.empty_table(), which imports pandas
     if runs and keys.num_rows and not rule.nulls_equal and pa.types.is_integer(keys.schema.field(0).type):
-        import pyarrow.compute as pc
+        span = key_index.integer_span(keys.column(0))  # runs whose keys cannot meet the batch's are neither verified nor read
+        if span is None:  # NULLs in the first column (not judged): the range of the others
+            import pyarrow.compute as pc
 
-        span = pc.min_max(keys.column(0))  # runs whose keys cannot meet the batch's are neither verified nor read
-        runs = key_index.may_hold(store, dataset, runs, span["min"].as_py(), span["max"].as_py())
+            got = pc.min_max(keys.column(0))
+            span = (got["min"].as_py(), got["max"].as_py())
+        runs = key_index.may_hold(store, dataset, runs, *span)
     if not runs or keys.num_rows == 0:
         return empty
     key_index.verify(store, dataset, runs)  # the runs read are trusted only when their bytes are those the state bound
@@ -407,12 +424,44 @@ class Batch:
 
 
 def prepare_batch(con: Any, view: str, rules: tuple[n.Rule, ...], result: RunResult, batch_id: str, *,
-                  as_of: dt.datetime | None = None, base_dir: str | None = None, profiler: Profiler | None = None) -> Batch:  # fmt: skip
+                  as_of: dt.datetime | None = None, base_dir: str | None = None, profiler: Profiler | None = None,
+                  keys_counted: dict[str, KeyCounts] | None = None) -> Batch:  # fmt: skip
     """The batch's state, computed once (a lost race re-judges with the same)."""
-    described = con.execute(exp.Describe(this=exp.select(exp.Star()).from_(exp.to_table(view, quoted=True))).sql("duckdb")).fetchall()
-    types = {row[0]: row[1] for row in described}
-    state = batch_state(con, view, rules, result, types, profiler)
+    types = _view_types(con, view)
+    state = batch_state(con, view, rules, result, types, profiler, keys_counted)
     return Batch(con, view, result, types, state, batch_id, as_of, base_dir)
+
+
+def _view_types(con: Any, view: str) -> dict[str, str]:
+    described = con.execute(exp.Describe(this=exp.select(exp.Star()).from_(exp.to_table(view, quoted=True))).sql("duckdb")).fetchall()
+    return {row[0]: row[1] for row in described}
+
+
+@dataclass
+class CheckKeys:
+    """The batch's key counts, counted once for both the check and the key index.
+
+    An ingest needs every key of the batch with its count (the key runs), and the check
+    needs each unique rule's failing rows and repeated keys, which its GROUP BY would
+    count a second time (about a third of the check's CPU on a 1M-row batch with a
+    composite key). Given to the check as its ``keys`` (``runners.duckdb.KeyCounter``),
+    this counts the merged unique rules over the checked view with
+    :func:`~dqgate.gate.key_counts.count_keys`, hands the check their totals, and keeps
+    the counts (``counted``) for :func:`judge_view` of the same view.
+    """
+
+    rules: list[n.Unique]
+    counted: dict[str, KeyCounts] | None = None
+
+    @classmethod
+    def of(cls, rules: tuple[n.Rule, ...]) -> CheckKeys:
+        return cls([r for r in rules if isinstance(r, n.Unique) and how(r, {}) == "merged"])
+
+    def __call__(self, con: Any, view: str, samples: int) -> dict[str, tuple[int, list[dict[str, Any]], int]]:
+        if not self.rules:
+            return {}
+        self.counted = count_keys(con, view, self.rules, _view_types(con, view))
+        return {r.id: self.counted[r.id].repeated(r.columns, samples) for r in self.rules}
 
 
 def encode_runs(batch: Batch) -> None:
@@ -643,20 +692,61 @@ def keep(store: str, dataset: str, judged: Judged) -> dict[str, Any]:
     return write_state(store, dataset, judged.state)
 
 
+@dataclass
+class Carried:
+    """What the check of a batch about to be published computes for its judgement: ``ride`` (a
+    ``runners.duckdb.Ride``, given to the check) and ``first`` (the ``FirstPass`` it carried:
+    the first statement of the batch's profile plus the state's aggregates), set when the
+    check plans its statement."""
+
+    ride: Any = None
+    first: Any = None
+
+
+def carried_by_check(c: Contract, rules: tuple[n.Rule, ...], store: str, *, mode: str) -> Carried:
+    """The check's fused statement computes the first statement of the batch's profile and the
+    state's aggregates too, so :func:`judge_view` (given ``carried=``) does not scan the batch
+    again for them: one read of the batch fewer per publish."""
+    from dqgate.runners.duckdb import Ride
+    from dqgate.runners.reference import first_pass
+
+    carried = Carried()
+
+    def aggregates(con: Any) -> list[exp.Expression]:
+        described = con.execute(exp.Describe(this=exp.select(exp.Star()).from_(exp.to_table(SOURCE_VIEW, quoted=True))).sql("duckdb")).fetchall()
+        extra, _ = state_aggregates(rules, {row[0]: row[1] for row in described})
+        carried.first = first_pass(con, SOURCE_VIEW, store, c, mode=mode, extra=extra)
+        return list(carried.first.aggregates)
+
+    carried.ride = Ride(aggregates)
+    return carried
+
+
 def judge_view(c: Contract, rules: tuple[n.Rule, ...], con: Any, view: str, checked: RunResult, store: str, batch_id: str,
-               *, mode: str, as_of: dt.datetime | None = None, published: int | None = None, profile: bool = False) -> Judged:  # fmt: skip
+               *, mode: str, as_of: dt.datetime | None = None, published: int | None = None, profile: bool = False,
+               keys: CheckKeys | None = None, carried: Carried | None = None) -> Judged:  # fmt: skip
     """Judge the rows of ``view`` (checked as ``checked``) as the next version of the store's dataset
     (or, when version ``published`` already holds them, as that version over its parent).
 
     ``profile``: the rows are about to be published; their drift profile is computed in the
-    statement that computes their state (``judged.source.state.profile``, for the publish)."""
+    statement that computes their state (``judged.source.state.profile``, for the publish).
+    ``keys``: the key counts the check of ``view`` took (:class:`CheckKeys`), reused.
+    ``carried``: the ride of :func:`carried_by_check` that the check of ``view`` took: when it
+    computed that statement already, its values are used instead of a scan."""
     from dqgate.runners.reference import profile_batch
     from dqgate.store.publish import load_manifest
 
+    first = carried.first if carried is not None else None
+    if first is not None:
+        first.values = carried.ride.values  # type: ignore[union-attr]
+
     def profiler(extra: list[exp.Expression]) -> tuple[Any, dict[str, Any]]:
+        if first is not None and first.values is not None:  # the check computed the profile's first statement and the state's aggregates
+            return profile_batch(con, view, store, c, mode=mode, first=first)
         return profile_batch(con, view, store, c, mode=mode, extra_first=extra)
 
-    batch = prepare_batch(con, view, rules, checked, batch_id, as_of=as_of, base_dir=c.base_dir, profiler=profiler if profile else None)
+    batch = prepare_batch(con, view, rules, checked, batch_id, as_of=as_of, base_dir=c.base_dir, profiler=profiler if profile else None,
+                          keys_counted=keys.counted if keys is not None else None)  # fmt: skip
     if mode != "append":
         parent = None
     elif published is None:

@@ -14,7 +14,7 @@ import os
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import duckdb
 
@@ -118,6 +118,8 @@ def run(
     con: duckdb.DuckDBPyConnection | None = None,
     use_footer: bool = True,
     progress: Progress | None = None,
+    keys: KeyCounter | None = None,
+    ride: Ride | None = None,
 ) -> RunResult:
     """Check ``data`` against ``rules`` in one scan and return every result.
 
@@ -127,7 +129,10 @@ def run(
     With ``con`` given, the data stays registered there as view ``__dq_data`` after the
     run (the ingest step streams the checked batch from it); otherwise a private
     connection is used and closed. ``progress`` (see :class:`~dqgate.runners.results.Progress`)
-    follows the scans with DuckDB's own estimate.
+    follows the scans with DuckDB's own estimate. ``keys``: the caller counts the keys of
+    some unique rules itself (see :data:`KeyCounter`); the statement leaves their GROUP BYs out.
+    ``ride``: aggregates another step needs over the same rows, computed by the fused statement
+    when it reads every row (see :class:`Ride`).
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -140,14 +145,22 @@ def run(
     try:
         source, types = prepare(con, contract, data, base_dir=base_dir)
         with compiler.data_names(source.names):  # SQL spells the data's columns as DuckDB names them
-            planned = plan_for(con, contract, rules, types, source, samples=samples, use_footer=use_footer)
+            given = _count_keys(con, keys, samples)
+            planned = plan_for(con, contract, rules, types, source, samples=samples, use_footer=use_footer, given=frozenset(given))
             plan, dense, decided = planned.plan, planned.dense, planned.decided
             register_formats(con, plan.formats)
             scanned = tuple(r for r in rules if r.id not in decided)
+            carried = _carry(con, planned, ride)
             with _progress(con, progress, since=t0):
                 values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples, planned.source)
+                if ride is not None and carried and all(name in values for name in carried):
+                    ride.values = {"__rows": values.get("__rows"), **{name: values.pop(name) for name in carried}}
                 dense = {k: v for k, v in dense.items() if k not in errors}
                 dense_unique.fill(con, dense, plan, values, rules, types, samples)
+                for rule_id in planned.given:
+                    if rule_id not in errors:  # where the statement's GROUP BY would have put them
+                        failed_out, _, sample_out, groups_out = plan.outputs[rule_id]
+                        values[failed_out], values[sample_out], values[groups_out] = given[rule_id]
             for rule_id, got in decided.items():
                 values.update(zip(plan.outputs[rule_id], got))
             for rule_id, (failed, total) in planned.outside.items():  # row groups the narrowed scan left out
@@ -189,6 +202,54 @@ def run(
     )
 
 
+KeyCounter = Callable[[duckdb.DuckDBPyConnection, str, int], dict[str, tuple[int, list[dict[str, Any]], int]]]
+"""``keys(con, view, samples)`` counts the keys of some unique rules over the data's ``view``
+itself: rule id -> (failing rows, up to ``samples`` repeated keys as records keyed by the
+rule's columns, repeated keys), exactly what the statement's GROUP BY would give. An ingest
+counts every key of the batch anyway, for the key index (``gate/key_counts.py``), and the
+check then reuses those counts instead of grouping the same keys a second time."""
+
+
+def _count_keys(con: duckdb.DuckDBPyConnection, keys: KeyCounter | None, samples: int) -> dict[str, tuple[int, list[dict[str, Any]], int]]:
+    """The caller's key counts (:data:`KeyCounter`); none when it cannot count them (data DuckDB
+    cannot read, say): then the statement groups the keys and reports what is wrong."""
+    if keys is None:
+        return {}
+    try:
+        return keys(con, compiler.SOURCE_VIEW, samples)
+    except duckdb.Error:
+        return {}
+
+
+@dataclass
+class Ride:
+    """Aggregates another step needs over the rows being checked, carried by the check's fused
+    statement: an ingest profiles the batch and computes its snapshot state with them. One
+    statement for both costs less than two (on peerbench's 1M rows 0.65 s of CPU against
+    0.19 + 0.57 s: the columns are decoded once; benchmarks/README.md, session 7).
+
+    ``aggregates(con)`` gives aliased aggregate expressions over the data's view (called once
+    the view exists, inside the data's column names); ``values`` is filled with their values
+    (and the row count, ``__rows``) when the statement read every row and succeeded. It stays
+    None when the scan was narrowed to some row groups by the Parquet footer or the fused
+    statement failed: the step then runs its own statement, as without a ride.
+    """
+
+    aggregates: Callable[[duckdb.DuckDBPyConnection], list[exp.Expression]]
+    values: dict[str, Any] | None = None
+
+
+def _carry(con: duckdb.DuckDBPyConnection, planned: Planned, ride: Ride | None) -> list[str]:
+    """Add ``ride``'s aggregates to the fused statement if it reads every row; their names."""
+    if ride is None or planned.source != compiler.SOURCE_VIEW:
+        return []
+    extra = [e for e in ride.aggregates(con) if e.alias != "__rows"]  # the statement counts the rows itself
+    if not extra:
+        return []
+    planned.plan.statement = planned.plan.statement.select(*extra)
+    return [e.alias for e in extra]
+
+
 def _progress(con: duckdb.DuckDBPyConnection, progress: Progress | None, *, since: float) -> AbstractContextManager[Any]:
     """The progress display (if any) polling DuckDB's estimate of the running statement.
     ``query_progress()`` answers only with DuckDB's progress bar enabled, so it is, with
@@ -212,6 +273,7 @@ class Planned:
     rows_outside: int = 0
     groups_outside: int = 0
     ranges: list[tuple[int, int]] = field(default_factory=list)  # the row ranges read, when narrowed
+    given: frozenset[str] = frozenset()  # unique rules whose key counts the caller gave (KeyCounter)
 
 
 NARROW_VIEW = "__dq_data_groups"
@@ -219,21 +281,25 @@ NARROW_VIEW = "__dq_data_groups"
 
 def plan_for(
     con: duckdb.DuckDBPyConnection, contract: Contract, rules: tuple[n.Rule, ...], types: dict[str, str],
-    source: sources.Source, *, samples: int = 5, use_footer: bool = True,
+    source: sources.Source, *, samples: int = 5, use_footer: bool = True, given: frozenset[str] = frozenset(),
 ) -> Planned:
     """The statement this data gets: keys the bitmap pass counts, rules the footer decides,
-    the rest fused, over only the row groups the footer leaves open when it can say so."""
+    the rest fused, over only the row groups the footer leaves open when it can say so.
+    ``given``: unique rules whose keys the caller counted (:data:`KeyCounter`), left out of the
+    statement (and of the bitmap pass) unless the footer settles them."""
     fast = native.load(con)
     dense = dense_unique.find(con, rules, types, source, native=fast)  # keys marked in bitmaps, not GROUP BY
     cast = set(source.adjust.casts) if source.adjust else set()
     trusted = tuple(r for r in rules if not cast.intersection(r.columns))  # a cast column's footer describes the stored type
     found = footer.read(con, trusted, types, source) if use_footer else footer.Footer()
+    given = frozenset(given - set(found.decided))
+    dense = {k: d for k, d in dense.items() if k not in given}  # counted already: no bitmaps to mark in the scan
     marks = {k: (d.low, d.span) for k, d in dense.items() if d.marked}
     args = dict(
-        types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense), marks=marks,
+        types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense) | given, marks=marks,
         decided=frozenset(found.decided), native=fast,
     )  # fmt: skip
-    planned = Planned(compiler.compile_plan(rules, **args), dense, found.decided)  # type: ignore[arg-type]
+    planned = Planned(compiler.compile_plan(rules, **args), dense, found.decided, given=given)  # type: ignore[arg-type]
     scanned = tuple(r for r in rules if r.id not in found.decided and not isinstance(r, n.StrictSchema))
     narrow = footer.narrowing(found, scanned, types) if source.reader is not None else None
     if narrow is not None:

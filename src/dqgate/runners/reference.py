@@ -134,14 +134,42 @@ class BatchProfile:
 
 
 def profile_batch(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,
-                  extra_first: list[Any] | None = None) -> tuple[BatchProfile, dict[str, Any]]:  # fmt: skip
+                  extra_first: list[Any] | None = None, first: FirstPass | None = None) -> tuple[BatchProfile, dict[str, Any]]:  # fmt: skip
     """The profile of the rows in ``view`` that :func:`snapshot_profile` merges with the parent's,
     and the raw values of ``extra_first`` (more aggregates computed in the same statement: an
-    append computes its snapshot state there, so the batch is scanned once for both)."""
+    append computes its snapshot state there, so the batch is scanned once for both).
+
+    ``first``: the first statement already computed over the same rows by another scan
+    (:func:`first_pass`; an ingest's check carries it), so only the second one runs here."""
+    if first is not None and first.values is not None:
+        knots_at = first.knots_at
+        batch, raw = prof.profile_view(con, view, knots_for=_drift_columns(contract), knots_at=knots_at, first=first.values)
+        return BatchProfile(batch, knots_at), raw
     parent = _latest_profile(store, contract.dataset) if mode == "append" else None
     knots_at = prof.knots_of(parent)
     batch, raw = prof.profile_view(con, view, knots_for=_drift_columns(contract), knots_at=knots_at, extra_first=extra_first)
     return BatchProfile(batch, knots_at), raw
+
+
+@dataclass
+class FirstPass:
+    """The first statement of a batch's profile (plus more aggregates), for another statement
+    over the same rows to carry: ``aggregates`` built at the parent's knots ``knots_at``;
+    ``values`` filled by whoever ran them (None: they were not run, profile as usual)."""
+
+    knots_at: dict[str, list[float]]
+    aggregates: list[Any]
+    values: dict[str, Any] | None = None
+
+
+def first_pass(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,
+               extra: list[Any] | None = None) -> FirstPass:  # fmt: skip
+    """The first statement :func:`profile_batch` would run over ``view`` (with ``extra``), unrun."""
+    parent = _latest_profile(store, contract.dataset) if mode == "append" else None
+    knots_at = prof.knots_of(parent)
+    types = prof.view_types(con, view)
+    aggregates = prof.first_aggregates(types, knots_at=knots_at, knots_for=_drift_columns(contract))
+    return FirstPass(knots_at, [*aggregates, *(extra or [])])
 
 
 def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,

@@ -103,6 +103,7 @@ def profile_view(
     knots_for: set[str] | None = None,
     extra_first: list[exp.Expression] | None = None,
     extra_second: Callable[[dict[str, Any]], list[exp.Expression]] | None = None,
+    first: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Profile every column of ``view`` in two statements.
 
@@ -115,30 +116,21 @@ def profile_view(
             to keep exactly (default: all); counting at knots is the expensive part.
         extra_first: more aggregates for the first statement (``dq profile`` adds its own).
         extra_second: more aggregates for the second statement, from the first one's values.
+        first: the values of the first statement (:func:`first_aggregates` with the same
+            ``knots_at`` and ``knots_for``, plus ``extra_first``), computed by another scan
+            of the same rows (an ingest's check computes them in its own fused statement).
 
     Returns:
         The profile, and the raw values of both statements (for the extra aggregates).
     """
     from sqlglot import exp
 
-    described = con.execute(exp.Describe(this=exp.select("*").from_(exp.to_table(view, quoted=True))).sql("duckdb")).fetchall()
-    types = {row[0]: str(row[1]) for row in described}
+    types = view_types(con, view)
     knots_at = knots_at or {}
-    first: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
-    levels = exp.Array(expressions=[exp.Literal.number(repr(i / KNOTS)) for i in range(KNOTS + 1)])
-    for i, (name, typ) in enumerate(types.items()):
-        kind = _kind(typ)
-        first.append(exp.alias_(exp.Count(this=_col(name)), f"c{i}_count", quoted=True))
-        if kind == "other":
-            continue
-        first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
-        if kind in ("numeric", "ordered"):
-            first += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
-        if kind == "numeric" and name not in knots_at and (knots_for is None or name in knots_for):
-            sample = exp.func("reservoir_quantile", _double(name), levels.copy(), exp.Literal.number(SAMPLE))
-            first.append(exp.alias_(sample, f"c{i}_knots", quoted=True))
-    first += extra_first or []
-    one = _fetch(con, first, view)
+    if first is None:
+        one = _fetch(con, [*first_aggregates(types, knots_at=knots_at, knots_for=knots_for), *(extra_first or [])], view)
+    else:
+        one = first
     rows = int(one.get("__rows") or 0)
     second: list[exp.Expression] = []
     plans: dict[str, tuple[int, list[float] | None]] = {}
@@ -169,6 +161,38 @@ def profile_view(
             _exact_parts(col, two, *plans[name], numeric=_kind(typ) == "numeric")
         columns[name] = col
     return {"format": FORMAT, "rows": rows, "columns": columns}, {**one, **two}
+
+
+def view_types(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
+    """The columns of ``view`` and their DuckDB types, in order (as the profile names them)."""
+    from sqlglot import exp
+
+    described = con.execute(exp.Describe(this=exp.select("*").from_(exp.to_table(view, quoted=True))).sql("duckdb")).fetchall()
+    return {row[0]: str(row[1]) for row in described}
+
+
+def first_aggregates(types: dict[str, str], *, knots_at: dict[str, list[float]] | None = None,
+                     knots_for: set[str] | None = None) -> list[exp.Expression]:  # fmt: skip
+    """The first statement's aggregates over columns ``types`` (:func:`view_types`): the row
+    count as ``__rows``, then per column its count, approximate distinct count, extremes and
+    knot positions; plain aggregates, so another statement over the same rows can carry them."""
+    from sqlglot import exp
+
+    knots_at = knots_at or {}
+    first: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
+    levels = exp.Array(expressions=[exp.Literal.number(repr(i / KNOTS)) for i in range(KNOTS + 1)])
+    for i, (name, typ) in enumerate(types.items()):
+        kind = _kind(typ)
+        first.append(exp.alias_(exp.Count(this=_col(name)), f"c{i}_count", quoted=True))
+        if kind == "other":
+            continue
+        first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
+        if kind in ("numeric", "ordered"):
+            first += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
+        if kind == "numeric" and name not in knots_at and (knots_for is None or name in knots_for):
+            sample = exp.func("reservoir_quantile", _double(name), levels.copy(), exp.Literal.number(SAMPLE))
+            first.append(exp.alias_(sample, f"c{i}_knots", quoted=True))
+    return first
 
 
 def _knot_points(sampled: Any, lo: Any, hi: Any) -> list[float]:
