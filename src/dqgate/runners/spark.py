@@ -263,7 +263,8 @@ def run(
     progress: Progress | None = None,
     spark: SparkSession | None = None,
 ) -> RunResult:
-    """Check ``data`` (a Spark DataFrame or files) against ``rules`` in one Spark job.
+    """Check ``data`` (a Spark DataFrame or files) against ``rules``: one aggregate job, then one
+    small ``LIMIT`` job per rule that failed or warned (its samples).
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
