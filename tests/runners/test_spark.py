@@ -106,3 +106,65 @@ def test_a_rule_spark_cannot_run_is_never_run_elsewhere_behind_the_callers_back(
     contract.write_text(CONTRACT + "drift:\n  reference: latest\n  columns:\n    id: {method: psi, max: 0.2}\n", encoding="utf-8")
     with pytest.raises(UnsupportedRule, match="id.drift"):
         dqgate.check(spark.read.parquet(str(data)), contract, store=str(store))  # no engine named: still no collect to DuckDB
+
+
+SPREAD = """
+dataset: spread
+schema:
+  columns:
+    x: {type: int64, range: {max: %(last)d}}
+checks:
+  - name: few
+    expect: "x NOT IN (%(few)s)"
+  - name: odd
+    expect: "x %% 2 = 0"
+"""
+
+
+def test_samples_are_found_wherever_the_failing_rows_are_among_the_partitions(spark: Any, tmp_path: Path) -> None:
+    """Each failing rule's sample is its own LIMIT query, which Spark answers partition by
+    partition: rows failing only in the last of 8 partitions, or three rows far apart,
+    must still come back, as many as DuckDB returns (up to 5), each a failing value."""
+    n, last = 4000, 3990
+    few = [17, 2100, 3998]
+    contract = tmp_path / "spread.yaml"
+    contract.write_text(SPREAD % {"last": last, "few": ", ".join(map(str, few))}, encoding="utf-8")
+    data = spark.range(0, n, 1, 8).withColumnRenamed("id", "x")
+    assert data.rdd.getNumPartitions() == 8
+    result = dqgate.check(data, contract)
+    by_id = {c.id: c for c in result.checks}
+    failing = {
+        "x.range": {v for v in range(n) if v > last},
+        "few": set(few),
+        "odd": {v for v in range(n) if v % 2},
+    }
+    for rule_id, values in failing.items():
+        check = by_id[rule_id]
+        assert check.failed_rows == len(values), check
+        assert len(check.sample) == min(5, len(values)), check
+        assert set(check.sample) <= values, check
+        assert len(set(check.sample)) == len(check.sample), check  # distinct rows, none repeated
+    assert set(by_id["few"].sample) == set(few)
+    pq.write_table(pa.table({"x": pa.array(range(n), pa.int64())}), tmp_path / "spread.parquet")
+    duck = {c.id: c for c in dqgate.check(tmp_path / "spread.parquet", contract, engine="duckdb").checks}
+    assert {k: len(c.sample) for k, c in by_id.items()} == {k: len(c.sample) for k, c in duck.items()}
+
+
+def test_every_job_of_a_check_runs_in_the_callers_job_group(spark: Any, tmp_path: Path) -> None:
+    """The sample queries run on driver threads; they must carry the caller's job group
+    (and so be cancelled with it), not run as jobs of no group."""
+    contract, data = _files(tmp_path)
+    frame = spark.read.parquet(str(data))
+    sc = spark.sparkContext
+    tracker = sc.statusTracker()
+    ungrouped = set(tracker.getJobIdsForGroup(None))
+    sc.setJobGroup("dq-caller", "a check inside the caller's job group")
+    try:
+        result = dqgate.check(frame, contract)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("spark.job.description", None)
+    sampled = [c for c in result.checks if c.sample and c.failed_rows]
+    assert {c.id for c in sampled} == {"id.unique", "email.format"}
+    assert set(tracker.getJobIdsForGroup(None)) == ungrouped  # no job ran outside the group
+    assert len(tracker.getJobIdsForGroup("dq-caller")) >= 2  # the counting job and the sample query

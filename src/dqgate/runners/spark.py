@@ -1,5 +1,5 @@
 """Run a contract's compiled plan on Spark: one fused aggregate over the DataFrame, then
-samples of what failed.
+samples of what failed (one small ``LIMIT`` job per failing rule).
 
 The statement is compilers/spark.py's (the shared sqlglot tree in Spark's dialect);
 results are built by :mod:`dqgate.runners.assemble`, as for DuckDB and Polars, so every
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from sqlglot import exp
 
 from dqgate.compilers import duckdb as compiler
-from dqgate.compilers.spark import SPARK, SPARK_BEFORE_4_2, Spark, first_records
+from dqgate.compilers.spark import SPARK, SPARK_BEFORE_4_2, Spark
 from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError, EngineError, UsageError
 from dqgate.ir import instants
@@ -263,7 +263,8 @@ def run(
     progress: Progress | None = None,
     spark: SparkSession | None = None,
 ) -> RunResult:
-    """Check ``data`` (a Spark DataFrame or files) against ``rules`` in one Spark job.
+    """Check ``data`` (a Spark DataFrame or files) against ``rules``: one aggregate job, then one
+    small ``LIMIT`` job per rule that failed or warned (its samples).
 
     Raises:
         DataError: the data cannot be read, does not match the declared schema, or is empty
@@ -300,7 +301,7 @@ def run(
                 continue
             else:
                 results.append(assemble.result(rule, plan, values, now))
-        checks = _with_samples(spark, plan, results, spark.table(compiler.SOURCE_VIEW), samples if dialect.top_k else 0)
+        checks = _with_samples(spark, plan, results)
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
         source={"uri": source.uri, "rows": rows},
@@ -312,7 +313,7 @@ def run(
 
 
 def dialect_for(spark: SparkSession) -> Spark:
-    """The Spark dialect this session runs: samples in the counting job from Spark 4.2 on."""
+    """The Spark dialect this session runs: a key rule's sample keys in its struct from Spark 4.2 on."""
     try:
         major, minor = (int(p) for p in spark.version.split(".")[:2])
     except ValueError:  # a vendor's version string: take the portable spelling
@@ -360,72 +361,52 @@ def _execute(
     return values, errors
 
 
-SAMPLE_RULE = "__dq_rule"
+def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult]) -> tuple[CheckResult, ...]:
+    """Attach failing-row samples to the rules that failed or warned: each rule's own
+    ``SELECT shown FROM data WHERE fails LIMIT k`` (compilers/duckdb ``_sample_query``),
+    collected on a few driver threads at once.
 
-
-def _with_samples(spark: SparkSession, plan: Any, results: list[CheckResult], df: DataFrame, top_k: int = 0) -> tuple[CheckResult, ...]:
-    """Attach failing-row samples to the rules that failed, in ONE Spark job: with ``top_k``
-    (Spark 4.2 on), one aggregate scan keeping up to ``top_k`` failing rows per rule
-    (:func:`_sampled_in_one_scan`); else the sample queries of those rules, each widened to
-    every column any of them shows (NULL where a rule does not show it) and tagged with its
-    rule, joined with ``UNION ALL``."""
+    A ``LIMIT`` that Spark collects scans incrementally (``executeTake``: one partition,
+    then four times more, ...), so a rule failing often enough is answered from the first
+    partition's first batch, and each query reads only its rule's columns. One aggregate
+    scan keeping k failing rows of every rule (``max_by(row, 0, k) FILTER (WHERE fails)``,
+    session 6) read the whole data a second time, slower than the counting job's own
+    share of the check at 10M rows (benchmarks/README.md, session 7). Like ``LIMIT`` on
+    DuckDB, each rule gets ``min(k, failed)`` rows, in the order Spark reads the data.
+    """
     wanted = [r for r in results if r.status in ("fail", "warn") and not r.sample and r.id in plan.samples]
     if not wanted:
         return tuple(results)
-    queries = {r.id: plan.samples[r.id] for r in wanted}
-    if top_k:
-        return _sampled_in_one_scan(spark, queries, results, top_k)
-    shown = {rid: [s.alias_or_name for s in q.expressions] for rid, q in queries.items()}
-    every = list(dict.fromkeys(c for cols in shown.values() for c in cols))
-    kinds = {f.name: f.dataType.simpleString() for f in df.schema.fields}
-    union: exp.Expression | None = None
-    for i, (rid, query) in enumerate(queries.items()):
-        items: list[exp.Expression] = [exp.alias_(exp.Literal.number(i), SAMPLE_RULE, quoted=True)]
-        for c in every:
-            value = compiler.col(c) if c in shown[rid] else exp.cast(exp.Null(), exp.DataType.build(kinds[c], dialect=SPARK.sqlglot))
-            items.append(exp.alias_(value, c, quoted=True))
-        widened = exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier(f"__dq_s{i}")))
-        part = exp.select(*items).from_(widened)
-        union = part if union is None else exp.union(union, part, distinct=False)
-    assert union is not None
-    try:
-        rows = spark.sql(SPARK.sql(union)).collect()
-    except Exception:  # samples are a courtesy: a failure leaves the counts as they are
-        return tuple(results)
-    ids = list(queries)
-    found: dict[str, list[Any]] = {rid: [] for rid in ids}
-    for row in rows:
-        rid = ids[row[SAMPLE_RULE]]
-        values = row.asDict(recursive=True)
-        cols = shown[rid]
-        found[rid].append(values[cols[0]] if len(cols) == 1 else {c: values[c] for c in cols})
+    from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
 
-    return tuple(replace(r, sample=tuple(found[r.id])) if r.id in found else r for r in results)
+    def fetch(rule_id: str) -> tuple[Any, ...] | None:
+        query = plan.samples[rule_id]
+        shown = [s.alias_or_name for s in query.expressions]
+        try:
+            rows = spark.sql(SPARK.sql(query)).collect()
+        except Exception:  # samples are a courtesy: a failure leaves the counts as they are
+            return None
+        records = [row.asDict(recursive=True) for row in rows]
+        return tuple(r[shown[0]] if len(shown) == 1 else {c: r[c] for c in shown} for r in records)
+
+    with ThreadPoolExecutor(max_workers=min(SAMPLE_THREADS, len(wanted)), thread_name_prefix="dq-samples") as pool:
+        found = dict(zip((r.id for r in wanted), pool.map(_inheriting(spark, fetch), [r.id for r in wanted])))
+    return tuple(replace(r, sample=found[r.id]) if found.get(r.id) is not None else r for r in results)
 
 
-def _sampled_in_one_scan(spark: SparkSession, queries: dict[str, exp.Select], results: list[CheckResult], k: int) -> tuple[CheckResult, ...]:
-    """``max_by(struct(shown), 0, k) FILTER (WHERE fails)`` per failing rule, all in one aggregate
-    (each rule's sample query gives its shown columns, its failing condition and its table)."""
-    from dataclasses import replace
+# Sample queries in flight at once: enough to overlap each one's planning on the driver
+# with another's task in the executors; each is one small job.
+SAMPLE_THREADS = 4
 
-    items, shown = [], {}
-    for i, (rid, query) in enumerate(queries.items()):
-        fields = [(s.alias_or_name, s.copy()) for s in query.expressions]
-        shown[rid] = [name for name, _ in fields]
-        fails = query.args["where"].this.copy()
-        items.append(exp.alias_(exp.Filter(this=first_records(fields, k), expression=exp.Where(this=fails)), f"__dq_s{i}", quoted=True))
-    first = next(iter(queries.values()))
-    source = (first.args.get("from") or first.args.get("from_")).this.copy()  # the key's name moved in sqlglot 28
-    try:
-        row = spark.sql(SPARK.sql(exp.select(*items).from_(source))).collect()[0].asDict(recursive=True)
-    except Exception:  # samples are a courtesy: a failure leaves the counts as they are
-        return tuple(results)
-    found = {}
-    for i, rid in enumerate(queries):
-        cols = shown[rid]
-        found[rid] = tuple(v[cols[0]] if len(cols) == 1 else {c: v[c] for c in cols} for v in row[f"__dq_s{i}"] or ())
-    return tuple(replace(r, sample=found[r.id]) if r.id in found else r for r in results)
+
+def _inheriting(spark: SparkSession, fn: Any) -> Any:
+    """``fn`` run on another thread with the caller's Spark job group, pool, description and
+    tags (pyspark's ``inheritable_thread_target``), so cancelling the caller's job group
+    also cancels the sample queries."""
+    from pyspark import inheritable_thread_target
+
+    return inheritable_thread_target(spark)(fn)
 
 
 # --- what an ingest on Spark needs beyond the check (gate/spark_ingest.py) -----------------
