@@ -23,6 +23,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
+from dq_process import PLANNERS, dq, loaded
 from random_contracts import AWKWARD, CASED, PLAIN, ContractBuilder, arrow_table, rows
 
 import dqgate
@@ -36,7 +37,7 @@ from dqgate.ir.plan import plan
 from dqgate.runners.compiled import keeping
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("DQGATE_COMPILED_EXAMPLES", "25")), deadline=None,
+    max_examples=int(os.environ.get("DQGATE_COMPILED_EXAMPLES", "15")), deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking a failure of 3 checks takes minutes
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )  # fmt: skip
@@ -157,3 +158,34 @@ def test_a_replayed_check_prints_what_the_full_check_prints(data: st.DataObject,
     if got is not None:
         assert third is not None
         assert_same(comparable(got), comparable(third))
+
+
+PROCESS_SETTINGS = settings(
+    max_examples=int(os.environ.get("DQGATE_COMPILED_PROCESS_EXAMPLES", "3")), deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+
+
+@PROCESS_SETTINGS
+@given(data=st.data())
+def test_a_replayed_check_as_a_process_prints_what_the_full_check_prints(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The same as real `dq check` processes: the second imports no planner and prints the first's JSON."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp()))
+    names = data.draw(st.sampled_from([PLAIN, AWKWARD, CASED]), label="names")
+    builder = ContractBuilder(data.draw, names, str(folder / "ref.parquet"))
+    text = yaml.safe_dump(without_unkept(builder.contract()), sort_keys=False, allow_unicode=True)
+    (folder / "c.yaml").write_text(text, encoding="utf-8")
+    note(text)
+    rules = plan(load_contract(str(folder / "c.yaml")))
+    pq.write_table(arrow_table(data.draw(rows(), label="rows"), names), folder / "d.parquet", row_group_size=data.draw(st.sampled_from([None, 3])))
+    args = ("check", "c.yaml", "--data", "d.parquet", "--format", "json", "-q")
+    first, second = dq(folder, *args), dq(folder, *args)
+    assert second[0] == first[0] and second[2] == first[2]
+    if first[0] == 2:
+        return  # a one-line error, said by the full path both times
+    if not any(has_relative(r) for r in rules):
+        assert loaded(second[3], PLANNERS) == []
+    assert_same(comparable(second[1]), comparable(first[1]))
+    if exact_order(first[1]):
+        assert second[1].splitlines()[:-2] == first[1].splitlines()[:-2]
