@@ -24,14 +24,17 @@ PROBE = (
 )
 
 
-def dq(folder: Path, *args: str, cache: bool = True) -> tuple[int, str, str, set[str]]:
-    """`dq ARGS` in a fresh interpreter in ``folder``: exit code, stdout, stderr, modules imported."""
+def dq(folder: Path, *args: str, cache: bool = True, env: dict[str, str] | None = None) -> tuple[int, str, str, set[str]]:
+    """`dq ARGS` in a fresh interpreter in ``folder`` (``env`` added to the environment):
+    exit code, stdout, stderr, modules imported."""
+    extra = env or {}
     env = {**os.environ, "DQGATE_CACHE_DIR": str(folder / "cache"), "DQ_PROGRESS": "0",
            "PYTHONPATH": str(Path(dqgate.__file__).resolve().parents[1])}  # fmt: skip
     for name in ("DQ_OPENLINEAGE_URL", "DQ_OPENLINEAGE_FILE", "DQGATE_CACHE"):
         env.pop(name, None)
     if not cache:
         env["DQGATE_CACHE"] = "0"
+    env.update(extra)
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, cwd=folder, timeout=120, check=False)
     out, _, last = done.stdout.rpartition("\n\n")
     try:

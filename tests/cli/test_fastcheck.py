@@ -136,3 +136,12 @@ def test_exit_codes_and_one_line_errors_are_unchanged(tmp_path: Path) -> None:
     assert code == 2 and err.count("\n") == 1 and "0 rows" in err
     code, _, _, _ = same_as_uncached(tmp_path, "check", "one.yaml", "-q", "--data", "empty.parquet", "--allow-empty")
     assert code == 1  # row_count min 1 fails
+
+
+def test_an_openlineage_event_is_sent_by_the_full_path(tmp_path: Path) -> None:
+    one_row(tmp_path)
+    dq(tmp_path, "check", "one.yaml", "-q")
+    events = tmp_path / "events.jsonl"
+    code, _, _, modules = dq(tmp_path, "check", "one.yaml", "-q", env={"DQ_OPENLINEAGE_FILE": str(events)})
+    assert code == 0 and "sqlglot" in modules
+    assert json.loads(events.read_text(encoding="utf-8").splitlines()[-1])["eventType"] == "COMPLETE"

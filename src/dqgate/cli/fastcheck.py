@@ -8,7 +8,7 @@ path would. It answers only the simple form::
                       [--samples N] [--allow-empty]
 
 (each option once, spelled ``--opt VALUE`` or ``--opt=VALUE``), with no progress bar to
-draw. Anything else (another command or option, a contract or data it has not compiled
+draw and no OpenLineage event to send. Anything else (another command or option, a contract or data it has not compiled
 for, a file that changed schema, a corrupt entry, any error at all) returns None before
 anything is written, and the full path runs, with its one-line errors and exit codes.
 """
@@ -97,6 +97,8 @@ def _report(opts: Options) -> tuple[str, bool] | None:
 
     if wanted(opts.quiet):
         return None  # the bar is drawn by the full path
+    if os.environ.get("DQ_OPENLINEAGE_URL") or os.environ.get("DQ_OPENLINEAGE_FILE"):
+        return None  # the run event is sent by the full path (events/lineage.py's `enabled`)
     if opts.output not in (None, "-") and (os.path.isdir(opts.output) or not os.path.isdir(os.path.dirname(os.path.abspath(opts.output)))):
         return None  # the full path refuses it in one line
     import hashlib
