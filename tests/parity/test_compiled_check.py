@@ -37,7 +37,7 @@ from dqgate.ir.plan import plan
 from dqgate.runners.compiled import keeping
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("DQGATE_COMPILED_EXAMPLES", "15")), deadline=None,
+    max_examples=int(os.environ.get("DQGATE_COMPILED_EXAMPLES", "12")), deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking a failure of 3 checks takes minutes
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )  # fmt: skip
