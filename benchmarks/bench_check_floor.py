@@ -37,7 +37,8 @@ sys.path.insert(0, HERE)
 from bench_startup import ONE_ROW  # noqa: E402
 
 RECORD = """\
-import json, sys
+import json, os, sys
+os.environ["DQGATE_CACHE"] = "0"  # the check's own statements, not those keeping its compiled check adds
 import dqgate.runners.native as native
 real, log = native.connect, []
 class Recording:

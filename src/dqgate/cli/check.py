@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-
-from typing import TYPE_CHECKING
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -40,10 +40,12 @@ def check(contract: str, data: str | None, as_of: dt.datetime | None, store: str
         c = load_contract(contract, object=odcs_object)
     else:
         c = load(contract, odcs_object=odcs_object)  # and keep its rules for `dq report --store --no-check`
-    result = run_check(
-        data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
-        progress=wanted(quiet),
-    )  # fmt: skip
+    simple = store is None and engine is None and as_of is None and odcs_object is None and report is None and not notify_urls
+    with _keeping(contract, samples) if simple and fmt in ("text", "json") else nullcontext():  # the next such check replays it
+        result = run_check(
+            data, c, engine=engine, as_of=as_of, samples=samples, allow_empty=allow_empty, store=store,
+            progress=wanted(quiet),
+        )  # fmt: skip
     color = output is None and sys.stdout.isatty()
     snapshot = _would_be_snapshot(c, data, store, result, as_of) if store else None
     if snapshot is not None:  # "would this publish?": the batch's results and the would-be snapshot's
@@ -57,6 +59,13 @@ def check(contract: str, data: str | None, as_of: dt.datetime | None, store: str
     send_alerts(result, c, notify_urls, on_warn=notify_warn)
     judged = snapshot if snapshot is not None else result
     return 1 if judged.status == "fail" else 0  # type: ignore[attr-defined]
+
+
+def _keeping(contract: str, samples: int) -> Any:
+    """Keep the compiled check of this run for `dq check`'s next run (cli/fastcheck.py)."""
+    from dqgate.runners.compiled import keeping
+
+    return keeping(contract, samples)
 
 
 def _would_be_snapshot(c: Contract, data: str | None, store: str, result: object, as_of: dt.datetime | None) -> object:

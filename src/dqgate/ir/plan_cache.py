@@ -19,6 +19,13 @@ is loaded again to say what is wrong), and an entry that cannot be read back as 
 (truncated, corrupt, from other code) is ignored and written anew. The cache shares
 ``DQGATE_CACHE_DIR`` / ``DQGATE_CACHE=0`` with the lint cache; entries are pickles in
 the user's own cache folder, which only that user can write.
+
+The same mechanism keeps *compiled checks* (``check/`` beside ``plan/``): what `dq check`
+of a Parquet file ran, so the next check of that contract replays it without loading
+the contract at all (``runners/compiled.py`` builds one, ``runners/replay.py`` runs it).
+Their key adds what statements depend on besides the contract: the number of samples
+and every file of this package (the compilers and runners write the statements), its
+compiled kernels and DuckDB's own module (:func:`compiled_entry`).
 """
 
 from __future__ import annotations
@@ -60,6 +67,54 @@ def _fingerprint() -> bytes:
             st = os.stat(os.path.join(_HERE, name))
             h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.digest()
+
+
+@functools.cache
+def _package_fingerprint() -> bytes:
+    """Every file of dqgate (sources, kernels, the DuckDB extension) and DuckDB's module."""
+    import importlib.util
+
+    h = hashlib.sha256(_fingerprint())
+    package = os.path.dirname(_HERE)
+    paths = []
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        paths += [os.path.join(folder, f) for f in sorted(files) if f.endswith((".py", ".so", ".pyd", ".duckdb_extension", ".json"))]
+    spec = importlib.util.find_spec("duckdb")
+    if spec is not None and spec.origin:
+        paths.append(spec.origin)
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.digest()
+
+
+def compiled_entry(text: bytes, samples: int) -> str | None:
+    """Where the compiled check of the contract whose bytes are ``text`` is kept, for
+    ``samples`` failing rows a rule (None when caching is off)."""
+    folder = lint_cache.cache_folder("check")
+    if folder is None:
+        return None
+    return os.path.join(folder, hashlib.sha256(_package_fingerprint() + f"{samples}\0".encode() + text).hexdigest())
+
+
+def read_compiled(entry: str) -> object | None:
+    """The compiled check kept at ``entry``; None when there is none or it cannot be read back."""
+    import pickle
+
+    try:
+        with open(entry, "rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - our own entry in the user's own cache folder
+    except Exception:  # missing, truncated, corrupt, or pickled by other code: a miss, rebuilt
+        return None
+
+
+def write_compiled(entry: str, value: object) -> None:
+    """Keep ``value`` at ``entry`` (atomically; a cache that cannot be written is no error)."""
+    _write(entry, value)  # type: ignore[arg-type]
 
 
 def _entry(text: bytes, odcs_object: str | None) -> str | None:

@@ -13,10 +13,28 @@ import datetime as dt
 from typing import Any, Protocol
 
 from dqgate.contract.bounds import show
-from dqgate.contract.sql import readable
 from dqgate.ir import nodes as n
 from dqgate.runners import decide
 from dqgate.runners.results import CheckResult
+
+# SQL fragments already made readable. A compiled check kept on disk brings the readable
+# forms of its fragments (runners/replay.py), so its results are assembled without sqlglot.
+_READABLE: dict[str, str] = {}
+
+
+def readable(sql: str) -> str:
+    """``contract.sql.readable(sql)``, remembered (:data:`_READABLE`)."""
+    got = _READABLE.get(sql)
+    if got is None:
+        from dqgate.contract.sql import readable as make
+
+        got = _READABLE[sql] = make(sql)
+    return got
+
+
+def remember_readable(known: dict[str, str]) -> None:
+    """Take the readable forms ``known`` (fragment -> readable) as made already."""
+    _READABLE.update(known)
 
 
 class HasOutputs(Protocol):

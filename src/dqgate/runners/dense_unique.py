@@ -26,6 +26,11 @@ scan threads (each thread its own bitmaps, ORed at the end): no second pass over
 key, no numpy or pyarrow, so no :data:`MIN_ROWS` either. That path takes keys whose
 values fit a BIGINT and whose bitmaps, one pair per thread, stay under
 :data:`MAX_MARKED_BYTES`; the others take the pass above.
+
+Building the queries needs sqlglot and the compiler (imported in the functions that
+build them); choosing the keys from the answer (:func:`choose`) does not, so a
+compiled check kept on disk (``runners/replay.py``) runs the queries it kept and
+chooses without either.
 """
 
 from __future__ import annotations
@@ -35,15 +40,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from sqlglot import exp
 
-from dqgate.compilers import duckdb as compiler
 from dqgate.ir import nodes as n
 
 if TYPE_CHECKING:
+    from dqgate.compilers.duckdb import CompiledPlan
     from dqgate.runners.sources import Source
 
-INTEGER_TYPES = compiler.INTEGER_TYPES - {"HUGEINT"}  # offsets from the minimum fit a UINTEGER
+# compilers.duckdb.INTEGER_TYPES without HUGEINT (offsets from the minimum fit a UINTEGER),
+# spelled out so that reading needs no compiler (tests/runners/test_dense_unique.py holds them equal)
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 MAX_SLOTS = 1 << 31  # 2G slots: at most 512 MB of bitmaps (offsets are UINTEGER)
 DENSITY = 8  # the span may be this many times the row count (plus MIN_SLOTS)
 MIN_SLOTS = 1 << 16
@@ -86,17 +92,41 @@ def find(
     found = candidates(rules, types, source)
     if not found:
         return {}
+    try:
+        row = con.execute(span_query(found)).fetchall()[0]
+    except duckdb.Error:
+        return {}  # the fused statement will report what is wrong with the data
+    threads = int(con.execute(threads_query()).fetchall()[0][0]) if native else 0
+    return choose(row, found, types, native=native, threads=threads)
+
+
+def span_query(found: list[n.Unique]) -> str:
+    """The row count and each candidate key's minimum and maximum, in one statement."""
+    from sqlglot import exp
+
+    from dqgate.compilers import duckdb as compiler
+
     aggs: list[exp.Expression] = [exp.Count(this=exp.Star())]
     for rule in found:
         aggs += [exp.Min(this=compiler.col(rule.column)), exp.Max(this=compiler.col(rule.column))]
-    query = exp.select(*aggs).from_(exp.to_table(compiler.SOURCE_VIEW, quoted=True))
-    try:
-        row = con.execute(query.sql(compiler.DIALECT)).fetchall()[0]
-    except duckdb.Error:
-        return {}  # the fused statement will report what is wrong with the data
+    return exp.select(*aggs).from_(exp.to_table(compiler.SOURCE_VIEW, quoted=True)).sql(compiler.DIALECT)
+
+
+def threads_query() -> str:
+    """DuckDB's scan threads: dq_key_repeats keeps a pair of bitmaps per thread."""
+    from sqlglot import exp
+
+    from dqgate.compilers import duckdb as compiler
+
+    return exp.select(exp.func("current_setting", exp.Literal.string("threads"))).sql(compiler.DIALECT)
+
+
+def choose(
+    row: tuple[Any, ...], found: list[n.Unique], types: dict[str, str], *, native: bool, threads: int
+) -> dict[str, DenseKey]:
+    """The keys to count, from :func:`span_query`'s answer ``row``."""
     rows, out = int(row[0]), {}
     small = rows < MIN_ROWS and not {"numpy", "pyarrow"} <= sys.modules.keys()
-    threads = _threads(con) if native else 0
     for i, rule in enumerate(found):
         low, high = row[1 + 2 * i], row[2 + 2 * i]
         if low is None or high is None:
@@ -110,18 +140,14 @@ def find(
     return out
 
 
-def _threads(con: duckdb.DuckDBPyConnection) -> int:
-    """DuckDB's scan threads: dq_key_repeats keeps a pair of bitmaps per thread."""
-    setting = exp.select(exp.func("current_setting", exp.Literal.string("threads")))
-    return int(con.execute(setting.sql(compiler.DIALECT)).fetchall()[0][0])
-
-
 def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[int, list[dict[str, Any]], int | None] | None:
     """Rows whose key value repeats, up to ``samples`` repeated values and how many values
     repeat (the bits set in ``twice``); None if a value is out of span."""
     import numpy as np
+    from sqlglot import exp
 
     from dqgate._kernels import mark_keys
+    from dqgate.compilers import duckdb as compiler
 
     c = compiler.col(key.column)
     offset = exp.cast(exp.Sub(this=c, expression=compiler.literal(key.low)), "UINTEGER", dialect=compiler.DIALECT)
@@ -157,7 +183,7 @@ def count(con: duckdb.DuckDBPyConnection, key: DenseKey, samples: int) -> tuple[
 
 
 def fill(
-    con: duckdb.DuckDBPyConnection, keys: dict[str, DenseKey], plan: compiler.CompiledPlan,
+    con: duckdb.DuckDBPyConnection, keys: dict[str, DenseKey], plan: CompiledPlan,
     values: dict[str, Any], rules: tuple[n.Rule, ...], types: dict[str, str], samples: int,
 ) -> None:  # fmt: skip
     """Put each dense key's failing count and sample where the fused statement's would be."""
@@ -171,6 +197,8 @@ def fill(
         else:
             got = count(con, key, samples)
         if got is None:  # statistics were wrong: count it with the GROUP BY after all
+            from dqgate.compilers import duckdb as compiler
+
             single = compiler.compile_plan((by_id[rule_id],), types=types, samples=samples)
             cur = con.execute(single.sql)
             names = [d[0] for d in cur.description or []]

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import time
 from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -25,13 +26,13 @@ from dqgate.contract.sql import ref_view
 from dqgate.errors import DataError
 from dqgate.ir import instants
 from dqgate.ir import nodes as n
-from dqgate.runners import assemble_ml, decide, dense_unique, footer, native, sources
+from dqgate.runners import decide, dense_unique, footer, native, replay, sources
 from dqgate.runners.errors import data_error, first_line
 from dqgate.runners.assemble import base as _base  # noqa: F401  (old names, kept working)
 from dqgate.runners.assemble import errored as _errored
 from dqgate.runners.assemble import freshness as _freshness  # noqa: F401
-from dqgate.runners.assemble import result as _result
-from dqgate.runners.assemble import strict as _strict
+from dqgate.runners.assemble import result as _result  # noqa: F401
+from dqgate.runners.assemble import strict as _strict  # noqa: F401
 from dqgate.runners.assemble import threshold as _threshold  # noqa: F401
 from dqgate.runners.results import CheckResult, Progress, RunResult
 
@@ -40,14 +41,8 @@ if TYPE_CHECKING:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory connection, without DuckDB's progress bar (it writes to stdout and
-    breaks JSON output), able to load dqgate's DuckDB extension (runners/native.py)."""
-    con = native.connect()
-    con.execute("SET enable_progress_bar = false")
-    # A check reads a Parquet footer several times (statistics, the fused statement, one
-    # sample query per failing rule); parse it once. DuckDB re-reads a file that changed.
-    con.execute("SET parquet_metadata_cache = true")
-    return con
+    """A private in-memory connection able to load dqgate's DuckDB extension (:func:`native.session`)."""
+    return native.session()
 
 
 def prepare(
@@ -161,39 +156,23 @@ def run(
                     if rule_id not in errors:  # where the statement's GROUP BY would have put them
                         failed_out, _, sample_out, groups_out = plan.outputs[rule_id]
                         values[failed_out], values[sample_out], values[groups_out] = given[rule_id]
-            for rule_id, got in decided.items():
-                values.update(zip(plan.outputs[rule_id], got))
-            for rule_id, (failed, total) in planned.outside.items():  # row groups the narrowed scan left out
-                if rule_id not in errors:
-                    failed_out, total_out = plan.outputs[rule_id][:2]
-                    values[failed_out] = (values.get(failed_out) or 0) + failed
-                    values[total_out] = (values.get(total_out) or 0) + total
-            if planned.rows_outside:
-                values["__rows"] = (values.get("__rows") or 0) + planned.rows_outside
-            rows = int(values.get("__rows", 0) or 0)
+            # the rules the footer decided, the row groups the narrowed scan left out
+            rows = replay.add_settled(plan, values, decided, planned.outside, planned.rows_outside, errors=errors)
             if rows == 0 and not allow_empty and not errors:
                 raise DataError(f"{source.uri}: the dataset has 0 rows; nothing to check (use --allow-empty to check it anyway)", uri=source.uri)
             now = as_of or dt.datetime.now(dt.timezone.utc)
-            results = []
-            for rule in rules:
-                if rule.id in errors:
-                    results.append(_errored(rule, errors[rule.id], contract))
-                elif isinstance(rule, n.StrictSchema):
-                    results.append(_strict(rule, types))
-                elif isinstance(rule, n.HISTORY_RULES):
-                    continue  # judged against the store afterwards (history.apply)
-                elif isinstance(rule, assemble_ml.ML_RULES):
-                    results += assemble_ml.results(rule, plan.outputs[rule.id], values)
-                else:
-                    results.append(_result(rule, plan, values, now))
+            results = replay.judge(rules, plan, values, types, now, errors=errors, errored=lambda r, why: _errored(r, why, contract))
             results = [_with_sample(con, plan, r, source.names) for r in results]
+            keep = KEEP.get()
+            if keep is not None and own and not errors and not planned.given:  # a compiled check to keep (runners/compiled.py)
+                keep(Trace(con, contract, rules, source, types, planned, samples))
     finally:
         if own:
             con.close()
     checks = tuple(results)
     return RunResult(
         contract={"dataset": contract.dataset, "version": contract.version, "sha256": contract.sha256},
-        source={"uri": source.uri, "rows": rows, **_footer_facts(rules, planned)},
+        source={"uri": source.uri, "rows": rows, **replay.footer_facts(rules, planned.decided, planned.groups_outside)},
         status=decide.overall(checks),
         checks=checks,
         elapsed_s=time.perf_counter() - t0,
@@ -274,9 +253,44 @@ class Planned:
     groups_outside: int = 0
     ranges: list[tuple[int, int]] = field(default_factory=list)  # the row ranges read, when narrowed
     given: frozenset[str] = frozenset()  # unique rules whose key counts the caller gave (KeyCounter)
+    native: bool = False  # dqgate's DuckDB extension was loaded
 
 
 NARROW_VIEW = "__dq_data_groups"
+
+
+def plan_args(
+    contract: Contract, types: dict[str, str], dense: dict[str, dense_unique.DenseKey], decided: Any, *,
+    samples: int, native: bool, marks: dict[str, tuple[Any, Any]] | None = None, given: frozenset[str] = frozenset(),
+) -> dict[str, Any]:  # fmt: skip
+    """``compile_plan``'s arguments for this data (``marks``: each marked key's low and span,
+    by default the numbers ``dense`` found; ``given``: unique rules whose keys the caller
+    counted, left out of the statement as the bitmap-counted ones are)."""
+    if marks is None:
+        marks = {k: (d.low, d.span) for k, d in dense.items() if d.marked}
+    return dict(
+        types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense) | given, marks=marks,
+        decided=frozenset(decided), native=native,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One run's connection (data still registered) and what it decided, handed to
+    :data:`KEEP` before the connection closes."""
+
+    con: duckdb.DuckDBPyConnection
+    contract: Contract
+    rules: tuple[n.Rule, ...]
+    source: sources.Source
+    types: dict[str, str]
+    planned: Planned
+    samples: int
+
+
+# Set by `dq check` (runners/compiled.py's ``keeping``) around a check whose statements it
+# keeps for the next run of the same contract: called with the run's Trace.
+KEEP: ContextVar[Callable[[Trace], None] | None] = ContextVar("dqgate_keep_compiled_check", default=None)
 
 
 def plan_for(
@@ -294,12 +308,8 @@ def plan_for(
     found = footer.read(con, trusted, types, source) if use_footer else footer.Footer()
     given = frozenset(given - set(found.decided))
     dense = {k: d for k, d in dense.items() if k not in given}  # counted already: no bitmaps to mark in the scan
-    marks = {k: (d.low, d.span) for k, d in dense.items() if d.marked}
-    args = dict(
-        types=types, key=contract.key_columns(), samples=samples, counted=frozenset(dense) | given, marks=marks,
-        decided=frozenset(found.decided), native=fast,
-    )  # fmt: skip
-    planned = Planned(compiler.compile_plan(rules, **args), dense, found.decided, given=given)  # type: ignore[arg-type]
+    args = plan_args(contract, types, dense, found.decided, samples=samples, native=fast, given=given)
+    planned = Planned(compiler.compile_plan(rules, **args), dense, found.decided, given=given, native=fast)  # type: ignore[arg-type]
     scanned = tuple(r for r in rules if r.id not in found.decided and not isinstance(r, n.StrictSchema))
     narrow = footer.narrowing(found, scanned, types) if source.reader is not None else None
     if narrow is not None:
@@ -309,16 +319,6 @@ def plan_for(
         # Samples stay over every row (a left-out row group may hold all of a rule's failures).
         planned.plan.statement = compiler.compile_plan(rules, source=NARROW_VIEW, **args).statement  # type: ignore[arg-type]
     return planned
-
-
-def _footer_facts(rules: tuple[n.Rule, ...], planned: Planned) -> dict[str, Any]:
-    """What the result JSON says about the work the Parquet footer saved."""
-    out: dict[str, Any] = {}
-    if planned.decided:
-        out["decided_from_footer"] = [r.id for r in rules if r.id in planned.decided]
-    if planned.groups_outside:
-        out["row_groups_not_read"] = planned.groups_outside
-    return out
 
 
 def _execute(
@@ -386,28 +386,15 @@ def _is_broken_file(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) or type(exc) is duckdb.Error
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description or []]
-    rows = cur.fetchall()  # fetch to the end: DuckDB 2 keeps a half-read result open
-    return dict(zip(names, rows[0] if rows else ()))
+_fetch = replay.fetch
 
 
 def _with_sample(
     con: duckdb.DuckDBPyConnection, plan: compiler.CompiledPlan, result: CheckResult, renamed: dict[str, str] | None = None
 ) -> CheckResult:
-    """Attach failing-row samples, querying only rules that failed and have none yet; their
-    keys are the data's column names (``renamed``: data name -> DuckDB's, read back)."""
-    if result.status not in ("fail", "warn") or result.sample or result.id not in plan.samples:
+    """Attach failing-row samples, querying only rules that failed and have none yet
+    (:func:`replay.with_sample`)."""
+    query = plan.samples.get(result.id)
+    if result.status not in ("fail", "warn") or result.sample or query is None:
         return result
-    try:
-        cur = con.execute(plan.samples[result.id].sql("duckdb"))
-        rows = cur.fetchall()
-        back = {duck: name for name, duck in (renamed or {}).items()}
-        names = [back.get(d[0], d[0]) for d in cur.description or []]
-    except duckdb.Error:
-        return result
-    sample = tuple(r[0] if len(names) == 1 else dict(zip(names, r)) for r in rows)
-    from dataclasses import replace
-
-    return replace(result, sample=sample)
+    return replay.with_sample(con, query.sql("duckdb"), result, renamed)

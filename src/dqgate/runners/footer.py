@@ -24,6 +24,10 @@ Exactness comes first, so a statistic is used only where it is the truth:
 * values are read back by DuckDB itself (``TRY_CAST`` of the footer's text to the
   column's type) and rule tests are evaluated by DuckDB on them, with the very
   predicate the fused statement would use, so no comparison is re-implemented.
+
+Building the footer query needs sqlglot and the compiler (:func:`query`, imported
+there); reading its answer does not (:func:`decide`), so a compiled check kept on
+disk (``runners/replay.py``) runs the query it kept and decides without either.
 """
 
 from __future__ import annotations
@@ -32,9 +36,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-
-from dqgate.compilers import duckdb as compiler
 from dqgate.ir import nodes as n
 
 if TYPE_CHECKING:
@@ -94,16 +95,24 @@ class Footer:
 
 def read(con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[str, str], source: Source) -> Footer:
     """Every decision the footers of ``source`` allow, whole and per row group."""
-    out = Footer()
     if source.kind != "parquet" or source.reader is None:
-        return out
+        return Footer()
     found = candidates(rules, types)
     if not found:
-        return out
-    columns = sorted({c for r in found for c in r.columns})
-    tested = [r for r in found if isinstance(r, _VALUE_RULES)]
+        return Footer()
     try:
-        groups, stats, tests = _read(con, source, columns, types, tested)
+        rows = con.execute(query(source.reader, found, types)).fetchall()
+    except Exception:  # noqa: BLE001 - no footer answer just means: scan
+        return Footer()
+    return decide(rows, found, types)
+
+
+def decide(rows: list[tuple[Any, ...]], found: list[n.Rule], types: dict[str, str]) -> Footer:
+    """What the rows of :func:`query` (for the candidate rules ``found``) decide."""
+    out = Footer()
+    columns, tested = _columns(found), _tested(found)
+    try:
+        groups, stats, tests = _read(rows, columns, types, tested)
     except Exception:  # noqa: BLE001 - no footer answer just means: scan
         return out
     order = sorted(groups)  # by file, then row group: a file's row groups follow each other
@@ -111,7 +120,7 @@ def read(con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[
     for k, g in enumerate(order):
         start = 0 if k == 0 or order[k - 1][0] != g[0] else start + groups[order[k - 1]]
         out.groups.append((g[0], start, groups[g]))
-    rows = sum(groups.values())
+    rows_ = sum(groups.values())
     for rule in found:
         chunks = [stats.get((g, rule.columns[0])) for g in order] if rule.columns else []
         if rule.columns and any(c is None for c in chunks):
@@ -122,10 +131,18 @@ def read(con: duckdb.DuckDBPyConnection, rules: tuple[n.Rule, ...], types: dict[
             if all(e is not None for e in each):
                 out.decided[rule.id] = (sum(e[0] for e in each if e), sum(e[1] for e in each if e))
             continue
-        got = _decide_metric(rule, rows, chunks)  # type: ignore[arg-type]
+        got = _decide_metric(rule, rows_, chunks)  # type: ignore[arg-type]
         if got is not None:
             out.decided[rule.id] = got
     return out
+
+
+def _columns(found: list[n.Rule]) -> list[str]:
+    return sorted({c for r in found for c in r.columns})
+
+
+def _tested(found: list[n.Rule]) -> list[n.Rule]:
+    return [r for r in found if isinstance(r, _VALUE_RULES)]
 
 
 def _decide_metric(rule: n.Rule, rows: int, chunks: list[ChunkStats]) -> tuple[Any, ...] | None:
@@ -198,12 +215,16 @@ def narrowing(
     return ranges, outside, sum(found.groups[i][2] for i in left), len(left)
 
 
-def _read(
-    con: duckdb.DuckDBPyConnection, source: Source, columns: list[str], types: dict[str, str], tested: list[n.Rule]
-) -> tuple[dict[Any, int], dict[tuple[Any, str], ChunkStats], dict[str, dict[Any, tuple[Any, Any]]]]:
-    """Row counts per row group, each column chunk's statistics and each value rule's test of low and high."""
-    assert source.reader is not None
-    meta = exp.Anonymous(this="parquet_metadata", expressions=[source.reader.expressions[0].copy()])
+def query(reader: Any, found: list[n.Rule], types: dict[str, str]) -> str:
+    """The footer query for the candidate rules ``found`` over the Parquet ``reader``
+    (a sqlglot ``read_parquet(...)`` call): row counts per row group, each column
+    chunk's statistics and each value rule's test of low and high."""
+    from sqlglot import exp
+
+    from dqgate.compilers import duckdb as compiler
+
+    columns, tested = _columns(found), _tested(found)
+    meta = exp.Anonymous(this="parquet_metadata", expressions=[reader.expressions[0].copy()])
     name = exp.column("path_in_schema")
     facts: list[exp.Expression] = [
         exp.column("file_name"), exp.column("row_group_id"), exp.column("row_group_num_rows"), name.copy(),
@@ -224,7 +245,14 @@ def _read(
             verdicts.append(exp.alias_(on_stat, f"{side}_ok_{k}"))
     inner = exp.select(*facts).from_(exp.Table(this=meta))
     query = exp.select(exp.Star(), *verdicts).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("m"))))
-    rows = con.execute(query.sql(compiler.DIALECT)).fetchall()
+    return query.sql(compiler.DIALECT)
+
+
+def _read(
+    rows: list[tuple[Any, ...]], columns: list[str], types: dict[str, str], tested: list[n.Rule]
+) -> tuple[dict[Any, int], dict[tuple[Any, str], ChunkStats], dict[str, dict[Any, tuple[Any, Any]]]]:
+    """Row counts per row group, each column chunk's statistics and each value rule's test of low and high."""
+    index = {c: i for i, c in enumerate(columns)}
     groups: dict[Any, int] = {}
     stats: dict[tuple[Any, str], ChunkStats] = {}
     tests: dict[str, dict[Any, tuple[Any, Any]]] = {r.id: {} for r in tested}

@@ -19,7 +19,6 @@ import os
 from pathlib import Path
 
 import duckdb
-from sqlglot import exp
 
 PATH = Path(__file__).resolve().parent.parent / "_kernels" / "dqgate_native.duckdb_extension"
 CONFIG = {"allow_unsigned_extensions": "true"}
@@ -39,11 +38,36 @@ def load(con: duckdb.DuckDBPyConnection) -> bool:
     """Load the extension into ``con``; whether its functions are there now."""
     if not enabled():
         return False
+    return run_load(con, load_statement())
+
+
+def load_statement() -> str:
+    """The ``LOAD`` of the extension (built with sqlglot; a compiled check keeps it)."""
+    from sqlglot import exp
+
+    return f"LOAD {exp.Literal.string(str(PATH)).sql('duckdb')}"  # sqlglot has no LOAD node
+
+
+def run_load(con: duckdb.DuckDBPyConnection, statement: str) -> bool:
+    """Run ``statement`` (:func:`load_statement`); whether the extension's functions are there now."""
+    if not enabled():
+        return False
     try:
-        con.execute(f"LOAD {exp.Literal.string(str(PATH)).sql('duckdb')}")  # sqlglot has no LOAD node
+        con.execute(statement)
     except duckdb.Error:
         return False  # the caller's connection without allow_unsigned_extensions, or another platform
     return True
+
+
+def session() -> duckdb.DuckDBPyConnection:
+    """dqgate's private connection for a check: :func:`connect`, without DuckDB's progress
+    bar (it writes to stdout and breaks JSON output), parsing a Parquet footer once (a
+    check reads it several times: statistics, the fused statement, one sample query per
+    failing rule; DuckDB re-reads a file that changed)."""
+    con = connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET parquet_metadata_cache = true")
+    return con
 
 
 def why_not() -> str | None:

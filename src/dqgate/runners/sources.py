@@ -171,15 +171,8 @@ def register(con: duckdb.DuckDBPyConnection, data: Any, name: str, *, declared: 
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         kind, reader = _reader_for(path, declared)
-        view = exp.Create(
-            this=exp.to_table(name, quoted=True),
-            kind="VIEW",
-            replace=True,
-            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-            expression=exp.select(exp.Star()).from_(exp.Table(this=reader)),
-        )
         try:
-            con.execute(view.sql("duckdb"))
+            con.execute(reader_view(name, reader))
         except Exception as exc:
             raise data_error(exc, path) from None
         return Source(uri=path, kind=kind, reader=reader, base=exp.Table(this=reader))
@@ -189,6 +182,16 @@ def register(con: duckdb.DuckDBPyConnection, data: Any, name: str, *, declared: 
     base = exp.to_table(held, quoted=True)
     con.execute(_temp_view(name, exp.select(exp.Star()).from_(base.copy())).sql("duckdb"))
     return Source(uri=describe(data), kind=kind, base=base)
+
+
+def reader_view(name: str, reader: exp.Expression) -> str:
+    """``CREATE OR REPLACE TEMPORARY VIEW name AS SELECT * FROM reader``."""
+    return _temp_view(name, exp.select(exp.Star()).from_(exp.Table(this=reader))).sql("duckdb")
+
+
+def parquet_reader(path: exp.Expression) -> exp.Expression:
+    """``read_parquet(path)``, the reader of one Parquet file (``path`` an expression)."""
+    return exp.Anonymous(this="read_parquet", expressions=[path])
 
 
 def _temp_view(name: str, query: exp.Expression) -> exp.Expression:
@@ -203,9 +206,14 @@ def adjust_view(con: duckdb.DuckDBPyConnection, source: Source, name: str, adjus
     says; returns the source, which then knows it (narrowed views read the same way)."""
     from dataclasses import replace
 
-    assert source.base is not None
-    con.execute(_temp_view(name, adjust.select_from(source.base.copy())).sql("duckdb"))
+    con.execute(adjusted_view(source, name, adjust))
     return replace(source, adjust=adjust)
+
+
+def adjusted_view(source: Source, name: str, adjust: Adjustments) -> str:
+    """The statement of :func:`adjust_view`."""
+    assert source.base is not None
+    return _temp_view(name, adjust.select_from(source.base.copy())).sql("duckdb")
 
 
 def _readable_type(t: Any) -> Any:
@@ -243,6 +251,11 @@ def register_rows(con: duckdb.DuckDBPyConnection, source: Source, name: str, ran
     DuckDB skips every row group outside a filter on ``file_row_number``, so a scan of
     this view reads only the row groups the ranges cover.
     """
+    con.execute(rows_view(source, name, ranges))
+
+
+def rows_view(source: Source, name: str, ranges: list[tuple[int, int]]) -> str:
+    """The statement of :func:`register_rows`."""
     assert source.reader is not None
     reader = source.reader.copy()
     reader.append("expressions", exp.EQ(this=exp.column("file_row_number"), expression=exp.Boolean(this=True)))
@@ -250,11 +263,7 @@ def register_rows(con: duckdb.DuckDBPyConnection, source: Source, name: str, ran
     within = [exp.and_(exp.GTE(this=row.copy(), expression=exp.Literal.number(a)), exp.LT(this=row.copy(), expression=exp.Literal.number(b))) for a, b in ranges]
     star = exp.Star(**{_EXCEPT: [row.copy()]}, **({"replace": source.adjust.replace()} if source.adjust else {}))
     query = exp.select(star).from_(exp.Table(this=reader)).where(exp.or_(*within) if within else exp.false())
-    view = exp.Create(
-        this=exp.to_table(name, quoted=True), kind="VIEW", replace=True,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=query,
-    )  # fmt: skip
-    con.execute(view.sql("duckdb"))
+    return _temp_view(name, query).sql("duckdb")
 
 
 def _as_arrow(data: Any) -> tuple[Any, str]:

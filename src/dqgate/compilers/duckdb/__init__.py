@@ -61,7 +61,7 @@ def compile_plan(
     samples: int = 5,
     source: str | exp.Table = SOURCE_VIEW,
     counted: frozenset[str] = frozenset(),
-    marks: dict[str, tuple[int, int]] | None = None,
+    marks: dict[str, tuple[int | exp.Expression, int | exp.Expression]] | None = None,
     decided: frozenset[str] = frozenset(),
     native: bool = False,
     dialect: Dialect = DUCKDB,
@@ -108,7 +108,8 @@ def compile_plan(
             plan.outputs[rule.id] = (f"{out}_failed", f"{out}_total", f"{out}_sample", f"{out}_groups")
             if rule.id in marks:
                 low, span = marks[rule.id]
-                args = [col(rule.columns[0]), *(exp.Literal.number(v) for v in (low, span, samples))]
+                # low and span may be expressions: a compiled check kept on disk binds them (runners/compiled.py)
+                args = [col(rule.columns[0]), *(v if isinstance(v, exp.Expression) else exp.Literal.number(v) for v in (low, span, samples))]
                 chosen.append(exp.alias_(exp.Anonymous(this=KEY_REPEATS, expressions=args), f"{out}_marks", quoted=True))
                 plan.marks[rule.id] = f"{out}_marks"
         elif isinstance(rule, n.Unique):
