@@ -145,3 +145,38 @@ def test_an_openlineage_event_is_sent_by_the_full_path(tmp_path: Path) -> None:
     code, _, _, modules = dq(tmp_path, "check", "one.yaml", "-q", env={"DQ_OPENLINEAGE_FILE": str(events)})
     assert code == 0 and "sqlglot" in modules
     assert json.loads(events.read_text(encoding="utf-8").splitlines()[-1])["eventType"] == "COMPLETE"
+
+
+def _at_a_terminal(folder: Path, *args: str, cache: bool = True) -> tuple[str, set[str]]:
+    """`dq ARGS` on a pseudo-terminal (util-linux `script`), the progress bar left on:
+    what the terminal showed (colour codes removed), the modules imported."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from dq_process import PROBE
+
+    env = {**os.environ, "DQGATE_CACHE_DIR": str(folder / "cache"), "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    for name in ("DQ_PROGRESS", "DQ_OPENLINEAGE_URL", "DQ_OPENLINEAGE_FILE", "DQGATE_CACHE"):
+        env.pop(name, None)
+    if not cache:
+        env["DQGATE_CACHE"] = "0"
+    inner = " ".join(shlex.quote(a) for a in (sys.executable, "-c", PROBE, *args))
+    done = subprocess.run(["script", "-qec", inner, "/dev/null"], cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
+    shown = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", done.stdout.replace("\r", ""))
+    out, _, last = shown.rstrip("\n").rpartition("\n")
+    return out, set(json.loads(last)["modules"])
+
+
+@pytest.mark.skipif(__import__("shutil").which("script") is None, reason="util-linux `script` is not installed")
+def test_at_a_terminal_the_second_check_is_replayed_too(tmp_path: Path) -> None:
+    """A person at a terminal (where the full path would draw its bar after a second) gets
+    the replay as well, with the same report."""
+    one_row(tmp_path)
+    _at_a_terminal(tmp_path, "check", "one.yaml")  # keeps it
+    shown, modules = _at_a_terminal(tmp_path, "check", "one.yaml")
+    assert loaded(modules, (*PLANNERS, "dqgate.contract.check", "dqgate.compilers")) == []  # rich draws the colours
+    want, _ = _at_a_terminal(tmp_path, "check", "one.yaml", cache=False)
+    assert timeless(shown) == timeless(want)
+    assert shown.startswith("one 0.1.0") and "PASS: 6 pass" in shown

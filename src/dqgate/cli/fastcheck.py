@@ -7,8 +7,9 @@ path would. It answers only the simple form::
     dq check CONTRACT [--data PATH] [--format text|json] [-o FILE] [-q] [-v]
                       [--samples N] [--allow-empty]
 
-(each option once, spelled ``--opt VALUE`` or ``--opt=VALUE``), with no progress bar to
-draw and no OpenLineage event to send. Anything else (another command or option, a contract or data it has not compiled
+(each option once, spelled ``--opt VALUE`` or ``--opt=VALUE``), with no OpenLineage event
+to send; at a terminal it draws the full path's progress bar around the scans (nothing for
+a check that ends within a second). Anything else (another command or option, a contract or data it has not compiled
 for, a file that changed schema, a corrupt entry, any error at all) returns None before
 anything is written, and the full path runs, with its one-line errors and exit codes.
 """
@@ -95,8 +96,13 @@ def attempt(argv: list[str]) -> int | None:
 def _report(opts: Options) -> tuple[str, bool] | None:
     from dqgate.report.progress import wanted
 
-    if wanted(opts.quiet):
-        return None  # the bar is drawn by the full path
+    bar = None
+    if wanted(opts.quiet):  # a terminal: the same bar as the full path, drawn after a second
+        from functools import partial
+
+        from dqgate.report.progress import Bar
+
+        bar = partial(Bar, True)
     if os.environ.get("DQ_OPENLINEAGE_URL") or os.environ.get("DQ_OPENLINEAGE_FILE"):
         return None  # the run event is sent by the full path (events/lineage.py's `enabled`)
     if opts.output not in (None, "-") and (os.path.isdir(opts.output) or not os.path.isdir(os.path.dirname(os.path.abspath(opts.output)))):
@@ -119,7 +125,7 @@ def _report(opts: Options) -> tuple[str, bool] | None:
     from dqgate.runners import assemble
 
     assemble.remember_readable(kept.readable)
-    result = replay.run(kept, path, samples=opts.samples, allow_empty=opts.allow_empty)
+    result = replay.run(kept, path, samples=opts.samples, allow_empty=opts.allow_empty, progress=bar)
     if result is None:
         return None
     if opts.fmt == "json":

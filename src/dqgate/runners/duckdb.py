@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import os
 import time
-from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -146,7 +145,7 @@ def run(
             register_formats(con, plan.formats)
             scanned = tuple(r for r in rules if r.id not in decided)
             carried = _carry(con, planned, ride)
-            with _progress(con, progress, since=t0):
+            with replay.watched(con, progress, since=t0):
                 values, errors = _execute(con, plan, scanned, types, contract, source.uri, samples, planned.source)
                 if ride is not None and carried and all(name in values for name in carried):
                     ride.values = {"__rows": values.get("__rows"), **{name: values.pop(name) for name in carried}}
@@ -227,17 +226,6 @@ def _carry(con: duckdb.DuckDBPyConnection, planned: Planned, ride: Ride | None) 
         return []
     planned.plan.statement = planned.plan.statement.select(*extra)
     return [e.alias for e in extra]
-
-
-def _progress(con: duckdb.DuckDBPyConnection, progress: Progress | None, *, since: float) -> AbstractContextManager[Any]:
-    """The progress display (if any) polling DuckDB's estimate of the running statement.
-    ``query_progress()`` answers only with DuckDB's progress bar enabled, so it is, with
-    its own printing kept off (it writes to stdout)."""
-    if progress is None:
-        return nullcontext()
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
-    return progress(con.query_progress, since=since)
 
 
 @dataclass

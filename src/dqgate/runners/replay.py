@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -41,7 +42,7 @@ import duckdb
 
 from dqgate.ir import nodes as n
 from dqgate.runners import assemble, assemble_ml, decide, dense_unique, footer, native
-from dqgate.runners.results import CheckResult, RunResult
+from dqgate.runners.results import CheckResult, Progress, RunResult
 
 SOURCE_VARIABLE = "__dq_source"  # the DuckDB variable holding the checked file's path
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -126,9 +127,13 @@ def schema_key(described: list[tuple[Any, ...]], parquet_schema: list[tuple[Any,
     return (tuple(tuple(r) for r in described), tuple(tuple(r) for r in parquet_schema))
 
 
-def run(entry: CompiledCheck, path: str, *, samples: int = 5, allow_empty: bool = False) -> RunResult | None:
+def run(
+    entry: CompiledCheck, path: str, *, samples: int = 5, allow_empty: bool = False, progress: Progress | None = None
+) -> RunResult | None:
     """The result of checking the Parquet file ``path`` with ``entry``, exactly as the
-    full path gives it; None when this entry cannot say (the caller runs the full path)."""
+    full path gives it; None when this entry cannot say (the caller runs the full path).
+    ``progress`` follows the scans as on the full path (a terminal's bar, drawn only
+    once a check has run for a second)."""
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.timezone.utc)
     rules = entry.rules
@@ -156,11 +161,12 @@ def run(entry: CompiledCheck, path: str, *, samples: int = 5, allow_empty: bool 
             con.execute(span, [dense[rule_id].span])
         if plan.narrow_view is not None:
             con.execute(plan.narrow_view)
-        try:
-            values = fetch(con, plan.sql)
-        except duckdb.Error:
-            return None  # the full path isolates the rule to blame, or names what is wrong with the data
-        dense_unique.fill(con, dense, plan, values, rules, types, samples)  # type: ignore[arg-type]
+        with watched(con, progress, since=t0):
+            try:
+                values = fetch(con, plan.sql)
+            except duckdb.Error:
+                return None  # the full path isolates the rule to blame, or names what is wrong with the data
+            dense_unique.fill(con, dense, plan, values, rules, types, samples)  # type: ignore[arg-type]
         outside = narrow[1] if narrow is not None else {}
         rows = add_settled(plan, values, found.decided, outside, narrow[2] if narrow is not None else 0, errors={})
         if rows == 0 and not allow_empty:
@@ -212,6 +218,17 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
     names = [d[0] for d in cur.description or []]
     rows = cur.fetchall()  # fetch to the end: DuckDB 2 keeps a half-read result open
     return dict(zip(names, rows[0] if rows else ()))
+
+
+def watched(con: duckdb.DuckDBPyConnection, progress: Progress | None, *, since: float) -> AbstractContextManager[Any]:
+    """The progress display (if any) polling DuckDB's estimate of the running statement.
+    ``query_progress()`` answers only with DuckDB's progress bar enabled, so it is, with
+    its own printing kept off (it writes to stdout)."""
+    if progress is None:
+        return nullcontext()
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    return progress(con.query_progress, since=since)
 
 
 def add_settled(
