@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     Only a real process (``argv`` None: the command line) tries the compiled check;
     callers passing ``argv`` (tests, embedding) always get the click path.
     """
-    if argv is None:
+    if argv is None and sys.argv[1:2] == ["check"]:  # other commands load nothing for it
         import gc
 
         # A replayed check is a short run that makes little garbage, most of it while
