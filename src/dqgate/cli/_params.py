@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from typing import Any, Callable, TypeVar
 
 import click
+
+from dqgate.cli.atomic import write_text
 
 from dqgate.errors import UsageError
 
@@ -92,16 +93,7 @@ def write_output(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
         return
     check_output(output)
-    folder = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(prefix=".dq-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text(output, text)
 
 
 def _report_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

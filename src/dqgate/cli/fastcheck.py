@@ -89,7 +89,9 @@ def attempt(argv: list[str]) -> int | None:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        _write_file(opts.output, text)
+        from dqgate.cli.atomic import write_text
+
+        write_text(opts.output, text)
     return 1 if failed else 0
 
 
@@ -136,18 +138,3 @@ def _report(opts: Options) -> tuple[str, bool] | None:
 
     color = opts.output is None and sys.stdout.isatty()
     return console(result, color=color, verbose=opts.verbose), result.status == "fail"
-
-
-def _write_file(output: str, text: str) -> None:
-    """Write ``text`` to ``output`` atomically, as ``cli/_params.write_output`` does."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".dq-", dir=os.path.dirname(os.path.abspath(output)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

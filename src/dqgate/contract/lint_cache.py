@@ -48,13 +48,19 @@ def code_fingerprint() -> bytes:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             files.append(spec.origin)
-    for path in files:
+    add_file_stats(h, files)
+    return h.digest()
+
+
+def add_file_stats(h: "hashlib._Hash", paths: list[str]) -> None:
+    """Feed each file's path, size and modification time to ``h`` (a missing file is
+    skipped): a cache keyed by it is dropped when any of that code is installed anew."""
+    for path in paths:
         try:
             st = os.stat(path)
         except OSError:
             continue
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.digest()
 
 
 def _entry(text: bytes) -> str | None:

@@ -83,12 +83,7 @@ def _package_fingerprint() -> bytes:
     spec = importlib.util.find_spec("duckdb")
     if spec is not None and spec.origin:
         paths.append(spec.origin)
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    lint_cache.add_file_stats(h, paths)
     return h.digest()
 
 
