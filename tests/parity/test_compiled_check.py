@@ -139,15 +139,23 @@ def assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert got == want
 
 
-@SETTINGS
-@given(data=st.data())
-def test_a_replayed_check_prints_what_the_full_check_prints(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:
+def random_contract(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """A fresh folder holding ``c.yaml``, a random contract of what a compiled check keeps,
+    and the column names drawn for it."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp()))
     names = data.draw(st.sampled_from([PLAIN, AWKWARD, CASED]), label="names")
     builder = ContractBuilder(data.draw, names, str(folder / "ref.parquet"))
+    text = yaml.safe_dump(without_unkept(builder.contract()), sort_keys=False, allow_unicode=True)
+    (folder / "c.yaml").write_text(text, encoding="utf-8")
+    note(text)
+    return folder, names
+
+
+@SETTINGS
+@given(data=st.data())
+def test_a_replayed_check_prints_what_the_full_check_prints(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder, names = random_contract(data, tmp_path_factory)
     contract = folder / "c.yaml"
-    contract.write_text(yaml.safe_dump(without_unkept(builder.contract()), sort_keys=False, allow_unicode=True), encoding="utf-8")
-    note(contract.read_text(encoding="utf-8"))
     rules = plan(load_contract(str(contract)))
     samples = data.draw(st.sampled_from([5, 0, 2]), label="samples")
     files = []
@@ -191,12 +199,7 @@ PROCESS_SETTINGS = settings(
 @given(data=st.data())
 def test_a_replayed_check_as_a_process_prints_what_the_full_check_prints(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The same as real `dq check` processes: the second imports no planner and prints the first's JSON."""
-    folder = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp()))
-    names = data.draw(st.sampled_from([PLAIN, AWKWARD, CASED]), label="names")
-    builder = ContractBuilder(data.draw, names, str(folder / "ref.parquet"))
-    text = yaml.safe_dump(without_unkept(builder.contract()), sort_keys=False, allow_unicode=True)
-    (folder / "c.yaml").write_text(text, encoding="utf-8")
-    note(text)
+    folder, names = random_contract(data, tmp_path_factory)
     rules = plan(load_contract(str(folder / "c.yaml")))
     pq.write_table(arrow_table(data.draw(rows(), label="rows"), names), folder / "d.parquet", row_group_size=data.draw(st.sampled_from([None, 3])))
     args = ("check", "c.yaml", "--data", "d.parquet", "--format", "json", "-q")
