@@ -120,7 +120,7 @@ def test_a_column_name_cannot_break_out_of_its_quotes() -> None:
 
 
 def test_a_rule_kind_without_a_handler_is_refused_not_skipped() -> None:
-    @dataclass(frozen=True, kw_only=True)
+    @n.rule_class
     class Mystery(n.RowRule):
         kind = "mystery"
 
