@@ -305,4 +305,5 @@ class Anomaly(Rule):
 
 ROW_RULES = (NotNull, Unique, Range, InSet, Pattern, Length, Format, Expect, Reference, ForeignKey)
 HISTORY_RULES = (Change, Anomaly)
+ML_RULES = (Drift, SlicedMetric, EvalMetric)  # assembled by runners/assemble_ml.py
 ALL_RULES = (*ROW_RULES, Metric, Freshness, StrictSchema, Drift, SlicedMetric, EvalMetric, *HISTORY_RULES)

@@ -23,7 +23,7 @@ from dqgate.runners.assemble import bounds_text, metric_threshold
 from dqgate.runners.results import CheckResult
 from dqgate.stats import drift as d
 
-ML_RULES = (n.Drift, n.SlicedMetric, n.EvalMetric)
+ML_RULES = n.ML_RULES
 
 
 def results(rule: n.Rule, outputs: tuple[str, ...], values: dict[str, Any]) -> list[CheckResult]:

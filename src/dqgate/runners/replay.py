@@ -41,7 +41,7 @@ from typing import Any, Callable
 import duckdb
 
 from dqgate.ir import nodes as n
-from dqgate.runners import assemble, assemble_ml, decide, dense_unique, footer, native
+from dqgate.runners import assemble, decide, dense_unique, footer, native
 from dqgate.runners.results import CheckResult, Progress, RunResult
 
 SOURCE_VARIABLE = "__dq_source"  # the DuckDB variable holding the checked file's path
@@ -264,7 +264,9 @@ def judge(
             results.append(assemble.strict(rule, types))
         elif isinstance(rule, n.HISTORY_RULES):
             continue  # judged against the store afterwards (history.apply)
-        elif isinstance(rule, assemble_ml.ML_RULES):
+        elif isinstance(rule, n.ML_RULES):
+            from dqgate.runners import assemble_ml  # with the drift statistics: only for contracts that have such rules
+
             results += assemble_ml.results(rule, plan.outputs[rule.id], values)
         else:
             results.append(assemble.result(rule, plan, values, now))
