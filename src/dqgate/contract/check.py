@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from dqgate.contract import bounds
+from dqgate.contract import bounds, sql_cache
 from dqgate.contract import model as m
 from dqgate.contract.contract import Contract
 from dqgate.contract.load import Document, Path
@@ -27,7 +27,7 @@ from dqgate.errors import ContractError
 from dqgate.span import did_you_mean
 
 if TYPE_CHECKING:
-    from dqgate.contract.sql import Fragment
+    from dqgate.contract.sql_values import Fragment
 
 _STRING_TYPES = {"string"}
 _NUMERIC_TYPES = {t for t in m.TYPE_NAMES if t.startswith(("int", "uint", "float")) or t in ("number", "decimal", "integer")}
@@ -300,12 +300,18 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
     def sql(path: Path, text: str | None, *, aggregate: bool) -> None:
         if text is None:
             return
-        from dqgate.contract.sql import SqlProblem, vet  # sqlglot: only for a contract that carries SQL
+        kept = sql_cache.vetted(text, columns=declared, references=refs, aggregate=aggregate) if isinstance(text, str) else None
+        if kept is not None:  # seen before, by any process: no sqlglot
+            fragments[path] = kept
+            return
+        from dqgate.contract.sql import SqlProblem, vet  # sqlglot: only for SQL not seen before
 
         try:
             fragments[path] = vet(text, columns=declared, references=refs, aggregate=aggregate)
         except SqlProblem as exc:
             problems.add(path, f"{path[-1]} {_quoted(text)}: {exc}")
+        else:
+            sql_cache.keep_vetted(text, columns=declared, references=refs, aggregate=aggregate, fragment=fragments[path])
 
     def column_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None) -> None:
         _check_rules(path, name, spec, ctype, refs, problems)
@@ -569,8 +575,6 @@ def _metric_bound_kinds(path: Path, check: m.MetricCheck, parsed: Any, columns: 
 
 
 def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], problems: _Problems, sql: Any, columns: dict[str, Any]) -> None:
-    from dqgate.contract.metric import MetricProblem, parse_metric
-
     given = [check.min is not None or check.max is not None, check.between is not None]
     if all(given):
         problems.add(path, "give either min/max or between, not both")
@@ -595,11 +599,16 @@ def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], pr
         if check.where is not None:
             sql((*path, "where"), check.where, aggregate=False)
         return  # an evaluation metric: no SQL to vet
-    try:
-        parsed = parse_metric(check.metric, declared)
-    except MetricProblem as exc:
-        problems.add((*path, "metric"), str(exc))
-        return
+    parsed = sql_cache.metric(check.metric, declared)
+    if parsed is None:  # not read before: sqlglot
+        from dqgate.contract.metric import MetricProblem, parse_metric
+
+        try:
+            parsed = parse_metric(check.metric, declared)
+        except MetricProblem as exc:
+            problems.add((*path, "metric"), str(exc))
+            return
+        sql_cache.keep_metric(check.metric, declared, parsed)
     if parsed.func == "sql":
         sql((*path, "metric"), check.metric, aggregate=True)
     _metric_bound_kinds(path, check, parsed, columns, problems)
