@@ -95,6 +95,9 @@ def attempt(argv: list[str]) -> int | None:
     paths = [a for a in argv[1:] if a != "--only-contracts"]
     if len(argv) - 1 - len(paths) > 1 or not paths or any(not p or p.startswith("-") or not os.path.exists(p) for p in paths):
         return None
+    # pydantic looks for plugins (an entry-point scan of every installed distribution, ~20-40 ms)
+    # when it builds the contract models; a lint process runs no code that could use one.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     lines: list[tuple[str, bool]] = []
     try:
         code = lint_paths(tuple(paths), against=None, only_contracts=len(paths) < len(argv) - 1, odcs_object=None,
