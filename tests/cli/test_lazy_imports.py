@@ -150,6 +150,9 @@ def test_an_edited_contract_whose_sql_was_seen_lints_without_sqlglot(tmp_path: P
     code, modules, out = _dq(tmp_path, "lint", "one.yaml", "two.yaml")
     assert code == 0, out
     assert "dqgate.contract.check" in modules and _loaded(modules, ("sqlglot", "dqgate.contract.sql", "dqgate.contract.metric")) == []
+    # and its shape is proven without pydantic (contract/shape.py)
+    assert _loaded(modules, ("pydantic", "dqgate.contract.model")) == []
     (tmp_path / "three.yaml").write_text(with_sql.replace("x: {type: float64", "y: {type: float64"), encoding="utf-8")
     code, modules, out = _dq(tmp_path, "lint", "three.yaml")  # the same SQL, but 'x' is no longer declared
     assert code == 1 and "unknown column 'x'" in out, out
+    assert "pydantic" in modules  # a contract with a problem is reported by the full path
