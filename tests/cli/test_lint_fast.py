@@ -103,3 +103,30 @@ def test_the_lines_are_the_problems(folder: Path) -> None:
     assert code == 1
     assert "bad.yaml:4:10: 'int46' is not a valid type" in out and "Did you mean 'length'" in out
     assert err.strip() == "dq lint: 2 contract(s), 3 problems"
+
+
+def _git(folder: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True, env=env)
+
+
+@pytest.mark.parametrize("args", [
+    ("lint", "--only-contracts", "--against", "HEAD", "good.yaml", "ci.yaml", "new.yaml"),
+    ("lint", "--against=HEAD", "good.yaml"),
+    ("lint", "good.yaml", "--against", "HEAD~1"),
+], ids=" ".join)  # fmt: skip
+def test_against_a_revision_answers_without_click_as_click_does(folder: Path, args: tuple[str, ...]) -> None:
+    """The pre-commit hook's own command: changes since the last commit, breaking ones
+    failing, with the contract at HEAD and the edited one both built without pydantic."""
+    _git(folder, "init", "-q")
+    _git(folder, "add", "good.yaml", "ci.yaml")
+    _git(folder, "commit", "-qm", "one")
+    (folder / "good.yaml").write_text(GOOD.replace("max: 10", "max: 8").replace("max: 5", "max: 6"), encoding="utf-8")
+    _git(folder, "commit", "-qam", "two")
+    (folder / "good.yaml").write_text(GOOD.replace("max: 10", "max: 9") + "    name: mean_x\n", encoding="utf-8")
+    (folder / "new.yaml").write_text(GOOD.replace("dataset: good", "dataset: new"), encoding="utf-8")
+    fast = _run(folder, *args, click=False)
+    slow = _run(folder, *args, click=True)
+    assert fast[3] is False and slow[3] is True
+    assert fast[:3] == slow[:3]
+    assert fast[0] == 1 and "breaking" in fast[2]  # the range narrowed since HEAD~1 or HEAD: a breaking change

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from dqgate.contract import model as m
 from dqgate.contract import shape
-from dqgate.contract.check import build_contract, proven_clean
+from dqgate.contract.check import build_contract, proven_contract
+from dqgate.contract.compat import compare
 from dqgate.contract.load import load_text
 from dqgate.errors import ContractError
 
@@ -191,15 +192,15 @@ notify: {url: "https://hooks.example/x", on: [fail, warn], retries: 0}
 
 def test_a_contract_using_every_part_is_proven_clean() -> None:
     doc = load_text(CONTRACT, "c.yaml")
-    assert proven_clean(doc)
-    build_contract(doc)  # and pydantic agrees
+    proven = proven_contract(doc)
+    assert proven is not None and not isinstance(proven.model, BaseModel)
+    full = build_contract(doc)  # pydantic agrees
+    assert dump(proven.model) == dump(full.model) and proven.fragments == full.fragments
+    assert [dump(c) for c in proven.checks] == [dump(c) for c in full.checks]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.data())
-def test_a_contract_proven_clean_is_clean(data: st.DataObject) -> None:
-    """Random edits of the contract above (a value replaced by a random one of the same
-    field, or by noise): whenever proven clean, the pydantic path finds no problem."""
+def _edited(data: st.DataObject) -> str:
+    """The contract above with one value replaced by a random one of its field, or noise."""
     import yaml
 
     value = copy.deepcopy(load_text(CONTRACT, "c.yaml").value)  # not yaml.safe_load: YAML 1.1 reads `on:` as True
@@ -219,9 +220,30 @@ def test_a_contract_proven_clean_is_clean(data: st.DataObject) -> None:
     else:
         key = data.draw(st.sampled_from(sorted(_keys(m.ContractModel))))
         value[key] = data.draw(values(_keys(m.ContractModel)[key], 1))
-    doc = load_text(yaml.safe_dump(value, sort_keys=False), "c.yaml")
-    if proven_clean(doc):
-        try:
-            build_contract(doc)
-        except ContractError as exc:
-            raise AssertionError(f"proven clean, but: {exc.problems}") from None
+    return yaml.safe_dump(value, sort_keys=False)
+
+
+def _full(text: str) -> Any:
+    try:
+        return build_contract(load_text(text, "c.yaml"))
+    except ContractError as exc:
+        return exc.problems
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_a_contract_proven_clean_is_clean_and_compares_as_pydantics(data: st.DataObject) -> None:
+    """Random edits of the contract above: whenever one is proven clean, the pydantic
+    path finds no problem in it either; and `--against`'s comparison of two versions
+    gives the same changes from the records as from pydantic's models."""
+    old, new = _edited(data), _edited(data)
+    proven_old, proven_new = proven_contract(load_text(old, "c.yaml")), proven_contract(load_text(new, "c.yaml"))
+    full_old, full_new = _full(old), _full(new)
+    for proven, full in ((proven_old, full_old), (proven_new, full_new)):
+        if proven is not None:
+            assert not isinstance(full, tuple), f"proven clean, but: {full}"
+            assert dump(proven.model) == dump(full.model) and proven.fragments == full.fragments
+    if not isinstance(full_old, tuple) and not isinstance(full_new, tuple):
+        want = compare(full_old, full_new)
+        assert compare(proven_old or full_old, proven_new or full_new) == want
+        assert compare(proven_old or full_old, full_new) == want

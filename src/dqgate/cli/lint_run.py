@@ -64,11 +64,8 @@ def lint_paths(paths: tuple[str, ...], *, against: str | None, only_contracts: b
             continue  # this very text linted clean before, with this very code
         from dqgate.contract import lint_file, load_contract
 
-        try:
-            if against is None and odcs_object is None:
-                lint_file(path)  # the verdict is all we need: pydantic only if the shape is not proven
-            else:
-                contract = load_contract(path, object=odcs_object)
+        try:  # pydantic only for a contract whose shape is not proven (contract/shape.py)
+            contract = lint_file(path) if odcs_object is None else load_contract(path, object=odcs_object)
         except ContractError as exc:
             for line in exc.problems:
                 echo(line)
@@ -90,21 +87,39 @@ def lint_paths(paths: tuple[str, ...], *, against: str | None, only_contracts: b
 
 
 def attempt(argv: list[str]) -> int | None:
-    """Answer ``dq lint [--only-contracts] PATHS...`` (``argv`` after ``dq``) without click:
-    the exit code, or None, having written nothing, for anything else (another option,
-    a path that does not exist: click's usage errors) or any error but a contract's."""
+    """Answer ``dq lint [--only-contracts] [--against REV] PATHS...`` (``argv`` after
+    ``dq``; the pre-commit hook's command) without click: the exit code, or None, having
+    written nothing, for anything else (another option, a path that does not exist:
+    click's usage errors) or any error but a contract's (a bad revision: click's path
+    says it in one line)."""
     if len(argv) < 2 or argv[0] != "lint":
         return None
-    paths = [a for a in argv[1:] if a != "--only-contracts"]
-    if len(argv) - 1 - len(paths) > 1 or not paths or any(not p or p.startswith("-") or not os.path.exists(p) for p in paths):
+    paths: list[str] = []
+    options: dict[str, object] = {}
+    args = iter(argv[1:])
+    for arg in args:
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in options:
+            return None
+        if name == "--only-contracts" and not eq:
+            options[name] = True
+        elif name == "--against":
+            options[name] = value if eq else next(args, None)
+            if not options[name] or str(options[name]).startswith("-"):
+                return None
+        elif arg.startswith("-") or not arg or not os.path.exists(arg):
+            return None
+        else:
+            paths.append(arg)
+    if not paths:
         return None
     # pydantic looks for plugins (an entry-point scan of every installed distribution, ~20-40 ms)
     # when it builds the contract models; a lint process runs no code that could use one.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     lines: list[tuple[str, bool]] = []
     try:
-        code = lint_paths(tuple(paths), against=None, only_contracts=len(paths) < len(argv) - 1, odcs_object=None,
-                          echo=lambda line, err=False: lines.append((line, err)))  # fmt: skip
+        code = lint_paths(tuple(paths), against=options.get("--against"), only_contracts="--only-contracts" in options,  # type: ignore[arg-type]
+                          odcs_object=None, echo=lambda line, err=False: lines.append((line, err)))  # fmt: skip
     except Exception:  # noqa: BLE001 - nothing printed yet: the click path answers, with its one-line errors
         return None
     for line, err in lines:

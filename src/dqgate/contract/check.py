@@ -88,30 +88,35 @@ def build_contract(doc: Document) -> Contract:
     )
 
 
-def proven_clean(doc: Document) -> bool:
-    """Whether ``doc`` is a contract without any problem, decided without pydantic when
-    that can be proven: ``shape.py`` shows the YAML has the models' shape (building the
-    values pydantic would) and the cross-field checks find nothing. False means "not
-    shown", never "has problems": :func:`build_contract` then validates with pydantic
-    and says what is wrong. For `dq lint`, whose verdict is all it needs."""
+def proven_contract(doc: Document) -> Contract | None:
+    """``doc`` as a contract without any problem, built without pydantic when that can be
+    proven: ``shape.py`` shows the YAML has the models' shape (building the values
+    pydantic would) and the cross-field checks find nothing. None means "not shown",
+    never "has problems": :func:`build_contract` then validates with pydantic and says
+    what is wrong. For `dq lint` (its verdict, and ``--against``'s comparison, which
+    reads the same attributes): the records are not pydantic models, so nothing that
+    compiles or runs a contract takes this path."""
     from dqgate.contract import shape
 
     value = doc.value
     if not isinstance(value, dict) or _nan_values(value, ()):
-        return False
+        return None
     model = shape.proven(shape.contract, value)
     if model is None:
-        return False
+        return None
     checks: list[tuple[str, Any]] = []
     for raw in value.get("checks") or []:
         kinds = [k for k in shape.CHECKS if k in raw] if isinstance(raw, dict) else []
         check = shape.proven(shape.CHECKS[kinds[0]], raw) if len(kinds) == 1 else None
         if check is None:
-            return False
+            return None
         checks.append((kinds[0], check))
     problems = _Problems(doc)
-    _cross_checks(model, checks, problems)
-    return not problems.items
+    fragments = _cross_checks(model, checks, problems)
+    if problems.items:
+        return None
+    sha = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    return Contract(model=model, checks=tuple(c for _, c in checks), fragments=fragments, path=doc.file, sha256=sha, doc=doc)
 
 
 def _nan_values(tree: Any, path: Path) -> list[Path]:
@@ -664,4 +669,4 @@ def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], pr
         sql((*path, "where"), check.where, aggregate=False)
 
 
-__all__ = ["build_contract", "proven_clean", "regex_problem"]
+__all__ = ["build_contract", "proven_contract", "regex_problem"]

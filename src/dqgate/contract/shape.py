@@ -35,11 +35,40 @@ class NotProven(Exception):
 class Record:
     """A validated mapping, read by attribute like a model instance."""
 
+    _defaults: dict[str, Any] = {}  # attribute -> default (a callable makes it), set per model
+
     def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.__dict__})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Record) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def model_dump(self, *, exclude_defaults: bool = False) -> dict[str, Any]:
+        """As pydantic's: the fields by attribute name, nested records as mappings;
+        ``exclude_defaults`` leaves out fields equal to their default."""
+        out = {}
+        for attr, value in self.__dict__.items():
+            if exclude_defaults and attr in self._defaults:
+                default = self._defaults[attr]
+                if value == (default() if callable(default) else default):
+                    continue
+            out[attr] = _dumped(value, exclude_defaults)
+        return out
+
+
+def _dumped(value: Any, exclude_defaults: bool) -> Any:
+    if isinstance(value, Record):
+        return value.model_dump(exclude_defaults=exclude_defaults)
+    if isinstance(value, list):
+        return [_dumped(v, exclude_defaults) for v in value]
+    if isinstance(value, dict):
+        return {k: _dumped(v, exclude_defaults) for k, v in value.items()}
+    return value
 
 
 class RangeRecord(Record):
@@ -165,6 +194,8 @@ def by_shape(*, scalar: Check | None = None, mapping: Check | None = None, liste
 
 def model(fields: dict[str, tuple[str, Check, Any]], record: type[Record] = Record) -> Check:
     """A model with ``extra="forbid"``: YAML key -> (attribute, check, default)."""
+    defaults = {attr: default for attr, _, default in fields.values() if default is not _REQUIRED}
+    record = type(record.__name__, (record,), {"_defaults": defaults})
 
     def check(value: Any) -> Record:
         if type(value) is not dict or not value.keys() <= fields.keys():
@@ -270,6 +301,10 @@ CHECKS: dict[str, Check] = {
     }),
 }  # fmt: skip
 
+_GATE = model({
+    "on_failure": ("on_failure", one_of("quarantine_batch", "quarantine_rows", "fail"), "quarantine_batch"),
+    "publish": ("publish", one_of("append", "replace"), "append"),
+})
 contract = model({
     "dataset": ("dataset", matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"), _REQUIRED),
     "version": ("version", matching(r"[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?"), "0.1.0"),
@@ -283,10 +318,7 @@ contract = model({
         "reference": ("reference", exact(int, str), "latest"),
         "columns": ("columns", dict_of(by_shape(mapping=_DRIFT_COLUMN, listed=list_of(_DRIFT_COLUMN, min_length=1))), dict),
     }, DriftRecord)), None),
-    "gate": ("gate", model({
-        "on_failure": ("on_failure", one_of("quarantine_batch", "quarantine_rows", "fail"), "quarantine_batch"),
-        "publish": ("publish", one_of("append", "replace"), "append"),
-    }), lambda: Record(on_failure="quarantine_batch", publish="append")),
+    "gate": ("gate", _GATE, lambda: _GATE({})),
     "references": ("references", dict_of(text), dict),
     "notify": ("notify", optional(model({
         "url": ("url", matching(r"https?://.*"), _REQUIRED),
