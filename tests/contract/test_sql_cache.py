@@ -76,7 +76,7 @@ def _same_answers(texts: list[str], folder: str) -> None:
     """Lint ``texts`` in turn with the cache in ``folder``; each answer must equal a lint
     without any cache."""
     for text in texts:
-        os.environ["DQGATE_CACHE"] = "0"
+        os.environ["DQGATE_CACHE"] = "0"  # the autouse fixture removed any value the session had
         try:
             fresh = _answer(text)
         finally:
@@ -92,13 +92,17 @@ def _own_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 @settings(max_examples=120, deadline=None)
 @given(st.lists(contracts, min_size=2, max_size=6))
 def test_a_cached_answer_equals_a_fresh_one(texts: list[str]) -> None:
+    saved = os.environ.get("DQGATE_CACHE_DIR")  # the test session's (conftest.py): put back after
     with tempfile.TemporaryDirectory() as folder:
         os.environ["DQGATE_CACHE_DIR"] = folder
         try:
             _same_answers(texts, folder)
             _same_answers(texts, folder)  # again, every entry now on disk
         finally:
-            del os.environ["DQGATE_CACHE_DIR"]
+            if saved is None:
+                del os.environ["DQGATE_CACHE_DIR"]
+            else:
+                os.environ["DQGATE_CACHE_DIR"] = saved
 
 
 def _two(first_columns: dict[str, str], second_columns: dict[str, str], check: tuple[str, str, None]) -> list[str]:
