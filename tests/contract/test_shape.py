@@ -116,7 +116,7 @@ def _agrees(check: shape.Check, cls: type[BaseModel], value: dict[str, Any]) -> 
 MODELS = [(shape.contract, m.ContractModel)] + [(shape.CHECKS[k], m.CHECK_MODELS[k]) for k in shape.CHECKS]
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.sampled_from(range(len(MODELS))).flatmap(lambda i: st.tuples(st.just(i), mappings(MODELS[i][1]))))
 def test_what_shape_proves_pydantic_builds_the_same(drawn: tuple[int, dict[str, Any]]) -> None:
     index, value = drawn
@@ -128,7 +128,7 @@ def test_the_random_mappings_are_often_proven() -> None:
     """Guards the test above from drawing only mappings shape.py gives up on."""
     proven = {cls.__name__: 0 for _, cls in MODELS}
 
-    @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(range(len(MODELS))).flatmap(lambda i: st.tuples(st.just(i), mappings(MODELS[i][1]))))
     def count(drawn: tuple[int, dict[str, Any]]) -> None:
         check, cls = MODELS[drawn[0]]
@@ -230,7 +230,7 @@ def _full(text: str) -> Any:
         return exc.problems
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_a_contract_proven_clean_is_clean_and_compares_as_pydantics(data: st.DataObject) -> None:
     """Random edits of the contract above: whenever one is proven clean, the pydantic

@@ -3,7 +3,8 @@ each (answering from the lint cache when the very text linted clean before), pri
 problems and a summary, return the exit code.
 
 ``cli/lint.py`` (the click command) and :func:`attempt` (the console script's path
-for ``dq lint [--only-contracts] PATHS...``, taken before click is imported, as
+for ``dq lint [--only-contracts] [--against REV] PATHS...``, the pre-commit hook's
+command, taken before click is imported, as
 ``cli/fastcheck.py`` does for `dq check`) both call :func:`lint_paths`, so the two print
 the same lines and exit with the same codes.
 """
@@ -120,6 +121,9 @@ def attempt(argv: list[str]) -> int | None:
     try:
         code = lint_paths(tuple(paths), against=options.get("--against"), only_contracts="--only-contracts" in options,  # type: ignore[arg-type]
                           odcs_object=None, echo=lambda line, err=False: lines.append((line, err)))  # fmt: skip
+    except KeyboardInterrupt:  # as cli/group.py's main says it
+        sys.stderr.write("dq: interrupted\n")
+        return 130
     except Exception:  # noqa: BLE001 - nothing printed yet: the click path answers, with its one-line errors
         return None
     for line, err in lines:
