@@ -247,3 +247,26 @@ def test_a_contract_proven_clean_is_clean_and_compares_as_pydantics(data: st.Dat
         want = compare(full_old, full_new)
         assert compare(proven_old or full_old, proven_new or full_new) == want
         assert compare(proven_old or full_old, full_new) == want
+
+
+def test_the_property_catches_a_shape_that_accepts_too_much() -> None:
+    """A proof that let any value through for one field (here ``severity`` of an
+    ``expect:`` check) must be caught by the property above on random mappings."""
+    from hypothesis import find
+    from pydantic import ValidationError
+
+    lax = shape.model({
+        "expect": ("expect", shape.text, shape._REQUIRED), "name": ("name", shape.optional(shape.text), None),
+        "mostly": ("mostly", shape.optional(shape.number(gt=0, le=1)), None), "severity": ("severity", lambda v: v, "error"),
+        "where": ("where", shape.optional(shape.text), None), "scope": ("scope", shape.optional(shape.one_of("snapshot", "batch")), None),
+    })  # fmt: skip
+
+    def caught(value: dict[str, Any]) -> bool:
+        try:
+            _agrees(lax, m.ExpectCheck, value)
+        except (AssertionError, ValidationError):
+            return True
+        return False
+
+    found = find(mappings(m.ExpectCheck), caught, settings=settings(max_examples=2000, database=None))
+    assert found["severity"] not in ("error", "warn")
