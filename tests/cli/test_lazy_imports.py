@@ -135,3 +135,24 @@ def test_lint_parses_sql_only_for_a_contract_that_carries_some(tmp_path: Path) -
     code, modules, out = _dq(tmp_path, "lint", "bad.yaml")
     assert code == 1 and "bad.yaml:8:5:" in out and "Did you mean 'length'" in out  # vetted: the misspelt function, with "did you mean"
     assert "sqlglot" in modules
+
+
+def test_an_edited_contract_whose_sql_was_seen_lints_without_sqlglot(tmp_path: Path) -> None:
+    """The pre-commit case: one contract edited on a line that is not SQL, or a new one
+    reusing SQL another contract had: its fragments and metrics come from the SQL cache
+    (contract/sql_cache.py), and a real problem is still found."""
+    with_sql = PLAIN + "checks:\n  - expect: \"x >= 0 AND length(s) = 1\"\n    where: \"id > 0\"\n  - metric: mean(x)\n    max: 5\n  - metric: \"count(*) FILTER (WHERE s = 'a')\"\n    min: 0\n"
+    (tmp_path / "one.yaml").write_text(with_sql, encoding="utf-8")
+    code, modules, out = _dq(tmp_path, "lint", "one.yaml")
+    assert code == 0 and "sqlglot" in modules, out  # first seen: vetted with sqlglot
+    (tmp_path / "one.yaml").write_text(with_sql.replace("dataset: plain", "dataset: plain\nowner: me"), encoding="utf-8")
+    (tmp_path / "two.yaml").write_text(with_sql.replace("dataset: plain", "dataset: other"), encoding="utf-8")
+    code, modules, out = _dq(tmp_path, "lint", "one.yaml", "two.yaml")
+    assert code == 0, out
+    assert "dqgate.contract.check" in modules and _loaded(modules, ("sqlglot", "dqgate.contract.sql", "dqgate.contract.metric")) == []
+    # and its shape is proven without pydantic (contract/shape.py)
+    assert _loaded(modules, ("pydantic", "dqgate.contract.model")) == []
+    (tmp_path / "three.yaml").write_text(with_sql.replace("x: {type: float64", "y: {type: float64"), encoding="utf-8")
+    code, modules, out = _dq(tmp_path, "lint", "three.yaml")  # the same SQL, but 'x' is no longer declared
+    assert code == 1 and "unknown column 'x'" in out, out
+    assert "pydantic" in modules  # a contract with a problem is reported by the full path

@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         gc.enable()
         if code is not None:
             return code
+    if argv is None and sys.argv[1:2] == ["lint"]:  # the pre-commit hook: no click for the plain form
+        from dqgate.cli.lint_run import attempt as lint
+
+        code = lint(sys.argv[1:])
+        if code is not None:
+            return code
     from dqgate.cli.group import main as click_main
 
     return click_main(argv)

@@ -34,6 +34,36 @@ def load_contract(path: str, *, object: str | None = None) -> Contract:  # noqa:
     return build_contract(doc)
 
 
+def lint_file(path: str) -> Contract:
+    """Lint the dqgate or ODCS contract at ``path`` (its own schema object, as
+    :func:`load_contract` without ``object``) and return it when it has no problem.
+
+    A plain dqgate contract whose shape can be proven without pydantic
+    (``check.proven_contract``) is built without it, as records with the models'
+    attributes: enough for lint and ``--against``, not for compiling a check.
+
+    Raises:
+        ContractError: with every problem found, as :func:`load_contract`.
+    """
+    from dqgate.contract.check import build_contract, proven_contract
+    from dqgate.contract.load import load_file
+    from dqgate.contract.odcs_kind import is_odcs
+
+    doc = load_file(path)
+    if is_odcs(doc.value):
+        return _from_odcs(doc, None)
+    return proven_contract(doc) or build_contract(doc)
+
+
+def lint_text(text: str, file: str) -> Contract:
+    """:func:`parse_contract` for lint: without pydantic when the shape is proven."""
+    from dqgate.contract.check import build_contract, proven_contract
+    from dqgate.contract.load import load_text
+
+    doc = load_text(text, file)
+    return proven_contract(doc) or build_contract(doc)
+
+
 def _from_odcs(doc: Document, object: str | None) -> Contract:  # noqa: A002
     """Translate and validate an ODCS document; a rule dqgate cannot run is an error, never dropped."""
     from dqgate.contract.check import build_contract
@@ -76,4 +106,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'dqgate.contract' has no attribute '{name}'")
 
 
-__all__ = ["Contract", "load_contract", "parse_contract"]
+__all__ = ["Contract", "lint_file", "lint_text", "load_contract", "parse_contract"]

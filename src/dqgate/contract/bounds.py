@@ -52,7 +52,7 @@ def relative(value: Any) -> RelativeInstant | None:
     m = _RELATIVE.match(value)
     if m is None:
         return None
-    from dqgate.contract.model import parse_duration
+    from dqgate.contract.names import parse_duration
 
     sign, duration = m.groups()
     seconds = 0.0 if duration is None else parse_duration(duration)

@@ -17,20 +17,21 @@ import types
 import typing
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
-from dqgate.contract import bounds
-from dqgate.contract import model as m
+from dqgate.contract import bounds, sql_cache
 from dqgate.contract.contract import Contract
 from dqgate.contract.load import Document, Path
+from dqgate.contract.names import COLUMN_RULES, TYPE_NAMES
 from dqgate.errors import ContractError
 from dqgate.span import did_you_mean
 
 if TYPE_CHECKING:
-    from dqgate.contract.sql import Fragment
+    from pydantic import BaseModel
+
+    from dqgate.contract import model as m
+    from dqgate.contract.sql_values import Fragment
 
 _STRING_TYPES = {"string"}
-_NUMERIC_TYPES = {t for t in m.TYPE_NAMES if t.startswith(("int", "uint", "float")) or t in ("number", "decimal", "integer")}
+_NUMERIC_TYPES = {t for t in TYPE_NAMES if t.startswith(("int", "uint", "float")) or t in ("number", "decimal", "integer")}
 _TEMPORAL_TYPES = {"date", "timestamp", "time"}
 
 
@@ -55,6 +56,8 @@ def build_contract(doc: Document) -> Contract:
     Raises:
         ContractError: with every problem in the file (``.problems``), first one as message.
     """
+    from dqgate.contract import model as m  # pydantic: only here and in the messages of its errors
+
     problems = _Problems(doc)
     if not isinstance(doc.value, dict):
         problems.add((), "a contract is a mapping with at least 'dataset:'")
@@ -85,6 +88,37 @@ def build_contract(doc: Document) -> Contract:
     )
 
 
+def proven_contract(doc: Document) -> Contract | None:
+    """``doc`` as a contract without any problem, built without pydantic when that can be
+    proven: ``shape.py`` shows the YAML has the models' shape (building the values
+    pydantic would) and the cross-field checks find nothing. None means "not shown",
+    never "has problems": :func:`build_contract` then validates with pydantic and says
+    what is wrong. For `dq lint` (its verdict, and ``--against``'s comparison, which
+    reads the same attributes): the records are not pydantic models, so nothing that
+    compiles or runs a contract takes this path."""
+    from dqgate.contract import shape
+
+    value = doc.value
+    if not isinstance(value, dict) or _nan_values(value, ()):
+        return None
+    model = shape.proven(shape.contract, value)
+    if model is None:
+        return None
+    checks: list[tuple[str, Any]] = []
+    for raw in value.get("checks") or []:
+        kinds = [k for k in shape.CHECKS if k in raw] if isinstance(raw, dict) else []
+        check = shape.proven(shape.CHECKS[kinds[0]], raw) if len(kinds) == 1 else None
+        if check is None:
+            return None
+        checks.append((kinds[0], check))
+    problems = _Problems(doc)
+    fragments = _cross_checks(model, checks, problems)
+    if problems.items:
+        return None
+    sha = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    return Contract(model=model, checks=tuple(c for _, c in checks), fragments=fragments, path=doc.file, sha256=sha, doc=doc)
+
+
 def _nan_values(tree: Any, path: Path) -> list[Path]:
     """Where the YAML holds ``.nan`` (a bound, an ``in:`` value, ...)."""
     if isinstance(tree, float) and tree != tree:
@@ -97,6 +131,10 @@ def _nan_values(tree: Any, path: Path) -> list[Path]:
 
 
 def _validate(cls: type[BaseModel], value: Any, base: Path, problems: _Problems) -> Any:
+    from pydantic import ValidationError
+
+    from dqgate.contract import model as m
+
     try:
         return cls.model_validate(value)
     except ValidationError as exc:
@@ -113,6 +151,10 @@ def _pruned_model(value: dict[str, Any]) -> m.ContractModel | None:
     None when pruning would hide declared columns (every check on them would then
     report a spurious "unknown column") or does not make the contract valid.
     """
+    from pydantic import ValidationError
+
+    from dqgate.contract import model as m
+
     current = copy.deepcopy(value)
     for _ in range(8):
         try:
@@ -161,6 +203,8 @@ _NOT_A_CHECK = "a check is a mapping with 'expect:', 'metric:' or 'column:'"
 
 
 def _validate_check(raw: Any, path: Path, problems: _Problems) -> tuple[str, Any]:
+    from dqgate.contract import model as m
+
     if not isinstance(raw, dict):
         problems.add(path, _NOT_A_CHECK)
         return ("", None)
@@ -190,6 +234,8 @@ def _candidates(annotation: Any) -> list[Any]:
 
 def _model_at(root: type[BaseModel], rel: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model class that validates the mapping at relative path ``rel``."""
+    from pydantic import BaseModel
+
     current: list[Any] = [root]
     for part in rel:
         following: list[Any] = []
@@ -238,6 +284,8 @@ def _subject(loc: Path) -> str:
 
 
 def _describe(cls: type[BaseModel], err: Any, loc: Path, base: Path, *, column: Any = None) -> str:
+    from dqgate.contract import model as m
+
     kind = err["type"]
     rel = tuple(loc[len(base) :])
     if kind == "extra_forbidden":
@@ -300,24 +348,30 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
     def sql(path: Path, text: str | None, *, aggregate: bool) -> None:
         if text is None:
             return
-        from dqgate.contract.sql import SqlProblem, vet  # sqlglot: only for a contract that carries SQL
+        kept = sql_cache.vetted(text, columns=declared, references=refs, aggregate=aggregate) if isinstance(text, str) else None
+        if kept is not None:  # seen before, by any process: no sqlglot
+            fragments[path] = kept
+            return
+        from dqgate.contract.sql import SqlProblem, vet  # sqlglot: only for SQL not seen before
 
         try:
             fragments[path] = vet(text, columns=declared, references=refs, aggregate=aggregate)
         except SqlProblem as exc:
             problems.add(path, f"{path[-1]} {_quoted(text)}: {exc}")
+        else:
+            sql_cache.keep_vetted(text, columns=declared, references=refs, aggregate=aggregate, fragment=fragments[path])
 
-    def column_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None) -> None:
-        _check_rules(path, name, spec, ctype, refs, problems)
+    def column_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, *, declaration: bool) -> None:
+        _check_rules(path, name, spec, ctype, refs, problems, declaration=declaration)
         sql((*path, "where"), getattr(spec, "where", None), aggregate=False)
 
     for name, spec in columns.items():
         path: Path = ("schema", "columns", name)
-        column_rules(path, name, spec, spec.type)
+        column_rules(path, name, spec, spec.type, declaration=True)
     names: dict[str, Path] = {}
     for i, entry in enumerate(model.schema_.unique):
         path = ("schema", "unique", i)
-        if isinstance(entry, m.UniqueKey):
+        if not isinstance(entry, list):  # a UniqueKey mapping; a plain list of columns otherwise
             for j, col in enumerate(entry.columns):
                 _known_column((*path, "columns", j), col, declared, problems)
             sql((*path, "where"), entry.where, aggregate=False)
@@ -349,9 +403,9 @@ def _cross_checks(model: m.ContractModel, checks: list[tuple[str, Any]], problem
         if kind == "column":
             col = _known_column((*path, "column"), check.column, declared, problems)
             if col is not None:
-                column_rules(path, col, check, columns[col].type)
+                column_rules(path, col, check, columns[col].type, declaration=False)
                 if not any(_rule_set(check)):
-                    problems.add(path, f"check on column '{col}' names no rule ({', '.join(m.COLUMN_RULES)})")
+                    problems.add(path, f"check on column '{col}' names no rule ({', '.join(COLUMN_RULES)})")
         elif kind == "expect":
             sql((*path, "expect"), check.expect, aggregate=False)
             sql((*path, "where"), check.where, aggregate=False)
@@ -400,7 +454,7 @@ def _quoted(text: str, limit: int = 60) -> str:
 
 def _rule_set(spec: m.RuleFields) -> list[bool]:
     # "is set", not truthiness: `pattern: ''` is a rule (only empty strings match)
-    return [getattr(spec, "in_" if r == "in" else r) not in (None, False) for r in m.COLUMN_RULES]
+    return [getattr(spec, "in_" if r == "in" else r) not in (None, False) for r in COLUMN_RULES]
 
 
 def _known_column(path: Path, col: str, declared: dict[str, str], problems: _Problems) -> str | None:
@@ -411,7 +465,9 @@ def _known_column(path: Path, col: str, declared: dict[str, str], problems: _Pro
     return found
 
 
-def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, refs: tuple[str, ...], problems: _Problems) -> None:
+def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, refs: tuple[str, ...], problems: _Problems, *, declaration: bool) -> None:
+    """The rules of a column, as declared under ``schema.columns`` (``declaration``) or
+    written as a ``column:`` check."""
     rng = spec.range
     if rng is not None and _range_bounds(path, name, rng, ctype, problems):
         if rng.min is not None and rng.max is not None:
@@ -452,7 +508,7 @@ def _check_rules(path: Path, name: str, spec: m.RuleFields, ctype: str | None, r
             hint = did_you_mean(ref, refs)
             problems.add((*path, "references"), f"unknown reference dataset '{ref}' (declare it under 'references:').{hint}".rstrip("."))
     mostly = getattr(spec, "mostly", None)
-    if mostly is not None and not any(_rule_set(spec)) and isinstance(spec, m.ColumnSpec):
+    if mostly is not None and not any(_rule_set(spec)) and declaration:
         problems.add((*path, "mostly"), f"'mostly' on '{name}' has no rule to apply to")
 
 
@@ -569,8 +625,6 @@ def _metric_bound_kinds(path: Path, check: m.MetricCheck, parsed: Any, columns: 
 
 
 def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], problems: _Problems, sql: Any, columns: dict[str, Any]) -> None:
-    from dqgate.contract.metric import MetricProblem, parse_metric
-
     given = [check.min is not None or check.max is not None, check.between is not None]
     if all(given):
         problems.add(path, "give either min/max or between, not both")
@@ -595,11 +649,16 @@ def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], pr
         if check.where is not None:
             sql((*path, "where"), check.where, aggregate=False)
         return  # an evaluation metric: no SQL to vet
-    try:
-        parsed = parse_metric(check.metric, declared)
-    except MetricProblem as exc:
-        problems.add((*path, "metric"), str(exc))
-        return
+    parsed = sql_cache.metric(check.metric, declared)
+    if parsed is None:  # not read before: sqlglot
+        from dqgate.contract.metric import MetricProblem, parse_metric
+
+        try:
+            parsed = parse_metric(check.metric, declared)
+        except MetricProblem as exc:
+            problems.add((*path, "metric"), str(exc))
+            return
+        sql_cache.keep_metric(check.metric, declared, parsed)
     if parsed.func == "sql":
         sql((*path, "metric"), check.metric, aggregate=True)
     _metric_bound_kinds(path, check, parsed, columns, problems)
@@ -610,4 +669,4 @@ def _check_metric(path: Path, check: m.MetricCheck, declared: dict[str, str], pr
         sql((*path, "where"), check.where, aggregate=False)
 
 
-__all__ = ["build_contract", "regex_problem"]
+__all__ = ["build_contract", "proven_contract", "regex_problem"]

@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from dqgate.contract import model as m
+from dqgate.contract.names import COLUMN_RULES, parse_duration
 from dqgate.errors import ContractError, UsageError
 from dqgate.span import Span
 
@@ -173,19 +173,19 @@ def _rules(c: Contract) -> dict[str, _Rule]:
         out[key] = replace(rule, key=key)
 
     def column_rules(col: str, spec: Any, path: Path, name: str | None) -> None:
-        kinds = [r for r in m.COLUMN_RULES if getattr(spec, "in_" if r == "in" else r) not in (None, False)]
+        kinds = [r for r in COLUMN_RULES if getattr(spec, "in_" if r == "in" else r) not in (None, False)]
         for r in kinds:
             subject = (name if len(kinds) == 1 else f"{name}.{r}") if name else f"{col}.{r}"
             value = _plain(getattr(spec, "in_" if r == "in" else r))
             if r == "unique":
-                value = {"nulls": "equal" if isinstance(spec.unique, m.UniqueOptions) and spec.unique.nulls == "equal" else "distinct"}
+                value = {"nulls": "equal" if not isinstance(spec.unique, bool) and spec.unique.nulls == "equal" else "distinct"}
             add(_Rule(subject, subject, r, (*path, r), value, spec.severity, spec.mostly, where(path), col))
 
     for col, spec in c.columns.items():
         column_rules(col, spec, ("schema", "columns", col), None)
     for i, entry in enumerate(c.model.schema_.unique):
         path = ("schema", "unique", i)
-        if isinstance(entry, m.UniqueKey):
+        if not isinstance(entry, list):  # a UniqueKey mapping; a plain list of columns otherwise
             names = tuple(declared.get(x.lower(), x) for x in entry.columns)
             rid = entry.name or "+".join(names) + ".unique"
             add(_Rule(rid, rid, "unique", path, {"nulls": entry.nulls}, entry.severity, entry.mostly, where(path)))
@@ -203,9 +203,9 @@ def _rules(c: Contract) -> dict[str, _Rule]:
         add(_Rule("schema.strict", "schema.strict", "strict", ("schema", "strict"), True))
     for i, check in enumerate(c.checks):
         path: Path = ("checks", i)
-        if isinstance(check, m.ColumnCheck):
+        if hasattr(check, "column"):  # ColumnCheck (pydantic's, or shape.py's record of one)
             column_rules(declared.get(check.column.lower(), check.column), check, path, check.name)
-        elif isinstance(check, m.ExpectCheck):
+        elif hasattr(check, "expect"):
             sql = c.fragments[(*path, "expect")].sql
             key = check.name or f"expect {sql}"
             add(_Rule(key, check.name or f"checks[{i}].expect", "expect", (*path, "expect"), sql, check.severity, check.mostly, where(path)))
@@ -288,7 +288,7 @@ def _value_verdict(old: _Rule, new: _Rule) -> str | None:
             hi_excl = (bool(a.get("exclusive") or a.get("exclusive_max")), bool(b.get("exclusive") or b.get("exclusive_max")))
             return _bounds(a.get("min"), b.get("min"), a.get("max"), b.get("max"), lo_excl, hi_excl)
         if new.kind == "freshness":
-            before, after = m.parse_duration(a["max_age"]), m.parse_duration(b["max_age"])
+            before, after = parse_duration(a["max_age"]), parse_duration(b["max_age"])
             return None if before == after else ("tightened" if after < before else "loosened")
         if new.kind == "metric" and a["metric"] == b["metric"]:
             lo_excl = (bool(a.get("exclusive_min")), bool(b.get("exclusive_min")))
@@ -376,10 +376,10 @@ def compare_with_revision(contract: Contract, rev: str) -> list[Change]:
     if shown.returncode != 0:
         _explain_missing(folder, rev, contract.path)
         return []  # the file is new since rev
-    from dqgate.contract import parse_contract
+    from dqgate.contract import lint_text
 
     try:
-        old = parse_contract(shown.stdout.decode("utf-8", "replace"), f"{rev}:{name}")
+        old = lint_text(shown.stdout.decode("utf-8", "replace"), f"{rev}:{name}")
     except ContractError as exc:
         detail = f"cannot compare with {rev}: the contract there is invalid ({exc.problems[0]})"
         return [Change("old_invalid", name, None, None, False, Span(contract.path, 1, 1), detail)]

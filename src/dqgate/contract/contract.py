@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dqgate.contract.load import Document, Path
     from dqgate.contract.model import ContractModel
-    from dqgate.contract.sql import Fragment
+    from dqgate.contract.sql_values import Fragment
 
 
 @dataclass(frozen=True)

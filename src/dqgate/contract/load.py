@@ -75,6 +75,13 @@ def _mark_span(file: str, mark: yaml.Mark | None) -> Span:
 
 
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap")
+# Scalar tags whose constructor returns the value at once (not a generator filled in
+# later): for them construct_object's cycle and identity bookkeeping is pure cost, and
+# a contract is thousands of such scalars. Any other tag goes through construct_object.
+_PLAIN_SCALARS = {
+    f"tag:yaml.org,2002:{tag}": yaml.SafeLoader.yaml_constructors[f"tag:yaml.org,2002:{tag}"]
+    for tag in ("str", "int", "float", "bool", "null")
+}
 
 
 class _Builder:
@@ -92,7 +99,8 @@ class _Builder:
                 f"the YAML expands to more than {MAX_NODES:,} nodes (an alias bomb?); refusing to load it",
                 span=_mark_span(self.file, node.start_mark),
             )
-        self.doc.value_spans[path] = _mark_span(self.file, node.start_mark)
+        mark = node.start_mark
+        self.doc.value_spans[path] = Span(self.file, mark.line + 1, mark.column + 1)
         if len(path) > 200:  # only an alias that contains itself nests this deep
             raise ContractError("the YAML nests more than 200 levels deep (a recursive alias?)", span=_mark_span(self.file, node.start_mark))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
@@ -125,7 +133,8 @@ class _Builder:
                     )
                 else:
                     explicit.add(key)
-                self.doc.key_spans[(*path, key)] = _mark_span(self.file, key_node.start_mark)
+                mark = key_node.start_mark
+                self.doc.key_spans[(*path, key)] = Span(self.file, mark.line + 1, mark.column + 1)
                 out[key] = self.build(value_node, (*path, key))
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -135,7 +144,10 @@ class _Builder:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise ContractError("expected a plain value here", span=_mark_span(self.file, node.start_mark))
+        plain = _PLAIN_SCALARS.get(node.tag)
         try:
+            if plain is not None:  # what construct_object would call, without its bookkeeping
+                return plain(self.loader, node)
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError:
             raise

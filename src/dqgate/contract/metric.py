@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
-
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from dqgate.contract.sql_values import ParsedMetric
 from dqgate.span import did_you_mean
 
 # The metric functions of the contract language (the compilers give each its meaning).
@@ -30,13 +29,6 @@ _DQ_ONLY = {"row_count", "null_count", "null_fraction", "distinct_count", "mean"
 
 class MetricProblem(ValueError):
     """The metric string names a builtin metric wrongly."""
-
-
-@dataclass(frozen=True)
-class ParsedMetric:
-    func: str
-    column: str | None = None
-    q: float | None = None
 
 
 @functools.lru_cache(maxsize=1024)

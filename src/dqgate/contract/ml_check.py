@@ -6,10 +6,13 @@ message)`` so that every problem of a file is collected, as for the other rules.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from dqgate.contract import model as m
+from dqgate.contract.names import TYPE_NAMES
 from dqgate.span import did_you_mean
+
+if TYPE_CHECKING:
+    from dqgate.contract import model as m
 
 # The evaluation metrics of ``metric: accuracy(label, prediction)``-style checks.
 EVAL_METRICS = (
@@ -19,7 +22,7 @@ EVAL_METRICS = (
 
 Add = Callable[[tuple[Any, ...], str], None]
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "false_negative_rate", "false_positive_rate")
-_NUMERIC = {t for t in m.TYPE_NAMES if t.startswith(("int", "uint", "float")) or t in ("number", "decimal", "integer")}
+_NUMERIC = {t for t in TYPE_NAMES if t.startswith(("int", "uint", "float")) or t in ("number", "decimal", "integer")}
 _EVAL_KEYS = ("label", "prediction", "score", "positive", "average")
 
 

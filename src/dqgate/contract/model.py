@@ -8,24 +8,17 @@ is also what ``dq schema`` exports as JSON Schema for editors.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from dqgate.contract.names import COLUMN_RULES, FORMAT_NAMES, TYPE_NAMES, parse_duration
 
 Scalar = int | float | str | bool | dt.date | dt.datetime
 Bound = int | float | dt.date | dt.datetime | str
 # A metric bound: a number, or for metrics of dates and timestamps an ISO instant or
 # ``now-1d`` (contract/bounds.py); contract/check.py says which fits which metric.
 MetricBound = float | int | dt.datetime | dt.date | str
-
-TYPE_NAMES = (
-    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "integer",
-    "float32", "float64", "number", "decimal", "string", "bool", "date", "timestamp", "time", "binary",
-)  # fmt: skip
-FORMAT_NAMES = ("email", "uuid", "url", "ipv4", "ipv6", "iso_date", "iso_datetime", "luhn", "iban", "json")
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*w)?\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -85,16 +78,6 @@ class FreshnessSpec(_Model):
         return value
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in a duration such as ``36h``, ``2d``, ``1d12h``, ``90m``, ``45s``, ``52w``."""
-    m = _DURATION.match(str(text))
-    if not m or not any(m.groups()):
-        msg = f"'{text}' is not a duration; write e.g. 36h, 2d, 1d12h, 90m or 45s"
-        raise ValueError(msg)
-    w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-    return float((((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s)
-
-
 class Modifiers(_Model):
     """What every rule accepts: how strict (``mostly``), how serious, which rows."""
 
@@ -128,9 +111,6 @@ class RuleFields(_Model):
     format: Literal[FORMAT_NAMES] | None = None  # type: ignore[valid-type]
     references: str | None = None
     freshness: FreshnessSpec | None = None
-
-
-COLUMN_RULES = ("required", "unique", "range", "in", "pattern", "length", "format", "references", "freshness")
 
 
 class ColumnSpec(RuleFields, Modifiers):
@@ -300,3 +280,4 @@ class ContractModel(_Model):
 
 
 CHECK_MODELS: dict[str, type[_Model]] = {"column": ColumnCheck, "expect": ExpectCheck, "metric": MetricCheck}
+__all__ = ["COLUMN_RULES", "FORMAT_NAMES", "TYPE_NAMES", "parse_duration"]  # re-exported from names.py

@@ -14,12 +14,11 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass
-
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from dqgate.contract.sql_values import Fragment
 from dqgate.span import did_you_mean
 
 logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
@@ -52,15 +51,6 @@ _FORBIDDEN_FUNCTION = re.compile(
 
 class SqlProblem(ValueError):
     """A fragment is not acceptable; the message is ready for the user."""
-
-
-@dataclass(frozen=True)
-class Fragment:
-    """A vetted SQL fragment: its canonical DuckDB text and the columns it reads."""
-
-    sql: str
-    columns: tuple[str, ...]
-    is_aggregate: bool
 
 
 def _function_name(node: exp.Expression) -> str:
