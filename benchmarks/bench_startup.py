@@ -28,6 +28,10 @@ check whose compiled check is kept (the warm-up round kept it; runners/replay.py
 imports none of them but duckdb; "first run" empties the compiled-check cache before
 each run, so it is the full path plus keeping what it ran.
 
+The "duckdb floor" row is the least any DuckDB-based check of the 1-row file does: import
+DuckDB, open a connection and run one aggregate over the file (a count, the expect rule,
+min/max and a distinct count), printing the row; the replayed check is judged against it.
+
 Child processes write bytecode (``PYTHONDONTWRITEBYTECODE`` is dropped from their
 environment; the warm-up round writes ``__pycache__``), as an installed package has it:
 with it set, every run compiles dqgate's ~60 modules from source again (~0.15 s).
@@ -62,6 +66,16 @@ checks:
   - expect: "x >= 0"
   - metric: row_count
     min: 1
+"""
+
+# What any DuckDB-based check of one.parquet must do (a fixed benchmark query, no user input).
+DUCKDB_FLOOR = """\
+import duckdb
+con = duckdb.connect(":memory:")
+print(con.execute(
+    "SELECT count(*), count(*) FILTER (WHERE x >= 0), min(x), max(x), count(DISTINCT id), "
+    "count(*) FILTER (WHERE s NOT IN ('a', 'b')) FROM read_parquet('one.parquet')"
+).fetchall())
 """
 
 
@@ -107,6 +121,7 @@ def main() -> None:
             "python -c pass": [py, "-c", "pass"],
             "python -c 'import duckdb'": [py, "-c", "import duckdb"],
             "import floor": [py, "-c", "import duckdb, sqlglot.dialects.duckdb, pydantic, click, yaml"],
+            "duckdb floor (1-row file)": [py, "-c", DUCKDB_FLOOR],
         }
         dq = {
             "dq lint (20, cache off)": ["env", "DQGATE_CACHE=0", py, "-m", "dqgate", "lint", *paths],
