@@ -19,11 +19,22 @@ distinct values keep counts only. Two statements: one for counts, extremes,
 approximate distinct counts and knot positions, one for the exact counts.
 
 A snapshot's profile describes all its rows: on append it is the exact merge of the
-parent's profile and the batch's (the batch is counted at the parent's knots).
+parent's profile and the batch's (the batch is counted at the parent's knots). The batch
+is profiled for what that merge reads of it (:class:`MergeInto`, from the parent's profile):
+
+* a column the parent keeps counts only of stays so whatever the batch holds: the batch's
+  count and extremes only, no distinct estimate, values or knots. The snapshot's column
+  then has no ``distinct`` either (two estimates of overlapping rows do not add up to one;
+  the larger of the two, which earlier versions kept, said little of the snapshot);
+* a text column whose parent has extremes: the batch counts its values outside them (one
+  comparison a value, where ``min``/``max`` of text copy strings); only when some are is
+  the batch's own ``min``/``max`` taken, in the second statement. The merged extremes are
+  the same either way.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from dqgate.stats.drift import Reference, norm_key
@@ -40,6 +51,35 @@ _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "
             "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")  # fmt: skip
 _ORDERED = (*_NUMERIC, "DATE", "TIMESTAMP", "TIME", "VARCHAR")
 _CATEGORICAL = (*_ORDERED, "BOOLEAN", "ENUM", "UUID")
+
+
+@dataclass(frozen=True)
+class MergeInto:
+    """What the parent's profile settles for a batch about to be merged into it (:func:`merge_into`).
+
+    ``counts_only``: columns the parent keeps counts only of (no values, no knots): the
+    merge keeps them so, so the batch's distinct estimate, values and knots of them are
+    never read. ``text_bounds``: the parent's (min, max) of its text columns: a batch whose
+    values all lie inside them leaves the snapshot's extremes as they are.
+    """
+
+    counts_only: frozenset[str] = frozenset()
+    text_bounds: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+NOTHING = MergeInto()  # a profile of its own (no parent): every aggregate
+
+
+def merge_into(parent: dict[str, Any] | None) -> MergeInto:
+    """What ``parent`` (a snapshot's profile, or None) settles for a batch merged into it."""
+    cols = (parent or {}).get("columns") or {}
+    counts_only = frozenset(name for name, c in cols.items() if c.get("values") is None and not c.get("knots"))
+    bounds = {
+        name: (c["min"], c["max"]) for name, c in cols.items()
+        if c.get("type") == "VARCHAR" and isinstance(c.get("min"), str) and isinstance(c.get("max"), str)
+        and "\x00" not in c["min"] + c["max"]  # a literal DuckDB would end at the NUL
+    }  # fmt: skip
+    return MergeInto(counts_only, bounds) if counts_only or bounds else NOTHING
 
 
 def is_numeric(duck_type: str) -> bool:
@@ -104,6 +144,7 @@ def profile_view(
     extra_first: list[exp.Expression] | None = None,
     extra_second: Callable[[dict[str, Any]], list[exp.Expression]] | None = None,
     first: dict[str, Any] | None = None,
+    into: MergeInto = NOTHING,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Profile every column of ``view`` in two statements.
 
@@ -119,6 +160,10 @@ def profile_view(
         first: the values of the first statement (:func:`first_aggregates` with the same
             ``knots_at`` and ``knots_for``, plus ``extra_first``), computed by another scan
             of the same rows (an ingest's check computes them in its own fused statement).
+        into: what the parent this batch is merged into settles (:func:`merge_into`): the
+            aggregates its merge would not read are left out. The profile is then only
+            for :func:`merge` with that parent (a text column inside the parent's extremes
+            has none of its own).
 
     Returns:
         The profile, and the raw values of both statements (for the extra aggregates).
@@ -128,7 +173,7 @@ def profile_view(
     types = view_types(con, view)
     knots_at = knots_at or {}
     if first is None:
-        one = _fetch(con, [*first_aggregates(types, knots_at=knots_at, knots_for=knots_for), *(extra_first or [])], view)
+        one = _fetch(con, [*first_aggregates(types, knots_at=knots_at, knots_for=knots_for, into=into), *(extra_first or [])], view)
     else:
         one = first
     rows = int(one.get("__rows") or 0)
@@ -137,7 +182,9 @@ def profile_view(
     for i, (name, typ) in enumerate(types.items()):
         count = int(one.get(f"c{i}_count") or 0)
         approx = int(one.get(f"c{i}_distinct") or 0)
-        if _kind(typ) == "other" or count == 0:
+        if count and int(one.get(f"c{i}_outside") or 0):  # values outside the parent's extremes: the batch's own
+            second += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
+        if _kind(typ) == "other" or count == 0 or name in into.counts_only:
             continue
         if approx <= 2 * EXACT_CAP:
             second.append(exp.alias_(exp.func("histogram", _col(name)), f"c{i}_values", quoted=True))
@@ -155,8 +202,9 @@ def profile_view(
         col: dict[str, Any] = {"type": typ, "count": count, "nulls": rows - count}
         if f"c{i}_distinct" in one:
             col["distinct"] = int(one[f"c{i}_distinct"] or 0)
-        if f"c{i}_min" in one:
-            col["min"], col["max"] = _plain(one[f"c{i}_min"]), _plain(one[f"c{i}_max"])
+        for got in (one, two):
+            if f"c{i}_min" in got:
+                col["min"], col["max"] = _plain(got[f"c{i}_min"]), _plain(got[f"c{i}_max"])
         if name in plans:
             _exact_parts(col, two, *plans[name], numeric=_kind(typ) == "numeric")
         columns[name] = col
@@ -172,10 +220,11 @@ def view_types(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
 
 
 def first_aggregates(types: dict[str, str], *, knots_at: dict[str, list[float]] | None = None,
-                     knots_for: set[str] | None = None) -> list[exp.Expression]:  # fmt: skip
+                     knots_for: set[str] | None = None, into: MergeInto = NOTHING) -> list[exp.Expression]:  # fmt: skip
     """The first statement's aggregates over columns ``types`` (:func:`view_types`): the row
     count as ``__rows``, then per column its count, approximate distinct count, extremes and
-    knot positions; plain aggregates, so another statement over the same rows can carry them."""
+    knot positions, less what ``into`` settles (:class:`MergeInto`); plain aggregates, so
+    another statement over the same rows can carry them."""
     from sqlglot import exp
 
     knots_at = knots_at or {}
@@ -186,10 +235,16 @@ def first_aggregates(types: dict[str, str], *, knots_at: dict[str, list[float]] 
         first.append(exp.alias_(exp.Count(this=_col(name)), f"c{i}_count", quoted=True))
         if kind == "other":
             continue
-        first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
-        if kind in ("numeric", "ordered"):
+        if name not in into.counts_only:  # hashing every value: after the extremes of text, the costliest aggregate here
+            first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
+        bounds = into.text_bounds.get(name) if typ == "VARCHAR" else None
+        if bounds is not None:  # how many values lie outside the parent's extremes (usually none)
+            lo, hi = (exp.Literal.string(b) for b in bounds)
+            outside = exp.or_(exp.LT(this=_col(name), expression=lo), exp.GT(this=_col(name), expression=hi))
+            first.append(exp.alias_(exp.func("count_if", outside), f"c{i}_outside", quoted=True))
+        elif kind in ("numeric", "ordered"):
             first += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
-        if kind == "numeric" and name not in knots_at and (knots_for is None or name in knots_for):
+        if kind == "numeric" and name not in knots_at and name not in into.counts_only and (knots_for is None or name in knots_for):
             sample = exp.func("reservoir_quantile", _double(name), levels.copy(), exp.Literal.number(SAMPLE))
             first.append(exp.alias_(sample, f"c{i}_knots", quoted=True))
     return first
@@ -249,7 +304,7 @@ def merge(parent: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
             out[name] = {k: b[k] for k in ("type", "count", "nulls") if k in b}
             continue
         col: dict[str, Any] = {"type": b["type"], "count": p["count"] + b["count"], "nulls": p["nulls"] + b["nulls"]}
-        if "distinct" in p and "distinct" in b:
+        if "distinct" in p and "distinct" in b:  # (not when p keeps counts only of it: b has no estimate, MergeInto)
             col["distinct"] = max(p["distinct"], b["distinct"])  # a lower bound; exact when values are kept
         for key, pick in (("min", min), ("max", max)):
             both = [v for v in (p.get(key), b.get(key)) if v is not None]
