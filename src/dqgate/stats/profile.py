@@ -26,10 +26,10 @@ is profiled for what that merge reads of it (:class:`MergeInto`, from the parent
   count and extremes only, no distinct estimate, values or knots. The snapshot's column
   then has no ``distinct`` either (two estimates of overlapping rows do not add up to one;
   the larger of the two, which earlier versions kept, said little of the snapshot);
-* a text column whose parent has extremes: the batch counts its values outside them (one
-  comparison a value, where ``min``/``max`` of text copy strings); only when some are is
-  the batch's own ``min``/``max`` taken, in the second statement. The merged extremes are
-  the same either way.
+* a column whose parent has extremes (text, integers, floating point numbers, timestamps):
+  the batch counts its values outside them (one comparison a value; ``min``/``max`` of text
+  copy strings, and cost twice that for numbers); only when some are is the batch's own
+  ``min``/``max`` taken, in the second statement. The merged extremes are the same either way.
 """
 
 from __future__ import annotations
@@ -59,12 +59,13 @@ class MergeInto:
 
     ``counts_only``: columns the parent keeps counts only of (no values, no knots): the
     merge keeps them so, so the batch's distinct estimate, values and knots of them are
-    never read. ``text_bounds``: the parent's (min, max) of its text columns: a batch whose
+    never read. ``bounds``: per column, its DuckDB type and the parent's (min, max), where
+    they can be written as exact literals of that type (:func:`_bound`): a batch whose
     values all lie inside them leaves the snapshot's extremes as they are.
     """
 
     counts_only: frozenset[str] = frozenset()
-    text_bounds: dict[str, tuple[str, str]] = field(default_factory=dict)
+    bounds: dict[str, tuple[str, Any, Any]] = field(default_factory=dict)
 
 
 NOTHING = MergeInto()  # a profile of its own (no parent): every aggregate
@@ -75,11 +76,39 @@ def merge_into(parent: dict[str, Any] | None) -> MergeInto:
     cols = (parent or {}).get("columns") or {}
     counts_only = frozenset(name for name, c in cols.items() if c.get("values") is None and not c.get("knots"))
     bounds = {
-        name: (c["min"], c["max"]) for name, c in cols.items()
-        if c.get("type") == "VARCHAR" and isinstance(c.get("min"), str) and isinstance(c.get("max"), str)
-        and "\x00" not in c["min"] + c["max"]  # a literal DuckDB would end at the NUL
+        name: (c["type"], c["min"], c["max"]) for name, c in cols.items()
+        if _bound(str(c.get("type")), c.get("min")) is not None and _bound(str(c.get("type")), c.get("max")) is not None
     }  # fmt: skip
     return MergeInto(counts_only, bounds) if counts_only or bounds else NOTHING
+
+
+_EXACT_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def _bound(duck_type: str, value: Any) -> exp.Expression | None:
+    """``value`` (an extreme as a profile keeps it, :func:`_plain`) as a literal of ``duck_type``
+    that DuckDB reads back exactly, or None: other types (DECIMAL, kept as a float; zoned or
+    nanosecond timestamps), NaN and infinities, text with a NUL (the literal would end there)."""
+    import math
+
+    from sqlglot import exp
+
+    if duck_type == "VARCHAR" and isinstance(value, str) and "\x00" not in value:
+        return exp.Literal.string(value)
+    if duck_type in _EXACT_INTEGERS and type(value) is int:
+        return exp.Literal.number(str(value))
+    if duck_type in ("DOUBLE", "FLOAT") and type(value) is float and math.isfinite(value):
+        return exp.cast(exp.Literal.number(repr(value)), duck_type)
+    if duck_type == "TIMESTAMP" and isinstance(value, str):
+        import datetime as dt
+
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        exact = parsed.tzinfo is None and parsed.isoformat() == value
+        return exp.cast(exp.Literal.string(value), "TIMESTAMP") if exact else None
+    return None
 
 
 def is_numeric(duck_type: str) -> bool:
@@ -237,9 +266,9 @@ def first_aggregates(types: dict[str, str], *, knots_at: dict[str, list[float]] 
             continue
         if name not in into.counts_only:  # hashing every value: after the extremes of text, the costliest aggregate here
             first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
-        bounds = into.text_bounds.get(name) if typ == "VARCHAR" else None
-        if bounds is not None:  # how many values lie outside the parent's extremes (usually none)
-            lo, hi = (exp.Literal.string(b) for b in bounds)
+        bounds = into.bounds.get(name)
+        if bounds is not None and bounds[0] == typ:  # how many values lie outside the parent's extremes (usually none)
+            lo, hi = _bound(typ, bounds[1]), _bound(typ, bounds[2])
             outside = exp.or_(exp.LT(this=_col(name), expression=lo), exp.GT(this=_col(name), expression=hi))
             first.append(exp.alias_(exp.func("count_if", outside), f"c{i}_outside", quoted=True))
         elif kind in ("numeric", "ordered"):
