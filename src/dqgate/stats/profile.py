@@ -26,10 +26,12 @@ is profiled for what that merge reads of it (:class:`MergeInto`, from the parent
   count and extremes only, no distinct estimate, values or knots. The snapshot's column
   then has no ``distinct`` either (two estimates of overlapping rows do not add up to one;
   the larger of the two, which earlier versions kept, said little of the snapshot);
-* a column whose parent has extremes (text, integers, floating point numbers, timestamps):
-  the batch counts its values outside them (one comparison a value; ``min``/``max`` of text
-  copy strings, and cost twice that for numbers); only when some are is the batch's own
-  ``min``/``max`` taken, in the second statement. The merged extremes are the same either way.
+* a text column whose parent has extremes: the batch counts its values below the parent's
+  minimum and above its maximum (one comparison a value, where ``min``/``max`` of text copy
+  strings); only for a side where some are does the second statement take the batch's
+  extreme, over those values. The merged extremes are the same either way. (Numbers and
+  times keep ``min``/``max`` in the first statement: they cost little, and a growing key or
+  timestamp lies outside the parent's extremes on every append.)
 """
 
 from __future__ import annotations
@@ -59,9 +61,9 @@ class MergeInto:
 
     ``counts_only``: columns the parent keeps counts only of (no values, no knots): the
     merge keeps them so, so the batch's distinct estimate, values and knots of them are
-    never read. ``bounds``: per column, its DuckDB type and the parent's (min, max), where
-    they can be written as exact literals of that type (:func:`_bound`): a batch whose
-    values all lie inside them leaves the snapshot's extremes as they are.
+    never read. ``bounds``: per text column, its DuckDB type and the parent's (min, max)
+    (:func:`_bound`): a batch whose values all lie inside them leaves the snapshot's
+    extremes as they are.
     """
 
     counts_only: frozenset[str] = frozenset()
@@ -82,32 +84,14 @@ def merge_into(parent: dict[str, Any] | None) -> MergeInto:
     return MergeInto(counts_only, bounds) if counts_only or bounds else NOTHING
 
 
-_EXACT_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
-
-
 def _bound(duck_type: str, value: Any) -> exp.Expression | None:
-    """``value`` (an extreme as a profile keeps it, :func:`_plain`) as a literal of ``duck_type``
-    that DuckDB reads back exactly, or None: other types (DECIMAL, kept as a float; zoned or
-    nanosecond timestamps), NaN and infinities, text with a NUL (the literal would end there)."""
-    import math
-
+    """``value`` (an extreme as a profile keeps it) as a literal DuckDB reads back exactly, or
+    None: only text (``VARCHAR``, compared byte by byte as ``min``/``max`` compare it) without
+    a NUL (the literal would end there)."""
     from sqlglot import exp
 
     if duck_type == "VARCHAR" and isinstance(value, str) and "\x00" not in value:
         return exp.Literal.string(value)
-    if duck_type in _EXACT_INTEGERS and type(value) is int:
-        return exp.Literal.number(str(value))
-    if duck_type in ("DOUBLE", "FLOAT") and type(value) is float and math.isfinite(value):
-        return exp.cast(exp.Literal.number(repr(value)), duck_type)
-    if duck_type == "TIMESTAMP" and isinstance(value, str):
-        import datetime as dt
-
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        exact = parsed.tzinfo is None and parsed.isoformat() == value
-        return exp.cast(exp.Literal.string(value), "TIMESTAMP") if exact else None
     return None
 
 
@@ -211,8 +195,11 @@ def profile_view(
     for i, (name, typ) in enumerate(types.items()):
         count = int(one.get(f"c{i}_count") or 0)
         approx = int(one.get(f"c{i}_distinct") or 0)
-        if count and int(one.get(f"c{i}_outside") or 0):  # values outside the parent's extremes: the batch's own
-            second += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
+        for side, agg, past in (("below", exp.Min, exp.LT), ("above", exp.Max, exp.GT)):  # values past the parent's extremes
+            if count and int(one.get(f"c{i}_{side}") or 0):  # the batch's extreme on that side: over those values
+                bound = _bound(typ, into.bounds[name][1 if side == "below" else 2])
+                beyond = exp.Filter(this=agg(this=_col(name)), expression=exp.Where(this=past(this=_col(name), expression=bound)))
+                second.append(exp.alias_(beyond, f"c{i}_{'min' if side == 'below' else 'max'}", quoted=True))
         if _kind(typ) == "other" or count == 0 or name in into.counts_only:
             continue
         if approx <= 2 * EXACT_CAP:
@@ -231,9 +218,10 @@ def profile_view(
         col: dict[str, Any] = {"type": typ, "count": count, "nulls": rows - count}
         if f"c{i}_distinct" in one:
             col["distinct"] = int(one[f"c{i}_distinct"] or 0)
-        for got in (one, two):
-            if f"c{i}_min" in got:
-                col["min"], col["max"] = _plain(got[f"c{i}_min"]), _plain(got[f"c{i}_max"])
+        for key in ("min", "max"):  # (a text column inside the parent's extremes on one side has none there)
+            for got in (one, two):
+                if f"c{i}_{key}" in got:
+                    col[key] = _plain(got[f"c{i}_{key}"])
         if name in plans:
             _exact_parts(col, two, *plans[name], numeric=_kind(typ) == "numeric")
         columns[name] = col
@@ -267,10 +255,10 @@ def first_aggregates(types: dict[str, str], *, knots_at: dict[str, list[float]] 
         if name not in into.counts_only:  # hashing every value: after the extremes of text, the costliest aggregate here
             first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
         bounds = into.bounds.get(name)
-        if bounds is not None and bounds[0] == typ:  # how many values lie outside the parent's extremes (usually none)
+        if bounds is not None and bounds[0] == typ:  # how many values lie past the parent's extremes (usually none)
             lo, hi = _bound(typ, bounds[1]), _bound(typ, bounds[2])
-            outside = exp.or_(exp.LT(this=_col(name), expression=lo), exp.GT(this=_col(name), expression=hi))
-            first.append(exp.alias_(exp.func("count_if", outside), f"c{i}_outside", quoted=True))
+            first += [exp.alias_(exp.func("count_if", exp.LT(this=_col(name), expression=lo)), f"c{i}_below", quoted=True),
+                      exp.alias_(exp.func("count_if", exp.GT(this=_col(name), expression=hi)), f"c{i}_above", quoted=True)]  # fmt: skip
         elif kind in ("numeric", "ordered"):
             first += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
         if kind == "numeric" and name not in knots_at and name not in into.counts_only and (knots_for is None or name in knots_for):
