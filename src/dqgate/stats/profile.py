@@ -120,8 +120,14 @@ def _col(name: str) -> exp.Column:
 
 
 def _num(value: float) -> exp.Expression:
+    """A DOUBLE literal; an infinite knot (a column holding inf) as ``CAST('inf' AS DOUBLE)``:
+    a bare ``inf`` would name a column (found by tests/profile/test_merge_into.py)."""
+    import math
+
     from sqlglot import exp
 
+    if not math.isfinite(value):
+        return exp.cast(exp.Literal.string(repr(float(value))), "DOUBLE")
     return exp.Literal.number(repr(float(value)))
 
 
@@ -198,7 +204,8 @@ def profile_view(
         for side, agg, past in (("below", exp.Min, exp.LT), ("above", exp.Max, exp.GT)):  # values past the parent's extremes
             if count and int(one.get(f"c{i}_{side}") or 0):  # the batch's extreme on that side: over those values
                 bound = _bound(typ, into.bounds[name][1 if side == "below" else 2])
-                beyond = exp.Filter(this=agg(this=_col(name)), expression=exp.Where(this=past(this=_col(name), expression=bound)))
+                only_past = exp.Where(this=past(this=_col(name), expression=bound))
+                beyond = exp.Filter(this=agg(this=_col(name)), expression=only_past)
                 second.append(exp.alias_(beyond, f"c{i}_{'min' if side == 'below' else 'max'}", quoted=True))
         if _kind(typ) == "other" or count == 0 or name in into.counts_only:
             continue
