@@ -227,6 +227,9 @@ def main() -> int:
     report["append_vs_check_cpu"] = {r: round(med_cpu[f"append@{r}"] / med_cpu["check"], 2) for r in parents}
     if a.baseline_src:
         report["baseline_vs_check_cpu"] = {r: round(med_cpu[f"baseline@{r}"] / med_cpu["check"], 2) for r in parents}
+    # each round's append over the same round's check (run next to it): a load that comes and goes
+    # moves both sides of one round together, so the spread of these says how robust a ratio is
+    report["per_round_cpu_ratios"] = {k: sorted(round(x / c, 2) for x, c in zip(cpu[k], cpu["check"])) for k in appends}
     if len(parents) > 1:
         report["largest_vs_smallest_parent"] = round(med[f"append@{max(parents)}"] / med[f"append@{min(parents)}"], 2)
         report["largest_vs_smallest_parent_cpu"] = round(med_cpu[f"append@{max(parents)}"] / med_cpu[f"append@{min(parents)}"], 2)
@@ -243,6 +246,8 @@ def main() -> int:
             print(f"  computed: {s['computed']}  notes: {s['notes']}")
         for r, x in report.get("baseline_vs_check_cpu", {}).items():
             print(f"baseline append to {r:,} rows / check of the batch: {x}x CPU")
+        for k, ratios in report["per_round_cpu_ratios"].items():
+            print(f"{k} / check, CPU, per round (sorted): {ratios}")
         if "largest_vs_smallest_parent" in report:
             print(f"largest parent / smallest parent: {report['largest_vs_smallest_parent']}x wall, {report['largest_vs_smallest_parent_cpu']}x CPU")
         print(json.dumps({"parents": report["parents"]}))

@@ -127,10 +127,17 @@ def _file_profile(path: str, base_dir: str | None, columns: set[str], contract: 
 
 @dataclass(frozen=True)
 class BatchProfile:
-    """The profile of rows about to be published, counted at the knots ``knots_at`` (the parent's)."""
+    """The profile of rows about to be published, counted at the knots ``knots_at`` (the parent's),
+    without what the parent settles (``into``, :class:`~dqgate.stats.profile.MergeInto`)."""
 
     profile: dict[str, Any]
     knots_at: dict[str, list[float]]
+    into: prof.MergeInto = prof.NOTHING
+
+    def merges_into(self, parent: dict[str, Any] | None) -> bool:
+        """Whether this profile merges exactly into ``parent`` (a racer may have published
+        another parent since it was taken): it was taken for that parent's knots and extremes."""
+        return self.knots_at == prof.knots_of(parent) and self.into == prof.merge_into(parent)
 
 
 def profile_batch(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,
@@ -142,34 +149,36 @@ def profile_batch(con: duckdb.DuckDBPyConnection, view: str, store: str, contrac
     ``first``: the first statement already computed over the same rows by another scan
     (:func:`first_pass`; an ingest's check carries it), so only the second one runs here."""
     if first is not None and first.values is not None:
-        knots_at = first.knots_at
-        batch, raw = prof.profile_view(con, view, knots_for=_drift_columns(contract), knots_at=knots_at, first=first.values)
-        return BatchProfile(batch, knots_at), raw
+        knots_at, into = first.knots_at, first.into
+        batch, raw = prof.profile_view(con, view, knots_for=_drift_columns(contract), knots_at=knots_at, first=first.values, into=into)
+        return BatchProfile(batch, knots_at, into), raw
     parent = _latest_profile(store, contract.dataset) if mode == "append" else None
-    knots_at = prof.knots_of(parent)
-    batch, raw = prof.profile_view(con, view, knots_for=_drift_columns(contract), knots_at=knots_at, extra_first=extra_first)
-    return BatchProfile(batch, knots_at), raw
+    knots_at, into = prof.knots_of(parent), prof.merge_into(parent)
+    batch, raw = prof.profile_view(con, view, knots_for=_drift_columns(contract), knots_at=knots_at, extra_first=extra_first, into=into)
+    return BatchProfile(batch, knots_at, into), raw
 
 
 @dataclass
 class FirstPass:
     """The first statement of a batch's profile (plus more aggregates), for another statement
-    over the same rows to carry: ``aggregates`` built at the parent's knots ``knots_at``;
-    ``values`` filled by whoever ran them (None: they were not run, profile as usual)."""
+    over the same rows to carry: ``aggregates`` built at the parent's knots ``knots_at``, without
+    what the parent settles (``into``); ``values`` filled by whoever ran them (None: they were
+    not run, profile as usual)."""
 
     knots_at: dict[str, list[float]]
     aggregates: list[Any]
     values: dict[str, Any] | None = None
+    into: prof.MergeInto = prof.NOTHING
 
 
 def first_pass(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,
                extra: list[Any] | None = None) -> FirstPass:  # fmt: skip
     """The first statement :func:`profile_batch` would run over ``view`` (with ``extra``), unrun."""
     parent = _latest_profile(store, contract.dataset) if mode == "append" else None
-    knots_at = prof.knots_of(parent)
+    knots_at, into = prof.knots_of(parent), prof.merge_into(parent)
     types = prof.view_types(con, view)
-    aggregates = prof.first_aggregates(types, knots_at=knots_at, knots_for=_drift_columns(contract))
-    return FirstPass(knots_at, [*aggregates, *(extra or [])])
+    aggregates = prof.first_aggregates(types, knots_at=knots_at, knots_for=_drift_columns(contract), into=into)
+    return FirstPass(knots_at, [*aggregates, *(extra or [])], into=into)
 
 
 def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, contract: Contract, *, mode: str,
@@ -181,10 +190,10 @@ def snapshot_profile(con: duckdb.DuckDBPyConnection, view: str, store: str, cont
     batch being counted at the parent's knots; a parent without a profile makes the
     result cover the batch only, which readers detect from its row count. ``batch``:
     the rows' profile computed earlier (:func:`profile_batch`), used unless a racer has
-    published a parent with other knots meanwhile.
+    published a parent it does not merge into exactly meanwhile (:meth:`BatchProfile.merges_into`).
     """
     parent = _latest_profile(store, contract.dataset) if mode == "append" else None
-    if batch is None or batch.knots_at != prof.knots_of(parent):
+    if batch is None or not batch.merges_into(parent):
         batch, _ = profile_batch(con, view, store, contract, mode=mode)
     return prof.merge(parent, batch.profile) if parent else batch.profile
 

@@ -19,11 +19,24 @@ distinct values keep counts only. Two statements: one for counts, extremes,
 approximate distinct counts and knot positions, one for the exact counts.
 
 A snapshot's profile describes all its rows: on append it is the exact merge of the
-parent's profile and the batch's (the batch is counted at the parent's knots).
+parent's profile and the batch's (the batch is counted at the parent's knots). The batch
+is profiled for what that merge reads of it (:class:`MergeInto`, from the parent's profile):
+
+* a column the parent keeps counts only of stays so whatever the batch holds: the batch's
+  count and extremes only, no distinct estimate, values or knots. The snapshot's column
+  then has no ``distinct`` either (two estimates of overlapping rows do not add up to one;
+  the larger of the two, which earlier versions kept, said little of the snapshot);
+* a text column whose parent has extremes: the batch counts its values below the parent's
+  minimum and above its maximum (one comparison a value, where ``min``/``max`` of text copy
+  strings); only for a side where some are does the second statement take the batch's
+  extreme, over those values. The merged extremes are the same either way. (Numbers and
+  times keep ``min``/``max`` in the first statement: they cost little, and a growing key or
+  timestamp lies outside the parent's extremes on every append.)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from dqgate.stats.drift import Reference, norm_key
@@ -40,6 +53,46 @@ _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "
             "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")  # fmt: skip
 _ORDERED = (*_NUMERIC, "DATE", "TIMESTAMP", "TIME", "VARCHAR")
 _CATEGORICAL = (*_ORDERED, "BOOLEAN", "ENUM", "UUID")
+
+
+@dataclass(frozen=True)
+class MergeInto:
+    """What the parent's profile settles for a batch about to be merged into it (:func:`merge_into`).
+
+    ``counts_only``: columns the parent keeps counts only of (no values, no knots): the
+    merge keeps them so, so the batch's distinct estimate, values and knots of them are
+    never read. ``bounds``: per text column, its DuckDB type and the parent's (min, max)
+    (:func:`_bound`): a batch whose values all lie inside them leaves the snapshot's
+    extremes as they are.
+    """
+
+    counts_only: frozenset[str] = frozenset()
+    bounds: dict[str, tuple[str, Any, Any]] = field(default_factory=dict)
+
+
+NOTHING = MergeInto()  # a profile of its own (no parent): every aggregate
+
+
+def merge_into(parent: dict[str, Any] | None) -> MergeInto:
+    """What ``parent`` (a snapshot's profile, or None) settles for a batch merged into it."""
+    cols = (parent or {}).get("columns") or {}
+    counts_only = frozenset(name for name, c in cols.items() if c.get("values") is None and not c.get("knots"))
+    bounds = {
+        name: (c["type"], c["min"], c["max"]) for name, c in cols.items()
+        if _bound(str(c.get("type")), c.get("min")) is not None and _bound(str(c.get("type")), c.get("max")) is not None
+    }  # fmt: skip
+    return MergeInto(counts_only, bounds) if counts_only or bounds else NOTHING
+
+
+def _bound(duck_type: str, value: Any) -> exp.Expression | None:
+    """``value`` (an extreme as a profile keeps it) as a literal DuckDB reads back exactly, or
+    None: only text (``VARCHAR``, compared byte by byte as ``min``/``max`` compare it) without
+    a NUL (the literal would end there)."""
+    from sqlglot import exp
+
+    if duck_type == "VARCHAR" and isinstance(value, str) and "\x00" not in value:
+        return exp.Literal.string(value)
+    return None
 
 
 def is_numeric(duck_type: str) -> bool:
@@ -67,8 +120,14 @@ def _col(name: str) -> exp.Column:
 
 
 def _num(value: float) -> exp.Expression:
+    """A DOUBLE literal; an infinite knot (a column holding inf) as ``CAST('inf' AS DOUBLE)``:
+    a bare ``inf`` would name a column (found by tests/profile/test_merge_into.py)."""
+    import math
+
     from sqlglot import exp
 
+    if not math.isfinite(value):
+        return exp.cast(exp.Literal.string(repr(float(value))), "DOUBLE")
     return exp.Literal.number(repr(float(value)))
 
 
@@ -104,6 +163,7 @@ def profile_view(
     extra_first: list[exp.Expression] | None = None,
     extra_second: Callable[[dict[str, Any]], list[exp.Expression]] | None = None,
     first: dict[str, Any] | None = None,
+    into: MergeInto = NOTHING,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Profile every column of ``view`` in two statements.
 
@@ -119,6 +179,10 @@ def profile_view(
         first: the values of the first statement (:func:`first_aggregates` with the same
             ``knots_at`` and ``knots_for``, plus ``extra_first``), computed by another scan
             of the same rows (an ingest's check computes them in its own fused statement).
+        into: what the parent this batch is merged into settles (:func:`merge_into`): the
+            aggregates its merge would not read are left out. The profile is then only
+            for :func:`merge` with that parent (a text column inside the parent's extremes
+            has none of its own).
 
     Returns:
         The profile, and the raw values of both statements (for the extra aggregates).
@@ -128,7 +192,7 @@ def profile_view(
     types = view_types(con, view)
     knots_at = knots_at or {}
     if first is None:
-        one = _fetch(con, [*first_aggregates(types, knots_at=knots_at, knots_for=knots_for), *(extra_first or [])], view)
+        one = _fetch(con, [*first_aggregates(types, knots_at=knots_at, knots_for=knots_for, into=into), *(extra_first or [])], view)
     else:
         one = first
     rows = int(one.get("__rows") or 0)
@@ -137,7 +201,13 @@ def profile_view(
     for i, (name, typ) in enumerate(types.items()):
         count = int(one.get(f"c{i}_count") or 0)
         approx = int(one.get(f"c{i}_distinct") or 0)
-        if _kind(typ) == "other" or count == 0:
+        for side, agg, past in (("below", exp.Min, exp.LT), ("above", exp.Max, exp.GT)):  # values past the parent's extremes
+            if count and int(one.get(f"c{i}_{side}") or 0):  # the batch's extreme on that side: over those values
+                bound = _bound(typ, into.bounds[name][1 if side == "below" else 2])
+                only_past = exp.Where(this=past(this=_col(name), expression=bound))
+                beyond = exp.Filter(this=agg(this=_col(name)), expression=only_past)
+                second.append(exp.alias_(beyond, f"c{i}_{'min' if side == 'below' else 'max'}", quoted=True))
+        if _kind(typ) == "other" or count == 0 or name in into.counts_only:
             continue
         if approx <= 2 * EXACT_CAP:
             second.append(exp.alias_(exp.func("histogram", _col(name)), f"c{i}_values", quoted=True))
@@ -155,8 +225,10 @@ def profile_view(
         col: dict[str, Any] = {"type": typ, "count": count, "nulls": rows - count}
         if f"c{i}_distinct" in one:
             col["distinct"] = int(one[f"c{i}_distinct"] or 0)
-        if f"c{i}_min" in one:
-            col["min"], col["max"] = _plain(one[f"c{i}_min"]), _plain(one[f"c{i}_max"])
+        for key in ("min", "max"):  # (a text column inside the parent's extremes on one side has none there)
+            for got in (one, two):
+                if f"c{i}_{key}" in got:
+                    col[key] = _plain(got[f"c{i}_{key}"])
         if name in plans:
             _exact_parts(col, two, *plans[name], numeric=_kind(typ) == "numeric")
         columns[name] = col
@@ -172,10 +244,11 @@ def view_types(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
 
 
 def first_aggregates(types: dict[str, str], *, knots_at: dict[str, list[float]] | None = None,
-                     knots_for: set[str] | None = None) -> list[exp.Expression]:  # fmt: skip
+                     knots_for: set[str] | None = None, into: MergeInto = NOTHING) -> list[exp.Expression]:  # fmt: skip
     """The first statement's aggregates over columns ``types`` (:func:`view_types`): the row
     count as ``__rows``, then per column its count, approximate distinct count, extremes and
-    knot positions; plain aggregates, so another statement over the same rows can carry them."""
+    knot positions, less what ``into`` settles (:class:`MergeInto`); plain aggregates, so
+    another statement over the same rows can carry them."""
     from sqlglot import exp
 
     knots_at = knots_at or {}
@@ -186,10 +259,16 @@ def first_aggregates(types: dict[str, str], *, knots_at: dict[str, list[float]] 
         first.append(exp.alias_(exp.Count(this=_col(name)), f"c{i}_count", quoted=True))
         if kind == "other":
             continue
-        first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
-        if kind in ("numeric", "ordered"):
+        if name not in into.counts_only:  # hashing every value: after the extremes of text, the costliest aggregate here
+            first.append(exp.alias_(exp.func("approx_count_distinct", _col(name)), f"c{i}_distinct", quoted=True))
+        bounds = into.bounds.get(name)
+        if bounds is not None and bounds[0] == typ:  # how many values lie past the parent's extremes (usually none)
+            lo, hi = _bound(typ, bounds[1]), _bound(typ, bounds[2])
+            first += [exp.alias_(exp.func("count_if", exp.LT(this=_col(name), expression=lo)), f"c{i}_below", quoted=True),
+                      exp.alias_(exp.func("count_if", exp.GT(this=_col(name), expression=hi)), f"c{i}_above", quoted=True)]  # fmt: skip
+        elif kind in ("numeric", "ordered"):
             first += [exp.alias_(exp.Min(this=_col(name)), f"c{i}_min", quoted=True), exp.alias_(exp.Max(this=_col(name)), f"c{i}_max", quoted=True)]
-        if kind == "numeric" and name not in knots_at and (knots_for is None or name in knots_for):
+        if kind == "numeric" and name not in knots_at and name not in into.counts_only and (knots_for is None or name in knots_for):
             sample = exp.func("reservoir_quantile", _double(name), levels.copy(), exp.Literal.number(SAMPLE))
             first.append(exp.alias_(sample, f"c{i}_knots", quoted=True))
     return first
@@ -249,7 +328,7 @@ def merge(parent: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
             out[name] = {k: b[k] for k in ("type", "count", "nulls") if k in b}
             continue
         col: dict[str, Any] = {"type": b["type"], "count": p["count"] + b["count"], "nulls": p["nulls"] + b["nulls"]}
-        if "distinct" in p and "distinct" in b:
+        if "distinct" in p and "distinct" in b:  # (not when p keeps counts only of it: b has no estimate, MergeInto)
             col["distinct"] = max(p["distinct"], b["distinct"])  # a lower bound; exact when values are kept
         for key, pick in (("min", min), ("max", max)):
             both = [v for v in (p.get(key), b.get(key)) if v is not None]
