@@ -36,6 +36,8 @@ is profiled for what that merge reads of it (:class:`MergeInto`, from the parent
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -228,7 +230,8 @@ def profile_view(
         for key in ("min", "max"):  # (a text column inside the parent's extremes on one side has none there)
             for got in (one, two):
                 if f"c{i}_{key}" in got:
-                    col[key] = _plain(got[f"c{i}_{key}"])
+                    value = _plain(got[f"c{i}_{key}"])
+                    col[key] = stored_number(value) if _kind(typ) == "numeric" else value
         if name in plans:
             _exact_parts(col, two, *plans[name], numeric=_kind(typ) == "numeric")
         columns[name] = col
@@ -286,15 +289,33 @@ def _exact_parts(col: dict[str, Any], two: dict[str, Any], i: int, points: list[
         pairs = [(_plain(k) if numeric else norm_key(k), int(v)) for k, v in hist.items()]
         if numeric:
             pairs = sorted((k, v) for k, v in pairs if k == k)
-        col["values"] = [list(p) for p in pairs]
+        col["values"] = [[stored_number(k) if numeric else k, v] for k, v in pairs]
         col["distinct"] = len(pairs)
     elif points is not None:
         le = {float(k): int(v) for k, v in (two.get(f"c{i}_le") or {}).items()}
         running, knots = 0, []
         for p in points:
             running += le.get(p, 0)
-            knots.append([p, running])
+            knots.append([stored_number(p), running])
         col["knots"] = knots
+
+
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def stored_number(value: Any) -> Any:
+    """A number of a numeric column as the profile keeps it: JSON has no ±inf or NaN (the
+    manifest would write them as null, and a knot at null broke every later check), so
+    those are kept as the text ``"inf"``, ``"-inf"``, ``"nan"``; :func:`read_number`
+    reads them back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if value != value else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def read_number(value: Any) -> Any:
+    """A value, extreme or knot of a numeric column as kept by :func:`stored_number`, as a number."""
+    return _NON_FINITE.get(value, value) if isinstance(value, str) else value
 
 
 def _plain(value: Any) -> Any:
@@ -311,7 +332,7 @@ def _plain(value: Any) -> Any:
 def knots_of(profile: dict[str, Any] | None) -> dict[str, list[float]]:
     """The knot points of every numeric column of ``profile`` that has knots."""
     cols = (profile or {}).get("columns") or {}
-    return {name: [float(k[0]) for k in c["knots"]] for name, c in cols.items() if c.get("knots")}
+    return {name: [float(read_number(k[0])) for k in c["knots"]] for name, c in cols.items() if c.get("knots")}
 
 
 def merge(parent: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
@@ -330,14 +351,14 @@ def merge(parent: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
         col: dict[str, Any] = {"type": b["type"], "count": p["count"] + b["count"], "nulls": p["nulls"] + b["nulls"]}
         if "distinct" in p and "distinct" in b:  # (not when p keeps counts only of it: b has no estimate, MergeInto)
             col["distinct"] = max(p["distinct"], b["distinct"])  # a lower bound; exact when values are kept
+        numeric = is_numeric(b["type"])
         for key, pick in (("min", min), ("max", max)):
-            both = [v for v in (p.get(key), b.get(key)) if v is not None]
+            both = [read_number(v) if numeric else v for v in (p.get(key), b.get(key)) if v is not None]
             if both:
                 try:
-                    col[key] = pick(both)
+                    col[key] = stored_number(pick(both)) if numeric else pick(both)
                 except TypeError:
                     pass
-        numeric = is_numeric(b["type"])
         if "values" in p and "values" in b:
             _merge_values(col, p["values"], b["values"], numeric=numeric)
         elif numeric and (p.get("knots") or b.get("knots")):
@@ -349,17 +370,18 @@ def merge(parent: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
 def _merge_values(col: dict[str, Any], a: list[Any], b: list[Any], *, numeric: bool) -> None:
     counts: dict[Any, int] = {}
     for value, count in [*a, *b]:
+        value = read_number(value) if numeric else value
         counts[value] = counts.get(value, 0) + int(count)
     pairs = sorted(counts.items()) if numeric else list(counts.items())
     if len(pairs) <= EXACT_CAP:
-        col["values"] = [list(p) for p in pairs]
+        col["values"] = [[stored_number(v) if numeric else v, c] for v, c in pairs]
         col["distinct"] = len(pairs)
     elif numeric:  # exact distribution known: pick equal-frequency knots from it
         total, running, knots, level = sum(c for _, c in pairs), 0, [], 0
         for i, (value, count) in enumerate(pairs):
             running += count
             if i in (0, len(pairs) - 1) or running >= (level + 1) * total / KNOTS:
-                knots.append([float(value), running])
+                knots.append([stored_number(float(value)), running])
                 level = int(running * KNOTS / total)
         col["knots"] = knots
 
@@ -370,7 +392,7 @@ def _merge_knots(col: dict[str, Any], p: dict[str, Any], b: dict[str, Any]) -> N
     parts = []
     for side in (p, b):
         if side.get("values") is not None:
-            parts.append(_at_points(side["values"], points))
+            parts.append(_at_points(side["values"], [float(read_number(pt)) for pt in points]))
         elif side.get("knots") is not None and [k[0] for k in side["knots"]] == points:
             parts.append([k[1] for k in side["knots"]])
         else:
@@ -380,7 +402,7 @@ def _merge_knots(col: dict[str, Any], p: dict[str, Any], b: dict[str, Any]) -> N
 
 def _at_points(values: list[Any], points: list[float]) -> list[int]:
     out, running, i = [], 0, 0
-    ordered = sorted((float(v), int(c)) for v, c in values)
+    ordered = sorted((float(read_number(v)), int(c)) for v, c in values)
     for pt in points:
         while i < len(ordered) and ordered[i][0] <= pt:
             running += ordered[i][1]
@@ -400,10 +422,10 @@ def reference_of(profile: dict[str, Any] | None, column: str, *, source: str) ->
     if n == 0:
         return f"{source} has no non-null values of '{column}'"
     if col.get("values") is not None:
-        values = tuple((v, int(c)) for v, c in col["values"])
+        values = tuple((read_number(v) if numeric else v, int(c)) for v, c in col["values"])
         return Reference(n=n, numeric=numeric, values=values, source=source)
     if col.get("knots"):
-        knots = tuple((float(k[0]), int(k[1])) for k in col["knots"])
+        knots = tuple((float(read_number(k[0])), int(k[1])) for k in col["knots"])
         return Reference(n=n, numeric=True, knots=knots, source=source)
     if numeric:
         why = f"more than {EXACT_CAP} distinct values, and it was not under drift: when published, so it has no knots"

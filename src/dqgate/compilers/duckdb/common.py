@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ def literal(value: Any, cast_to: str | exp.DataType | None = None) -> exp.Expres
     """A SQL literal for a contract value (numbers, strings, booleans, dates, times)."""
     if isinstance(value, bool):
         return exp.Boolean(this=value)
+    if isinstance(value, float) and not math.isfinite(value):  # a bare `inf` or `nan` would name a column
+        return exp.cast(exp.Literal.string("NaN" if value != value else "Infinity" if value > 0 else "-Infinity"), "DOUBLE")
     if isinstance(value, (int, float)):
         return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
     if isinstance(value, dt.datetime):

@@ -30,7 +30,7 @@ def _double(name: str) -> exp.Expression:
 
 
 def _number(value: float) -> exp.Expression:
-    return exp.Literal.number(repr(float(value)))
+    return base.literal(float(value))  # a knot may be ±inf (a reference column holding inf)
 
 
 MAX_INT_SPAN = 100_000
