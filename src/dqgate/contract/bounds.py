@@ -14,7 +14,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+class OpenEnds:
+    """``open_min`` / ``open_max`` of a range with ``exclusive`` (both ends) and
+    ``exclusive_min`` / ``exclusive_max`` (one end): shared by the contract's range (its
+    pydantic model and its pydantic-free record) and the IR's range rule."""
+
+    if TYPE_CHECKING:  # the fields are declared by each class that uses it
+        exclusive: bool
+        exclusive_min: bool
+        exclusive_max: bool
+
+    @property
+    def open_min(self) -> bool:
+        return self.exclusive or self.exclusive_min
+
+    @property
+    def open_max(self) -> bool:
+        return self.exclusive or self.exclusive_max
+
 
 _RELATIVE = re.compile(r"^\s*now\s*(?:([+-])\s*(.+?))?\s*$", re.IGNORECASE)
 

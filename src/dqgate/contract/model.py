@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from dqgate.contract.bounds import OpenEnds
 from dqgate.contract.names import COLUMN_RULES, FORMAT_NAMES, TYPE_NAMES, parse_duration
 
 Scalar = int | float | str | bool | dt.date | dt.datetime
@@ -39,7 +40,7 @@ def is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and part.startswith("<") and part.endswith(">")
 
 
-class RangeSpec(_Model):
+class RangeSpec(_Model, OpenEnds):
     """Bounds on values; inclusive unless ``exclusive`` (both bounds) or ``exclusive_min`` /
     ``exclusive_max`` (one). On date and timestamp columns a bound may be an ISO instant or
     relative to the check time (``now-52w``, see ``contract/bounds.py``)."""
@@ -49,14 +50,6 @@ class RangeSpec(_Model):
     exclusive: bool = False
     exclusive_min: bool = False
     exclusive_max: bool = False
-
-    @property
-    def open_min(self) -> bool:
-        return self.exclusive or self.exclusive_min
-
-    @property
-    def open_max(self) -> bool:
-        return self.exclusive or self.exclusive_max
 
 
 class LengthSpec(_Model):

@@ -25,6 +25,7 @@ import math
 import re
 from typing import Any, Callable
 
+from dqgate.contract.bounds import OpenEnds
 from dqgate.contract.names import FORMAT_NAMES, TYPE_NAMES, parse_duration
 
 
@@ -71,16 +72,8 @@ def _dumped(value: Any, exclude_defaults: bool) -> Any:
     return value
 
 
-class RangeRecord(Record):
+class RangeRecord(Record, OpenEnds):
     """``model.RangeSpec``'s properties."""
-
-    @property
-    def open_min(self) -> bool:
-        return self.exclusive or self.exclusive_min
-
-    @property
-    def open_max(self) -> bool:
-        return self.exclusive or self.exclusive_max
 
 
 class DriftRecord(Record):

@@ -13,6 +13,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from dqgate.contract.bounds import OpenEnds
+
 def rule_class(cls: type) -> type:
     """Declare a rule class (every class below, and any new kind, uses it).
 
@@ -122,7 +124,7 @@ class Unique(RowRule):
 
 
 @rule_class
-class Range(RowRule):
+class Range(RowRule, OpenEnds):
     """``min``/``max`` may be a :class:`~dqgate.contract.bounds.RelativeInstant` until the
     check runs (``ir/instants.py`` makes it an instant); ``exclusive`` opens both ends."""
 
@@ -132,14 +134,6 @@ class Range(RowRule):
     exclusive_min: bool = False
     exclusive_max: bool = False
     kind: ClassVar[str] = "range"
-
-    @property
-    def open_min(self) -> bool:
-        return self.exclusive or self.exclusive_min
-
-    @property
-    def open_max(self) -> bool:
-        return self.exclusive or self.exclusive_max
 
 
 @rule_class
