@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from dqgate.runners.reference import BatchProfile
 from dqgate.stats import profile as prof
+from profile_helpers import same
 
 ODD = ["", "it's", "a\\b", "Zürich", "中文", "tab\there", "~~~", " lead", "\U0001f600"]
 
@@ -51,17 +52,6 @@ def _profile(table: pa.Table, **kw) -> dict:
     con.register("t", table)
     out, _ = prof.profile_view(con, "t", **kw)
     return out
-
-
-def _same(a, b) -> bool:
-    """Equal, NaN equal to NaN (an extreme may be NaN: DuckDB orders it above every number)."""
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (a != a and b != b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b and type(a) is type(b)
 
 
 def _extremes(*tables: pa.Table, column: str) -> tuple:
@@ -98,7 +88,7 @@ def test_a_batch_profiled_for_its_merge_merges_as_the_full_profile(
         for name, col in full["columns"].items()
     }
     assert lean["rows"] == full["rows"]
-    assert _same(lean["columns"], expected)
+    assert same(lean["columns"], expected)
     for name in ("many_s", "few_s"):  # the extremes are those of every row, however they were found
         got = (lean["columns"][name].get("min"), lean["columns"][name].get("max"))
         assert got == _extremes(parent_rows_table, batch_rows_table, column=name)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import dqgate
 from dqgate.stats import profile as prof
 from dqgate.store.stamp import json_safe
+from profile_helpers import same
 
 ODD = [math.inf, -math.inf, math.nan, None, -0.0]
 
@@ -37,16 +38,6 @@ def _stored(profile: dict) -> dict:
     return json.loads(json.dumps(json_safe(profile), allow_nan=False))
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (a != a and b != b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b and type(a) is type(b)
-
-
 def _column(draw_size: int, odd: list, start: int) -> list:
     return [float(start + i) for i in range(draw_size)] + odd
 
@@ -60,9 +51,9 @@ def _column(draw_size: int, odd: list, start: int) -> list:
 )
 def test_a_profile_with_non_finite_numbers_round_trips_and_merges_as_in_memory(parent_size, batch_size, parent_odd, batch_odd):
     parent = _profile(_column(parent_size, parent_odd, 0))
-    assert _same(_stored(parent), parent)  # nothing turned into null on the way through JSON
+    assert same(_stored(parent), parent)  # nothing turned into null on the way through JSON
     batch = _profile(_column(batch_size, batch_odd, 500), knots_at=prof.knots_of(_stored(parent)))
-    assert _same(prof.merge(_stored(parent), _stored(batch)), prof.merge(parent, batch))
+    assert same(prof.merge(_stored(parent), _stored(batch)), prof.merge(parent, batch))
     assert prof.knots_of(_stored(parent)) == prof.knots_of(parent)
     ref = prof.reference_of(_stored(parent), "x", source="p")
     if isinstance(ref, str):

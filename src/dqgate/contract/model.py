@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from dqgate.contract.bounds import OpenEnds
-from dqgate.contract.names import COLUMN_RULES, FORMAT_NAMES, TYPE_NAMES, parse_duration
+from dqgate.contract.names import COLUMN_RULES, FORMAT_NAMES, TYPE_NAMES, drift_methods, parse_duration
 
 Scalar = int | float | str | bool | dt.date | dt.datetime
 Bound = int | float | dt.date | dt.datetime | str
@@ -227,13 +227,7 @@ class DriftSpec(_Model):
 
     def methods(self) -> list[tuple[str, int | None, DriftColumn]]:
         """Every (column, index in its list or None for the map form, spec), in file order."""
-        out: list[tuple[str, int | None, DriftColumn]] = []
-        for name, spec in self.columns.items():
-            if isinstance(spec, list):
-                out += [(name, i, s) for i, s in enumerate(spec)]
-            else:
-                out.append((name, None, spec))
-        return out
+        return drift_methods(self.columns)
 
 
 class GateSpec(_Model):

@@ -6,6 +6,7 @@ cross-field checks (``check.py``, ``ml_check.py``) and ``shape.py`` import no py
 from __future__ import annotations
 
 import re
+from typing import Any
 
 TYPE_NAMES = (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "integer",
@@ -24,3 +25,15 @@ def parse_duration(text: str) -> float:
         raise ValueError(msg)
     w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
     return float((((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s)
+
+
+def drift_methods(columns: dict[str, Any]) -> list[tuple[str, int | None, Any]]:
+    """Every (column, index in its list or None for the map form, spec) of a ``drift:``
+    section's ``columns``, in file order (the model's and the shape record's ``methods``)."""
+    out: list[tuple[str, int | None, Any]] = []
+    for name, spec in columns.items():
+        if isinstance(spec, list):
+            out += [(name, i, s) for i, s in enumerate(spec)]
+        else:
+            out.append((name, None, spec))
+    return out

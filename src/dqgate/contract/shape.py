@@ -26,7 +26,7 @@ import re
 from typing import Any, Callable
 
 from dqgate.contract.bounds import OpenEnds
-from dqgate.contract.names import FORMAT_NAMES, TYPE_NAMES, parse_duration
+from dqgate.contract.names import FORMAT_NAMES, TYPE_NAMES, drift_methods, parse_duration
 
 
 class NotProven(Exception):
@@ -80,13 +80,7 @@ class DriftRecord(Record):
     """``model.DriftSpec.methods``."""
 
     def methods(self) -> list[tuple[str, int | None, Any]]:
-        out: list[tuple[str, int | None, Any]] = []
-        for name, spec in self.columns.items():
-            if isinstance(spec, list):
-                out += [(name, i, s) for i, s in enumerate(spec)]
-            else:
-                out.append((name, None, spec))
-        return out
+        return drift_methods(self.columns)
 
 
 Check = Callable[[Any], Any]
