@@ -48,3 +48,27 @@ def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
     return [name for name in names if any(m == name or m.startswith(name + ".") for m in modules)]
 
 
+# A contract and the 1-row Parquet file it passes on (tests of the replayed check and of imports).
+ONE_ROW_CONTRACT = """\
+dataset: one
+source: one.parquet
+schema:
+  columns:
+    id: {type: int64, required: true, unique: true}
+    x: {type: float64, range: {min: 0, max: 10}}
+    s: {type: string, in: [a, b]}
+checks:
+  - expect: "x >= 0"
+    severity: warn
+  - metric: row_count
+    min: 1
+"""
+
+
+def one_row(folder: Path, table: object = None, contract: str = ONE_ROW_CONTRACT) -> None:
+    """Write ``one.parquet`` (``table``, or one passing row) and ``one.yaml`` into ``folder``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(table if table is not None else pa.table({"id": [1], "x": [1.5], "s": ["a"]}), folder / "one.parquet")
+    (folder / "one.yaml").write_text(contract, encoding="utf-8")

@@ -17,35 +17,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dq_process import PLANNERS, dq, loaded
+from dq_process import ONE_ROW_CONTRACT as CONTRACT
+from dq_process import PLANNERS, dq, loaded, one_row
 
 NOT_ON_HIT = (*PLANNERS, "pyarrow", "numpy", "rich", "dqgate.contract.check", "dqgate.compilers")
 
-CONTRACT = """\
-dataset: one
-source: one.parquet
-schema:
-  columns:
-    id: {type: int64, required: true, unique: true}
-    x: {type: float64, range: {min: 0, max: 10}}
-    s: {type: string, in: [a, b]}
-checks:
-  - expect: "x >= 0"
-    severity: warn
-  - metric: row_count
-    min: 1
-"""
 
 def timeless(text: str) -> str:
     """Output without the run's duration (JSON ``elapsed_s``, JUnit ``time``, the text report's ``in 0.11s``)."""
     text = re.sub(r'"elapsed_s": [0-9.e-]+', '"elapsed_s": 0', text)
     text = re.sub(r' time="[0-9.]+"', ' time="0"', text)  # JUnit
     return re.sub(r" in [0-9.]+s$", " in 0s", text, flags=re.M)
-
-
-def one_row(folder: Path, table: pa.Table | None = None, contract: str = CONTRACT) -> None:
-    pq.write_table(table if table is not None else pa.table({"id": [1], "x": [1.5], "s": ["a"]}), folder / "one.parquet")
-    (folder / "one.yaml").write_text(contract, encoding="utf-8")
 
 
 def same_as_uncached(folder: Path, *args: str) -> tuple[int, str, str, set[str]]:

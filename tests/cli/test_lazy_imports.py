@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 import dqgate
+from dq_process import ONE_ROW_CONTRACT as CONTRACT
+from dq_process import one_row
 
 # Engines, plotting, HTTP, schemas, lineage and the ODCS translation: none serves a
 # passing check of a dqgate contract printed as plain text.
@@ -29,19 +29,6 @@ NOT_ON_CHECK_PATH = (
 NOT_ON_LINT_PATH = ("duckdb", "polars", "pyarrow", "numpy", "matplotlib", "rich", "urllib.request", "openlineage")
 NOT_ON_CLEAN_LINT_PATH = (*NOT_ON_LINT_PATH, "pydantic", "sqlglot", "yaml", "dqgate.contract.check")
 
-CONTRACT = """\
-dataset: one
-source: one.parquet
-schema:
-  columns:
-    id: {type: int64, required: true, unique: true}
-    x: {type: float64, range: {min: 0, max: 10}}
-    s: {type: string, in: [a, b]}
-checks:
-  - expect: "x >= 0"
-  - metric: row_count
-    min: 1
-"""
 
 PROBE = (
     "import json, sys\n"
@@ -71,13 +58,8 @@ def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
     return [name for name in names if any(m == name or m.startswith(name + ".") for m in modules)]
 
 
-def _one_row(folder: Path, contract: str = CONTRACT) -> None:
-    pq.write_table(pa.table({"id": [1], "x": [1.5], "s": ["a"]}), folder / "one.parquet")
-    (folder / "one.yaml").write_text(contract, encoding="utf-8")
-
-
 def test_a_passing_check_imports_only_what_it_runs(tmp_path: Path) -> None:
-    _one_row(tmp_path)
+    one_row(tmp_path)
     code, modules, out = _dq(tmp_path, "check", "one.yaml", "-q")
     assert code == 0, out
     assert "PASS: 6 pass" in out  # the plain-text report, drawn without rich
@@ -87,7 +69,7 @@ def test_a_passing_check_imports_only_what_it_runs(tmp_path: Path) -> None:
 
 def test_a_failing_check_still_draws_its_table(tmp_path: Path) -> None:
     """The lazy path is only the plain one: a failure gets rich's table as before."""
-    _one_row(tmp_path, CONTRACT.replace("max: 10", "max: 1"))
+    one_row(tmp_path, contract=CONTRACT.replace("max: 10", "max: 1"))
     code, modules, out = _dq(tmp_path, "check", "one.yaml", "-q")
     assert code == 1
     assert "x.range" in out and "FAIL" in out
@@ -96,7 +78,7 @@ def test_a_failing_check_still_draws_its_table(tmp_path: Path) -> None:
 
 def test_a_contract_with_a_webhook_loads_the_client(tmp_path: Path) -> None:
     """Skipping the webhook module when there is nothing to send must not skip a configured alert."""
-    _one_row(tmp_path, CONTRACT.replace("max: 10", "max: 1") + "notify:\n  url: http://127.0.0.1:9/hook\n  retries: 0\n  timeout: 1\n")
+    one_row(tmp_path, contract=CONTRACT.replace("max: 10", "max: 1") + "notify:\n  url: http://127.0.0.1:9/hook\n  retries: 0\n  timeout: 1\n")
     code, modules, out = _dq(tmp_path, "check", "one.yaml", "-q")
     assert code == 1
     assert "dqgate.gate.notify" in modules
@@ -104,7 +86,7 @@ def test_a_contract_with_a_webhook_loads_the_client(tmp_path: Path) -> None:
 
 
 def test_lint_never_imports_an_engine_and_a_known_clean_contract_nothing_heavy(tmp_path: Path) -> None:
-    _one_row(tmp_path)
+    one_row(tmp_path)
     code, modules, out = _dq(tmp_path, "lint", "one.yaml")
     assert code == 0, out
     assert "dqgate.contract.check" in modules  # parsed and validated the first time
