@@ -138,3 +138,39 @@ def test_an_edited_contract_whose_sql_was_seen_lints_without_sqlglot(tmp_path: P
     code, modules, out = _dq(tmp_path, "lint", "three.yaml")  # the same SQL, but 'x' is no longer declared
     assert code == 1 and "unknown column 'x'" in out, out
     assert "pydantic" in modules  # a contract with a problem is reported by the full path
+
+
+BLAS_PROBE = (
+    "import json, os, sys\n"
+    "from dqgate.cli import main\n"
+    "sys.argv = ['dq', 'lint', 'missing.yaml']\n"
+    "main()\n"
+    "assert 'numpy' not in sys.modules\n"
+    "before = len(os.listdir('/proc/self/task'))\n"
+    "import numpy\n"
+    "print(json.dumps({'started': len(os.listdir('/proc/self/task')) - before, 'env': os.environ.get('OPENBLAS_NUM_THREADS')}))\n"
+)
+
+
+def _blas(env_value: str | None) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    env["PYTHONPATH"] = str(Path(dqgate.__file__).resolve().parents[1])
+    if env_value is not None:
+        env["OPENBLAS_NUM_THREADS"] = env_value
+    done = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True, env=env, timeout=120, check=True, cwd=Path(__file__).parent)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_console_script_starts_no_busy_blas_threads() -> None:
+    """numpy comes with pyarrow on every store command, and its OpenBLAS would start a thread
+    per core that spins (~0.07 s of CPU an ingest, for linear algebra `dq` never does)."""
+    assert _blas(None) == {"started": 0, "env": "1"}
+    assert _blas("2") == {"started": 1, "env": "2"}  # a number the user chose is kept
+
+
+def test_a_program_importing_dqgate_keeps_its_environment() -> None:
+    probe = "import json, os, dqgate.cli, dqgate.gate.ingest; print(json.dumps(os.environ.get('OPENBLAS_NUM_THREADS')))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env["PYTHONPATH"] = str(Path(dqgate.__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) is None

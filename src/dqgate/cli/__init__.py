@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     Only a real process (``argv`` None: the command line) tries the compiled check;
     callers passing ``argv`` (tests, embedding) always get the click path.
     """
+    if argv is None:
+        single_blas_thread()
     if argv is None and sys.argv[1:2] == ["check"]:  # other commands load nothing for it
         import gc
 
@@ -40,6 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     from dqgate.cli.group import main as click_main
 
     return click_main(argv)
+
+
+def single_blas_thread() -> None:
+    """Give numpy's OpenBLAS one thread in a `dq` process, unless the user chose a number.
+
+    `dq` does no linear algebra, yet on import (pyarrow imports numpy) OpenBLAS starts a
+    thread per core that busy-waits: ~0.07 s of CPU in every command that writes or reads
+    the store (benchmarks/README.md, session 9). Only the console script does this: a
+    program that imports dqgate keeps its own environment.
+    """
+    import os
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def __getattr__(name: str) -> Any:

@@ -35,7 +35,7 @@ from sqlglot import exp
 
 from dqgate.runners.check import as_contract, planned, with_history
 from dqgate.compilers import duckdb as compiler
-from dqgate.errors import UsageError
+from dqgate.errors import DataError, UsageError
 from dqgate.gate import exact, quarantine
 from dqgate.gate.batch_id import arrow_table, batch_id_of
 from dqgate.gate.outcome import CONTENT_ID_LENGTH, IngestResult
@@ -130,53 +130,86 @@ def ingest(
     if schema is not None:  # what Parquet cannot hold exactly is refused before anything is written
         refuse_inexact(schema, where=describe(batch))
     own_id = batch_id is None  # then the batch id names the bytes of the batch, and a page copy checks them
-    batch_id = batch_id or batch_id_of(batch, contract_sha256=c.sha256)
-    published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
-    # quarantine_rows publishes the kept rows before it writes report.json; a crash between
-    # the two leaves a published batch with an unfinished quarantine entry, finished below
-    unfinished = published is not None and quarantine.is_unfinished(store, c.dataset, batch_id)
-    if published is not None and not unfinished:
-        return IngestResult(batch_id, "already_published", c.dataset, version=published)
-    if layout.exists() and quarantine.is_quarantined(store, c.dataset, batch_id):
-        return IngestResult(batch_id, "already_quarantined", c.dataset)
-    base_dir = c.base_dir
-    rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
-    con = runner.connect()
-    renamed = contextlib.ExitStack()
+    with _staging(layout, batch, own_id) as staged:
+        read = staged.plan.path if staged is not None else batch  # what the check reads (and a quarantine copies)
+        batch_id = batch_id or (_batch_id(staged.sha256, c.sha256) if staged is not None else batch_id_of(batch, contract_sha256=c.sha256))
+        published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
+        # quarantine_rows publishes the kept rows before it writes report.json; a crash between
+        # the two leaves a published batch with an unfinished quarantine entry, finished below
+        unfinished = published is not None and quarantine.is_unfinished(store, c.dataset, batch_id)
+        if published is not None and not unfinished:
+            return IngestResult(batch_id, "already_published", c.dataset, version=published)
+        if layout.exists() and quarantine.is_quarantined(store, c.dataset, batch_id):
+            return IngestResult(batch_id, "already_quarantined", c.dataset)
+        if staged is not None:
+            origin = staged.source  # the report names the batch file, not its copy in the store
+        base_dir = c.base_dir
+        rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
+        con = runner.connect()
+        renamed = contextlib.ExitStack()
+        try:
+            keys = scope.CheckKeys.of(rules)  # counted once, for the check and for the key index
+            carried = scope.carried_by_check(c, rules, store, mode=mode)  # the check computes the profile's and state's aggregates too
+            with _named_as(origin, read):
+                first = runner.run(c, rules, read, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty,
+                                   progress=progress, keys=keys, ride=carried.ride)  # fmt: skip
+            if origin is not None:  # the report names the table or file, not the copy of it that was read
+                first = dataclasses.replace(first, source={**first.source, "uri": origin})
+            renamed.enter_context(compiler.data_names(first.renamed))  # the rest compiles over the same view
+            checked = with_history(first, rules, c, store=store)
+            judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True,
+                                     keys=keys, carried=carried)  # fmt: skip
+            result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
+            if result.status != "fail":
+                if published is not None:
+                    return IngestResult(batch_id, "already_published", c.dataset, version=published)
+                try:
+                    copy = staged if staged is not None else _page_copy(read)
+                    data = None if copy is not None else exact.publishable(read, lambda: _reader(con, _all_rows()))
+                    source_sha256 = batch_id[1:CONTENT_ID_LENGTH] if own_id else None
+                    return _publish(c, con, judged, store, batch_id, mode, created_by, result.rows, data=data, copy=copy, source_sha256=source_sha256)
+                except scope.SnapshotConflict as lost:  # a racer published keys or rows this batch collides with
+                    judged, result = lost.judged, lost.judged.result
+                    if staged is not None:  # its copy became the object this publish gave up: quarantine the batch's own bytes
+                        read = batch
+            policy = on_failure or c.model.gate.on_failure
+            if policy == "fail":
+                return IngestResult(batch_id, "rejected", c.dataset, result=result, messages=_notes(judged))
+            if policy == "quarantine_rows":
+                outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, samples, judged=judged, batch=read)
+                if outcome is not None:
+                    return outcome
+            outcome = _quarantine_batch(c, con, result, store, batch_id, note=judged.conflict, batch=read)
+            return dataclasses.replace(outcome, messages=_notes(judged))
+        finally:
+            renamed.close()
+            con.close()
+
+
+def _staging(layout: Any, batch: Any, own_id: bool) -> contextlib.AbstractContextManager[Any]:
+    """The batch file copied into the store for its check and publish (``store/page_copy.py``:
+    ``staged``), or nothing (None): a batch with a given id, in memory, or not one plain Parquet file."""
+    if not own_id or not isinstance(batch, str) or exact.single_file(batch) is None:
+        return contextlib.nullcontext()
+    from dqgate.store.page_copy import staged
+
+    return staged(layout, batch)
+
+
+def _batch_id(sha256: str, contract_sha256: str) -> str:
+    """The batch id of a file whose sha256 is ``sha256`` (as ``batch_id_of`` names it)."""
+    return "b" + sha256[: CONTENT_ID_LENGTH - 1] + contract_sha256[:8]
+
+
+@contextlib.contextmanager
+def _named_as(origin: str | None, read: Any) -> Any:
+    """A data error of the check names the batch file, not the copy of it that was read."""
     try:
-        keys = scope.CheckKeys.of(rules)  # counted once, for the check and for the key index
-        carried = scope.carried_by_check(c, rules, store, mode=mode)  # the check computes the profile's and state's aggregates too
-        first = runner.run(c, rules, batch, as_of=as_of, base_dir=base_dir, con=con, samples=samples, allow_empty=allow_empty,
-                           progress=progress, keys=keys, ride=carried.ride)  # fmt: skip
-        if origin is not None:  # the report names the table, not the Arrow copy of it
-            first = dataclasses.replace(first, source={**first.source, "uri": origin})
-        renamed.enter_context(compiler.data_names(first.renamed))  # the rest compiles over the same view
-        checked = with_history(first, rules, c, store=store)
-        judged = scope.judge_view(c, rules, con, compiler.SOURCE_VIEW, checked, store, batch_id, mode=mode, as_of=as_of, published=published, profile=True,
-                                 keys=keys, carried=carried)  # fmt: skip
-        result = judged.result  # what the stamp will say: the snapshot's results (appends), else the batch's
-        if result.status != "fail":
-            if published is not None:
-                return IngestResult(batch_id, "already_published", c.dataset, version=published)
-            try:
-                copy = _page_copy(batch)
-                data = None if copy is not None else exact.publishable(batch, lambda: _reader(con, _all_rows()))
-                source_sha256 = batch_id[1:CONTENT_ID_LENGTH] if own_id else None
-                return _publish(c, con, judged, store, batch_id, mode, created_by, result.rows, data=data, copy=copy, source_sha256=source_sha256)
-            except scope.SnapshotConflict as lost:  # a racer published keys or rows this batch collides with
-                judged, result = lost.judged, lost.judged.result
-        policy = on_failure or c.model.gate.on_failure
-        if policy == "fail":
-            return IngestResult(batch_id, "rejected", c.dataset, result=result, messages=_notes(judged))
-        if policy == "quarantine_rows":
-            outcome = _quarantine_rows(c, rules, con, result, store, batch_id, mode, as_of, created_by, published, samples, judged=judged, batch=batch)
-            if outcome is not None:
-                return outcome
-        outcome = _quarantine_batch(c, con, result, store, batch_id, note=judged.conflict, batch=batch)
-        return dataclasses.replace(outcome, messages=_notes(judged))
-    finally:
-        renamed.close()
-        con.close()
+        yield
+    except DataError as exc:
+        if origin is None or not isinstance(read, str) or read not in str(exc):
+            raise
+        raise DataError(str(exc).replace(read, origin), uri=origin, column=exc.column) from exc
 
 
 def _on_spark(batch: Any, engine: str | None) -> bool:

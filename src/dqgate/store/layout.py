@@ -170,8 +170,8 @@ class DatasetLayout:
     def rel(self, path: str) -> str:
         return posixpath.relpath(path, self.dir)
 
-    def object_tmp_path(self) -> str:
-        return posixpath.join(self.tmp_dir, f"{uuid.uuid4().hex}.tmp")
+    def object_tmp_path(self, suffix: str = ".tmp") -> str:
+        return posixpath.join(self.tmp_dir, f"{uuid.uuid4().hex}{suffix}")
 
     def manifest_name(self, version: int) -> str:
         return f"{version:08d}.json"

@@ -251,12 +251,15 @@ def _write_leased(
     )
 
 
-def place_object(layout: DatasetLayout, fill: Callable[[pa.NativeFile], tuple[str, int, int]]) -> ObjectInfo:
+def place_object(
+    layout: DatasetLayout, fill: Callable[[pa.NativeFile], tuple[str, int, int]], *, staged: str | None = None
+) -> ObjectInfo:
     """Write an object through ``fill`` into a temporary file, then move it to its content address.
 
-    ``fill`` writes the whole object into the stream it is given and returns its
-    (sha256, rows, bytes). Whatever goes wrong, the temporary file is removed; the
-    caller holds the publisher lease (gc must not take the file from under it).
+    ``fill`` writes the whole object into the stream it is given (after the bytes already
+    in ``staged``, a temporary file of this store's, when given) and returns its (sha256,
+    rows, bytes). Whatever goes wrong, the temporary file is removed; the caller holds the
+    publisher lease (gc must not take the file from under it).
 
     Raises:
         DataError: ``fill`` failed on the data (an Arrow error that is not an OSError).
@@ -264,15 +267,19 @@ def place_object(layout: DatasetLayout, fill: Callable[[pa.NativeFile], tuple[st
     """
     dataset = layout.dataset
     fs: pafs.FileSystem = layout.fs
-    tmp = layout.object_tmp_path()
+    tmp = staged or layout.object_tmp_path()
     try:
-        fs.create_dir(layout.tmp_dir, recursive=True)
-        out = fs.open_output_stream(tmp, buffer_size=0)
+        if staged:
+            out = fs.open_append_stream(tmp, buffer_size=0)
+        else:
+            fs.create_dir(layout.tmp_dir, recursive=True)
+            out = fs.open_output_stream(tmp, buffer_size=0)
     except OSError as exc:
         msg = f"cannot write to store {layout.store!r}: {exc}"
         raise StoreError(msg) from exc
     try:
-        sha, rows, size = fill(out)
+        with out:
+            sha, rows, size = fill(out)
         if layout.local:
             _fsync(tmp)
         rel = layout.object_rel(sha)

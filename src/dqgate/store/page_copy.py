@@ -34,10 +34,20 @@ takes the re-encoding path (:func:`plan_copy` says why):
 * no quality stamp already in the footer (a file taken from another store);
 * the footer written reads back, through pyarrow, with the batch's own Arrow schema,
   rows and column chunks (checked before anything is moved into the store).
+
+An ingest into a dataset that already exists *stages* the file first (:func:`staged`):
+it is copied into ``objects/_tmp/`` before its check, hashed as it streams, and the
+check reads that copy. The bytes checked are then the bytes published, whatever
+happens to the batch file meanwhile, and one pass over the file gives both the
+batch id's sha256 and the object's (a copy after the check read and hashed the file
+a second time: ~0.06 s of a 1M-row append's ~1.8 s CPU). Publishing it cuts the copy
+at the end of its chunks, appends the stamped footer and moves it to its content
+address (:func:`copy_object`), under the publisher lease held since staging.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -45,15 +55,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dqgate.errors import DataError, StampError, StoreError
-from dqgate.store.layout import dataset_layout
-from dqgate.store.lease import publisher_lease
+from dqgate.store.layout import DatasetLayout, dataset_layout
+from dqgate.store.lease import lock_path, publisher_lease
 from dqgate.store.objects import place_object
 from dqgate.store.segments import MAGIC, footer_start
 from dqgate.store.stamp import STAMP_KEY, build_file_stamp, canonical_json, signing_key
 from dqgate.store.thrift_compact import BINARY, LIST, STRUCT, Field, Struct, ThriftList, decode, encode
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     import pyarrow as pa
 
@@ -180,15 +190,97 @@ def stamped_footer(meta: Struct, stamp: Mapping[str, Any]) -> bytes:
     return encode(out)
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A batch file copied into the store before its check (:func:`staged`)."""
+
+    plan: PageCopy  # of the copy: ``plan.path`` is what the check reads and what is published
+    source: str  # the batch file it was copied from
+    sha256: str  # of the whole file: what the batch id names
+    pages: Any  # the sha256 of the copy's first ``plan.data_end`` bytes, open for the new footer
+
+
+@contextlib.contextmanager
+def staged(layout: DatasetLayout, path: str) -> Iterator[Staged | None]:
+    """Copy the Parquet file ``path`` into ``layout``'s ``objects/_tmp/`` for its check and
+    publish (see the module docstring); None when it is not staged: a store that is not
+    local, a dataset that has not written an object yet (staging creates no folder or
+    lock file: a refused batch, or a retry that finds its batch done, leaves the store as
+    it was), or a file :func:`plan_copy` would not copy. The publisher lease is held
+    until the block ends, so gc cannot take the copy; the copy is removed then unless
+    it was published.
+
+    Raises:
+        DataError: the file cannot be read, or changed while it was copied.
+        StoreError: the store cannot be written.
+    """
+    if not layout.local or not os.path.isdir(layout.tmp_dir) or not os.path.isfile(lock_path(layout)):
+        yield None
+        return
+    plan = plan_copy(path)
+    if isinstance(plan, str):
+        yield None
+        return
+    with publisher_lease(layout):
+        tmp = os.path.abspath(layout.object_tmp_path(suffix=".parquet"))  # read as Parquet by the check, from any folder
+        try:
+            yield _stage(plan, tmp)
+        except OSError as exc:
+            raise StoreError(f"cannot write to store {layout.store!r}: {exc}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+
+
+def _stage(plan: PageCopy, tmp: str) -> Staged:
+    """Copy ``plan.path`` to ``tmp`` in 8 MiB pieces, hashing it, with the hash of its chunks kept."""
+    whole = hashlib.sha256()
+    view = memoryview(bytearray(PIECE))
+    pages = None
+    try:
+        src = open(plan.path, "rb", buffering=0)  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise DataError(f"{plan.path}: cannot read the batch ({exc})", uri=plan.path) from exc
+    with src, open(tmp, "wb", buffering=0) as out:
+        done = 0
+        for end in (plan.data_end, None):  # the chunks, then the footer
+            while end is None or done < end:
+                n = _read_into(src, view[: PIECE if end is None else min(PIECE, end - done)], plan.path)
+                if not n:
+                    break
+                whole.update(view[:n])
+                out.write(view[:n])
+                done += n
+            if pages is None:
+                pages = whole.copy()
+    if done != plan.size or _footer_of(tmp, plan) != plan.footer:
+        raise DataError(f"{plan.path}: the batch changed while it was being read; nothing was published", uri=plan.path)
+    return Staged(PageCopy(tmp, plan.size, plan.footer_at, plan.footer, plan.meta, plan.rows, plan.data_end), plan.path, whole.hexdigest(), pages)
+
+
+def _read_into(f: Any, view: memoryview, path: str) -> int:
+    try:
+        return f.readinto(view)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the batch ({exc})", uri=path) from exc
+
+
+def _footer_of(path: str, plan: PageCopy) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(plan.footer_at)
+        return f.read(plan.size - plan.footer_at - 8)
+
+
 def copy_object(
-    store: str, dataset: str, plan: PageCopy, *, stamp: Mapping[str, Any], source_sha256: str | None = None
+    store: str, dataset: str, plan: PageCopy | Staged, *, stamp: Mapping[str, Any], source_sha256: str | None = None
 ) -> ObjectInfo:
     """Publish the file of ``plan`` as a stamped, content-addressed object of ``dataset`` by copying its pages.
 
     Args:
         store: Store path or URI.
         dataset: Dataset name.
-        plan: What :func:`plan_copy` found.
+        plan: What :func:`plan_copy` found, or a file :func:`staged` copied into the store
+            (then it is not copied again: cut after its chunks, given the stamped footer, moved).
         stamp: As for :func:`~dqgate.store.objects.write_object`.
         source_sha256: A prefix of the sha256 the whole file must still have (the bytes
             the batch id names): a file changed since it was checked is refused.
@@ -201,14 +293,30 @@ def copy_object(
     layout = dataset_layout(store, dataset)
     key = signing_key()
     build_file_stamp(stamp, dataset=dataset, rows=0, key=None)  # fail before writing anything
+    copy = plan.plan if isinstance(plan, Staged) else plan
 
     def stamp_for(data_sha256: str) -> dict[str, Any]:
         return build_file_stamp(
-            stamp, dataset=dataset, rows=plan.rows, key=key, data_sha256=data_sha256, data_bytes=plan.data_end
+            stamp, dataset=dataset, rows=copy.rows, key=key, data_sha256=data_sha256, data_bytes=copy.data_end
         )
 
     with publisher_lease(layout):
+        if isinstance(plan, Staged):
+            if source_sha256 and not plan.sha256.startswith(source_sha256):
+                raise DataError(f"{plan.source}: the batch changed since it was checked; nothing was published", uri=plan.source)
+            os.truncate(copy.path, copy.data_end)  # the pages stay; the footer is written anew
+            return place_object(layout, lambda out: _finish(out, copy, plan.pages.copy(), stamp_for), staged=copy.path)
         return place_object(layout, lambda out: _copy(out, plan, stamp_for, source_sha256))
+
+
+def _finish(out: pa.NativeFile, plan: PageCopy, pages: Any, stamp_for: Callable[[str], dict[str, Any]]) -> tuple[str, int, int]:
+    """The stamped footer after the chunks already in ``out`` (hashed as ``pages``)."""
+    footer = stamped_footer(plan.meta, stamp_for(pages.hexdigest()))
+    tail = footer + struct.pack("<i", len(footer)) + MAGIC
+    _require_same_reading(plan, tail)
+    pages.update(tail)
+    out.write(tail)
+    return pages.hexdigest(), plan.rows, plan.data_end + len(tail)
 
 
 def _copy(
