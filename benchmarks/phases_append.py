@@ -65,13 +65,14 @@ def main() -> int:
 
         setattr(module, name, timed)
 
-    wrap(ingest, "batch_id_of", "batch id (sha256 of the file)")
+    wrap(ingest, "batch_id_of", "batch id (sha256 of the file, when not staged)")
+    wrap(page_copy, "_stage", "staging (copy + sha256 of the file: its batch id)")
     wrap(ingest.runner, "run", "the check (runners.duckdb.run)")
     wrap(scope, "count_keys", "key counting (inside the check since session 7)")
     wrap(reference, "profile_batch", "profile + state, after the check")
     wrap(scope, "judge", "judge (key runs encoded, parent's runs joined)")
     wrap(key_index, "encode_run", "encoding key runs (inside judge)")
-    wrap(page_copy, "copy_object", "writing the object (page copy)")
+    wrap(page_copy, "copy_object", "writing the object (the staged copy's footer)")
     wrap(publish, "publish", "publish (audit, manifest)")
     c, w = time.process_time(), time.perf_counter()
     got = ingest.ingest("contract.yaml", a.batch, store)

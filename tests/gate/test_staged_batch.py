@@ -138,3 +138,29 @@ def test_an_unreadable_page_names_the_batch_file_and_leaves_nothing(tmp_path: Pa
     assert got.returncode == 2 and str(batch) in got.stderr and "_tmp" not in got.stderr + got.stdout, got.stderr
     assert "Traceback" not in got.stderr
     assert _leftovers(store) == []
+
+
+def test_the_copy_falls_back_to_read_and_write_where_the_kernel_cannot_copy(tmp_path: Path) -> None:
+    """copy_file_range refuses some pairs of files (across some filesystems; a pipe): the copy
+    then goes through user space, and the staged bytes are the same."""
+    import threading
+
+    from dqgate.store.page_copy import _copy_file
+
+    data = os.urandom(300_000)
+    read_end, write_end = os.pipe()  # copy_file_range: EINVAL for a pipe
+
+    def feed() -> None:
+        with os.fdopen(write_end, "wb") as w:
+            w.write(data)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    out = os.open(tmp_path / "copy", os.O_RDWR | os.O_CREAT)
+    try:
+        _copy_file(read_end, out, "pipe", "store")
+    finally:
+        os.close(out)
+        os.close(read_end)
+        feeder.join()
+    assert (tmp_path / "copy").read_bytes() == data

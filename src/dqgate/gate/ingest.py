@@ -130,7 +130,10 @@ def ingest(
     if schema is not None:  # what Parquet cannot hold exactly is refused before anything is written
         refuse_inexact(schema, where=describe(batch))
     own_id = batch_id is None  # then the batch id names the bytes of the batch, and a page copy checks them
-    with _staging(layout, batch, own_id) as staged:
+    with _staging(layout, batch, own_id) as staging, contextlib.closing(runner.connect()) as con:
+        base_dir = c.base_dir
+        rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
+        staged = staging.result() if staging is not None else None  # copied while the check was planned
         read = staged.plan.path if staged is not None else batch  # what the check reads (and a quarantine copies)
         batch_id = batch_id or (_batch_id(staged.sha256, c.sha256) if staged is not None else batch_id_of(batch, contract_sha256=c.sha256))
         published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
@@ -143,9 +146,6 @@ def ingest(
             return IngestResult(batch_id, "already_quarantined", c.dataset)
         if staged is not None:
             origin = staged.source  # the report names the batch file, not its copy in the store
-        base_dir = c.base_dir
-        rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
-        con = runner.connect()
         renamed = contextlib.ExitStack()
         try:
             keys = scope.CheckKeys.of(rules)  # counted once, for the check and for the key index
@@ -183,7 +183,6 @@ def ingest(
             return dataclasses.replace(outcome, messages=_notes(judged))
         finally:
             renamed.close()
-            con.close()
 
 
 def _staging(layout: Any, batch: Any, own_id: bool) -> contextlib.AbstractContextManager[Any]:

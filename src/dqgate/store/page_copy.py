@@ -48,9 +48,12 @@ address (:func:`copy_object`), under the publisher lease held since staging.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import mmap
 import os
 import struct
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -201,9 +204,10 @@ class Staged:
 
 
 @contextlib.contextmanager
-def staged(layout: DatasetLayout, path: str) -> Iterator[Staged | None]:
+def staged(layout: DatasetLayout, path: str) -> Iterator[Staging | None]:
     """Copy the Parquet file ``path`` into ``layout``'s ``objects/_tmp/`` for its check and
-    publish (see the module docstring); None when it is not staged: a store that is not
+    publish (see the module docstring), in a thread beside the caller's own work until it
+    asks for :meth:`Staging.result`; None when it is not staged: a store that is not
     local, a dataset that has not written an object yet (staging creates no folder or
     lock file: a refused batch, or a retry that finds its batch done, leaves the store as
     it was), or a file :func:`plan_copy` would not copy. The publisher lease is held
@@ -211,8 +215,9 @@ def staged(layout: DatasetLayout, path: str) -> Iterator[Staged | None]:
     it was published.
 
     Raises:
-        DataError: the file cannot be read, or changed while it was copied.
-        StoreError: the store cannot be written.
+        DataError: the file cannot be read (when planned; or by ``result``: read, or
+            changed while it was copied).
+        StoreError: (by ``result``) the store cannot be written.
     """
     if not layout.local or not os.path.isdir(layout.tmp_dir) or not os.path.isfile(lock_path(layout)):
         yield None
@@ -223,52 +228,110 @@ def staged(layout: DatasetLayout, path: str) -> Iterator[Staged | None]:
         return
     with publisher_lease(layout):
         tmp = os.path.abspath(layout.object_tmp_path(suffix=".parquet"))  # read as Parquet by the check, from any folder
+        staging = Staging(plan, tmp, layout.store)
         try:
-            yield _stage(plan, tmp)
-        except OSError as exc:
-            raise StoreError(f"cannot write to store {layout.store!r}: {exc}") from exc
+            yield staging
         finally:
+            staging.wait()  # never remove the copy while it is being written
             with contextlib.suppress(FileNotFoundError):
                 os.remove(tmp)
 
 
-def _stage(plan: PageCopy, tmp: str) -> Staged:
-    """Copy ``plan.path`` to ``tmp`` in 8 MiB pieces, hashing it, with the hash of its chunks kept."""
-    whole = hashlib.sha256()
-    view = memoryview(bytearray(PIECE))
-    pages = None
+class Staging:
+    """The copy of :func:`staged`, made by a thread while the caller plans its check (the copy
+    and its hash release the GIL: ~0.07 s of a 1M-row append's wall time runs beside
+    the planning, the engine's start-up and the store's reads)."""
+
+    def __init__(self, plan: PageCopy, tmp: str, store: str) -> None:
+        self._got: Staged | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(plan, tmp, store), name="dqgate-staging", daemon=True)
+        self._thread.start()
+
+    def _run(self, plan: PageCopy, tmp: str, store: str) -> None:
+        try:
+            self._got = _stage(plan, tmp, store)
+        except BaseException as exc:  # noqa: BLE001 - raised again by result(), in the caller's thread
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Staged:
+        """The staged copy, once made.
+
+        Raises:
+            DataError: the file cannot be read, or changed while it was copied.
+            StoreError: the store cannot be written.
+        """
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._got is not None
+        return self._got
+
+
+def _stage(plan: PageCopy, tmp: str, store: str) -> Staged:
+    """Copy ``plan.path`` to ``tmp`` (in the kernel where it can), then hash the copy: the bytes
+    hashed are the bytes the check reads and the object keeps."""
     try:
-        src = open(plan.path, "rb", buffering=0)  # noqa: SIM115 - closed by the with below
+        src = os.open(plan.path, os.O_RDONLY)
     except OSError as exc:
         raise DataError(f"{plan.path}: cannot read the batch ({exc})", uri=plan.path) from exc
-    with src, open(tmp, "wb", buffering=0) as out:
-        done = 0
-        for end in (plan.data_end, None):  # the chunks, then the footer
-            while end is None or done < end:
-                n = _read_into(src, view[: PIECE if end is None else min(PIECE, end - done)], plan.path)
-                if not n:
-                    break
-                whole.update(view[:n])
-                out.write(view[:n])
-                done += n
-            if pages is None:
-                pages = whole.copy()
-    if done != plan.size or _footer_of(tmp, plan) != plan.footer:
-        raise DataError(f"{plan.path}: the batch changed while it was being read; nothing was published", uri=plan.path)
+    try:
+        try:
+            out = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot write to store {store!r}: {exc}") from exc
+        try:
+            _copy_file(src, out, plan.path, store)
+            size = os.fstat(out).st_size
+            if size != plan.size:
+                raise DataError(f"{plan.path}: the batch changed while it was being read; nothing was published", uri=plan.path)
+            with mmap.mmap(out, size, prot=mmap.PROT_READ, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)) as mm:
+                if mm[plan.footer_at : size - 8] != plan.footer:
+                    raise DataError(f"{plan.path}: the batch changed while it was being read; nothing was published", uri=plan.path)
+                pages = hashlib.sha256(memoryview(mm)[: plan.data_end])
+                whole = pages.copy()
+                whole.update(memoryview(mm)[plan.data_end :])
+        finally:
+            os.close(out)
+    finally:
+        os.close(src)
     return Staged(PageCopy(tmp, plan.size, plan.footer_at, plan.footer, plan.meta, plan.rows, plan.data_end), plan.path, whole.hexdigest(), pages)
 
 
-def _read_into(f: Any, view: memoryview, path: str) -> int:
+def _copy_file(src: int, out: int, path: str, store: str) -> None:
+    """All of ``src`` into ``out``: copy_file_range (no copy through user space), else read and write."""
     try:
-        return f.readinto(view)
+        while os.copy_file_range(src, out, PIECE << 4):
+            pass
+        return
     except OSError as exc:
-        raise DataError(f"{path}: cannot read the batch ({exc})", uri=path) from exc
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
+            raise _copy_error(exc, src, path, store) from exc
+    view = memoryview(bytearray(PIECE))  # on from where the kernel's copy stopped: both offsets moved by what it copied
+    while True:
+        try:
+            n = os.readv(src, [view])
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read the batch ({exc})", uri=path) from exc
+        if not n:
+            return
+        try:
+            os.write(out, view[:n])
+        except OSError as exc:
+            raise StoreError(f"cannot write to store {store!r}: {exc}") from exc
 
 
-def _footer_of(path: str, plan: PageCopy) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(plan.footer_at)
-        return f.read(plan.size - plan.footer_at - 8)
+def _copy_error(exc: OSError, src: int, path: str, store: str) -> Exception:
+    """A failed copy_file_range as the error of the side that failed (a read error of the
+    batch, else the store's)."""
+    try:
+        os.pread(src, 1, 0)
+    except OSError:
+        return DataError(f"{path}: cannot read the batch ({exc})", uri=path)
+    return StoreError(f"cannot write to store {store!r}: {exc}")
 
 
 def copy_object(
