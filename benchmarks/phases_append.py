@@ -71,7 +71,7 @@ def main() -> int:
     wrap(scope, "count_keys", "key counting (inside the check since session 7)")
     wrap(reference, "profile_batch", "profile + state, after the check")
     wrap(scope, "judge", "judge (key runs encoded, parent's runs joined)")
-    wrap(key_index, "encode_run", "encoding key runs (inside judge)")
+    wrap(key_index, "encode_run", "encoding key runs (beside the check: all threads' CPU meanwhile)")
     wrap(page_copy, "copy_object", "writing the object (the staged copy's footer)")
     wrap(publish, "publish", "publish (audit, manifest)")
     c, w = time.process_time(), time.perf_counter()
