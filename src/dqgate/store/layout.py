@@ -4,6 +4,7 @@
 <store>/<dataset>/
   objects/ab/ab12…ef.parquet    immutable data files, named by the sha256 of their bytes
   objects/_tmp/<uuid>.tmp       an object being written (invisible; removed by gc)
+  objects/_tmp/<uuid>.parquet   a batch file staged for its check and publish (page_copy.staged)
   versions/00000012.json        manifest of version 12
   versions/.tmp-<uuid>.json     a manifest being written (invisible; removed by gc)
   quarantine/<batch-id>/        rejected batches, written by the gate

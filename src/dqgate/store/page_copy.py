@@ -369,16 +369,11 @@ def _copy(
             rest = f.read()
     except OSError as exc:
         raise DataError(f"{plan.path}: cannot read the batch ({exc})", uri=plan.path) from exc
-    source, whole = pages.copy(), pages
+    source = pages.copy()
     source.update(rest)
     if rest[plan.footer_at - plan.data_end : -8] != plan.footer or (source_sha256 and not source.hexdigest().startswith(source_sha256)):
         raise DataError(f"{plan.path}: the batch changed since it was checked; nothing was published", uri=plan.path)
-    footer = stamped_footer(plan.meta, stamp_for(whole.hexdigest()))
-    tail = footer + struct.pack("<i", len(footer)) + MAGIC
-    _require_same_reading(plan, tail)
-    whole.update(tail)
-    out.write(tail)
-    return whole.hexdigest(), plan.rows, plan.data_end + len(tail)
+    return _finish(out, plan, pages, stamp_for)
 
 
 def _require_same_reading(plan: PageCopy, tail: bytes) -> None:
