@@ -16,13 +16,19 @@ T = TypeVar("T")
 
 
 class Beside(Generic[T]):
-    """``work(*args)`` in a daemon thread; :meth:`result` waits and returns it, or raises what it raised."""
+    """``work(*args)`` in a thread; :meth:`result` waits and returns it, or raises what it raised.
+
+    Not a daemon: a process that ends before asking (an ingest whose batch is quarantined
+    never needs its key runs) waits for the work at exit. A daemon thread still inside
+    pyarrow's C++ when the interpreter finalizes is ended with ``pthread_exit``, which
+    can abort the process (the exit-time abort of session 6, benchmarks/README.md).
+    """
 
     def __init__(self, work: Callable[..., T], *args: Any, name: str = "dqgate-beside") -> None:
         self._work, self._args = work, args
         self._got: T | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=False)
         self._thread.start()
 
     def _run(self) -> None:
