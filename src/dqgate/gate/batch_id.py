@@ -40,8 +40,13 @@ def batch_id_of(data: Any, *, contract_sha256: str | None = None) -> str:
         # Stream the IPC bytes straight into the hash: no second copy of the batch in memory.
         with pa.ipc.new_stream(pa.PythonFile(_HashSink(h), mode="w"), table.schema) as writer:
             writer.write_table(table)
-    suffix = contract_sha256[:8] if contract_sha256 else ""
-    return "b" + h.hexdigest()[:40] + suffix
+    return named(h.hexdigest(), contract_sha256)
+
+
+def named(sha256: str, contract_sha256: str | None = None) -> str:
+    """The batch id of content whose sha256 is ``sha256`` (hex): "b", 40 of its digits, then
+    8 of the contract's sha256 when one is given (a staged file is hashed by the store)."""
+    return "b" + sha256[:40] + (contract_sha256[:8] if contract_sha256 else "")
 
 
 class _HashSink:

@@ -38,6 +38,7 @@ from dqgate.compilers import duckdb as compiler
 from dqgate.errors import DataError, UsageError
 from dqgate.gate import exact, quarantine
 from dqgate.gate.batch_id import arrow_table, batch_id_of
+from dqgate.gate.batch_id import named as batch_name
 from dqgate.gate.outcome import CONTENT_ID_LENGTH, IngestResult
 from dqgate.gate.outcome import published_in as _published_in
 from dqgate.gate.outcome import report as _report
@@ -135,7 +136,7 @@ def ingest(
         rules = planned(c, store=store, base_dir=base_dir, as_of=as_of)  # drift against the store's latest version
         staged = staging.result() if staging is not None else None  # copied while the check was planned
         read = staged.plan.path if staged is not None else batch  # what the check reads (and a quarantine copies)
-        batch_id = batch_id or (_batch_id(staged.sha256, c.sha256) if staged is not None else batch_id_of(batch, contract_sha256=c.sha256))
+        batch_id = batch_id or (batch_name(staged.sha256, c.sha256) if staged is not None else batch_id_of(batch, contract_sha256=c.sha256))
         published = _published_in(store, c.dataset, batch_id) if layout.exists() else None
         # quarantine_rows publishes the kept rows before it writes report.json; a crash between
         # the two leaves a published batch with an unfinished quarantine entry, finished below
@@ -193,11 +194,6 @@ def _staging(layout: Any, batch: Any, own_id: bool) -> contextlib.AbstractContex
     from dqgate.store.page_copy import staged
 
     return staged(layout, batch)
-
-
-def _batch_id(sha256: str, contract_sha256: str) -> str:
-    """The batch id of a file whose sha256 is ``sha256`` (as ``batch_id_of`` names it)."""
-    return "b" + sha256[: CONTENT_ID_LENGTH - 1] + contract_sha256[:8]
 
 
 @contextlib.contextmanager

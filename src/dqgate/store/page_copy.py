@@ -251,12 +251,11 @@ def _stage(plan: PageCopy, tmp: str, store: str) -> Staged:
             raise StoreError(f"cannot write to store {store!r}: {exc}") from exc
         try:
             _copy_file(src, out, plan.path, store)
-            size = os.fstat(out).st_size
-            if size != plan.size:
-                raise DataError(f"{plan.path}: the batch changed while it was being read; nothing was published", uri=plan.path)
-            with mmap.mmap(out, size, prot=mmap.PROT_READ, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)) as mm:
-                if mm[plan.footer_at : size - 8] != plan.footer:
-                    raise DataError(f"{plan.path}: the batch changed while it was being read; nothing was published", uri=plan.path)
+            if os.fstat(out).st_size != plan.size:  # (then the footer is compared where plan_copy read it)
+                raise _changed(plan.path)
+            with mmap.mmap(out, plan.size, prot=mmap.PROT_READ, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)) as mm:
+                if mm[plan.footer_at : plan.size - 8] != plan.footer:
+                    raise _changed(plan.path)
                 pages = hashlib.sha256(memoryview(mm)[: plan.data_end])
                 whole = pages.copy()
                 whole.update(memoryview(mm)[plan.data_end :])
@@ -265,6 +264,10 @@ def _stage(plan: PageCopy, tmp: str, store: str) -> Staged:
     finally:
         os.close(src)
     return Staged(PageCopy(tmp, plan.size, plan.footer_at, plan.footer, plan.meta, plan.rows, plan.data_end), plan.path, whole.hexdigest(), pages)
+
+
+def _changed(path: str) -> DataError:
+    return DataError(f"{path}: the batch changed while it was being read; nothing was published", uri=path)
 
 
 def _copy_file(src: int, out: int, path: str, store: str) -> None:
