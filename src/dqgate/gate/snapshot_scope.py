@@ -138,24 +138,24 @@ def _base_type(t: str) -> str:
 
 
 def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResult, types: dict[str, str],
-                profiler: Profiler | None = None, keys_counted: dict[str, KeyCounts] | None = None,
-                encoding: dict[str, Any] | None = None) -> BatchState:  # fmt: skip
+                profiler: Profiler | None = None, keys: CheckKeys | None = None) -> BatchState:  # fmt: skip
     """The aggregates and key counts of ``view`` that the merged rules need (one scan, plus the
     GROUP BYs of :mod:`dqgate.gate.key_counts`); row rules' counts come from ``counts`` (the check
     of the same rows). With ``profiler`` the aggregates are computed by the statement that
     profiles the batch for the version's drift profile: one scan of the batch instead of two.
-    ``keys_counted``: the key counts of the same rows, counted for the check (:class:`CheckKeys`),
-    and ``encoding`` their runs being encoded beside it."""
+    ``keys``: the key counts of the same rows, counted for the check (:class:`CheckKeys`), and
+    their runs being encoded beside it."""
     by_id = {r.id: r for r in counts.checks}
     out: dict[str, dict[str, Any]] = {}
-    keys: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
     merged = [r for r in rules if how(r, types) == "merged" and not isinstance(r, n.StrictSchema)]
     unique = [r for r in merged if isinstance(r, n.Unique)]
-    counted = keys_counted if keys_counted is not None and all(r.id in keys_counted for r in unique) else count_keys(con, view, unique, types)
+    given = keys is not None and keys.counted is not None and all(r.id in keys.counted for r in unique)
+    counted = keys.counted if given else count_keys(con, view, unique, types)  # type: ignore[union-attr]
     for rule in merged:
         if isinstance(rule, n.Unique):
             got = counted[rule.id]
-            keys[rule.id] = got.table
+            tables[rule.id] = got.table
             out[rule.id] = {"sig": signature(rule), "failed": got.failed, "total": got.total, "groups": got.groups}
         elif isinstance(rule, n.RowRule):
             state = row_state(rule, by_id.get(rule.id))
@@ -173,8 +173,8 @@ def batch_state(con: Any, view: str, rules: tuple[n.Rule, ...], counts: RunResul
         row = dict(zip(names, cur.fetchall()[0]))
     for rule, got in wanted:
         out[rule.id] = {"sig": signature(rule), **_agg_state(rule, [row[g] for g in got], types)}
-    beside = {k: v for k, v in (encoding or {}).items() if k in keys} if counted is keys_counted else {}
-    return BatchState(out, keys, rows=int(row["__rows"]), profile=profile, encoding=beside)
+    beside = {k: v for k, v in keys.encoding.items() if k in tables} if given else {}  # type: ignore[union-attr]
+    return BatchState(out, tables, rows=int(row["__rows"]), profile=profile, encoding=beside)
 
 
 def state_aggregates(rules: tuple[n.Rule, ...], types: dict[str, str]) -> tuple[list[exp.Expression], list[tuple[n.Rule, list[str]]]]:
@@ -433,7 +433,7 @@ def prepare_batch(con: Any, view: str, rules: tuple[n.Rule, ...], result: RunRes
                   keys: CheckKeys | None = None) -> Batch:  # fmt: skip
     """The batch's state, computed once (a lost race re-judges with the same)."""
     types = _view_types(con, view)
-    state = batch_state(con, view, rules, result, types, profiler, keys.counted if keys else None, keys.encoding if keys else None)
+    state = batch_state(con, view, rules, result, types, profiler, keys)
     return Batch(con, view, result, types, state, batch_id, as_of, base_dir)
 
 
