@@ -253,7 +253,9 @@ def _stage(plan: PageCopy, tmp: str, store: str) -> Staged:
             _copy_file(src, out, plan.path, store)
             if os.fstat(out).st_size != plan.size:  # (then the footer is compared where plan_copy read it)
                 raise _changed(plan.path)
-            with mmap.mmap(out, plan.size, prot=mmap.PROT_READ, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)) as mm:
+            with mmap.mmap(out, plan.size, prot=mmap.PROT_READ) as mm:  # read as the hash goes: a file larger than memory is fine
+                with contextlib.suppress(AttributeError, OSError):
+                    mm.madvise(mmap.MADV_SEQUENTIAL)
                 if mm[plan.footer_at : plan.size - 8] != plan.footer:
                     raise _changed(plan.path)
                 pages = hashlib.sha256(memoryview(mm)[: plan.data_end])
