@@ -274,13 +274,15 @@ def _changed(path: str) -> DataError:
 
 def _copy_file(src: int, out: int, path: str, store: str) -> None:
     """All of ``src`` into ``out``: copy_file_range (no copy through user space), else read and write."""
-    try:
-        while os.copy_file_range(src, out, PIECE << 4):
-            pass
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
-            raise _copy_error(exc, src, path, store) from exc
+    kernel_copy = getattr(os, "copy_file_range", None)  # Linux only
+    if kernel_copy is not None:
+        try:
+            while kernel_copy(src, out, PIECE << 4):
+                pass
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
+                raise _copy_error(exc, src, path, store) from exc
     view = memoryview(bytearray(PIECE))  # on from where the kernel's copy stopped: both offsets moved by what it copied
     while True:
         try:
