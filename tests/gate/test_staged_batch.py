@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,38 @@ def test_the_copy_falls_back_to_read_and_write_where_the_kernel_cannot_copy(tmp_
         os.close(read_end)
         feeder.join()
     assert (tmp_path / "copy").read_bytes() == data
+
+
+def test_gc_waits_for_an_ingest_whose_copy_is_staged(tmp_path: Path) -> None:
+    """`dq store gc --min-age 0` started while a staged batch is being checked must not take
+    the copy (it would remove anything under objects/_tmp/): it waits for the ingest's lease."""
+    import subprocess
+    import time
+
+    from gate_helpers import dq_cmd, env
+
+    contract, store = _setup(tmp_path)
+    batch = tmp_path / "b.parquet"
+    _batch(batch, range(10, 20), 5.0)
+    seen: dict[str, Any] = {}
+
+    def progress(poll: Any = None, *, since: float) -> Any:
+        seen["staged"] = _leftovers(store)  # the copy the check is reading
+        gc = subprocess.Popen(dq_cmd("store", "gc", store, "staged", "--min-age", "0", "--format", "json"), env=env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        time.sleep(1.0)
+        seen["gc_done_during_check"] = gc.poll() is not None
+        seen["gc"] = gc
+        return contextlib.nullcontext()
+
+    from dqgate.gate.ingest import ingest
+
+    out = ingest(str(contract), str(batch), str(store), progress=progress)
+    gc = seen["gc"]
+    stdout, stderr = gc.communicate(timeout=120)
+    assert gc.returncode == 0, stderr
+    assert len(seen["staged"]) == 1 and seen["gc_done_during_check"] is False
+    assert out.outcome == "published"
+    snap = open_snapshot(str(store), "staged", verify="full")
+    assert snap.version == 2 and snap.to_arrow().column("x").to_pylist() == [1.0, 2.0] + [5.0] * 10
+    assert not set(json.loads(stdout)["removed"]["staged"]) & {f.path for f in snap.manifest.files}
